@@ -1,0 +1,85 @@
+//! A pooled client: one connection per peer address, created on first use and re-created when
+//! it has closed. Requests carry their own timeout; one-way requests are fire-and-forget.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+use super::{Connection, Handler, RejectAll};
+use crate::command::RemotingCommand;
+use crate::error::Error;
+use crate::frame::DEFAULT_MAX_FRAME;
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Largest accepted frame.
+    pub max_frame: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig { connect_timeout: Duration::from_secs(3), max_frame: DEFAULT_MAX_FRAME }
+    }
+}
+
+/// A connection pool keyed by `host:port`. Requests the peer sends us go to `H`.
+pub struct RemotingClient<H: Handler = RejectAll> {
+    config: ClientConfig,
+    handler: Arc<H>,
+    pool: Mutex<HashMap<String, Connection>>,
+}
+
+impl RemotingClient<RejectAll> {
+    /// A client that rejects requests from peers.
+    pub fn new(config: ClientConfig) -> Self {
+        Self::with_handler(config, Arc::new(RejectAll))
+    }
+}
+
+impl<H: Handler> RemotingClient<H> {
+    /// A client whose peers' requests go to `handler`.
+    pub fn with_handler(config: ClientConfig, handler: Arc<H>) -> Self {
+        RemotingClient { config, handler, pool: Mutex::new(HashMap::new()) }
+    }
+
+    /// The live connection to `addr`, connecting if needed.
+    pub async fn connection(&self, addr: &str) -> Result<Connection, Error> {
+        let mut pool = self.pool.lock().await;
+        if let Some(conn) = pool.get(addr) {
+            if !conn.is_closed() {
+                return Ok(conn.clone());
+            }
+        }
+        let stream = tokio::time::timeout(self.config.connect_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| Error::Connect { addr: addr.to_owned(), reason: "timed out".into() })?
+            .map_err(|e| Error::Connect { addr: addr.to_owned(), reason: e.to_string() })?;
+        let (conn, _reader) = Connection::spawn(stream, Arc::clone(&self.handler), self.config.max_frame, None);
+        pool.insert(addr.to_owned(), conn.clone());
+        Ok(conn)
+    }
+
+    /// Sends `request` to `addr` and waits for the response.
+    pub async fn invoke(&self, addr: &str, request: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, Error> {
+        let conn = tokio::time::timeout(timeout, self.connection(addr))
+            .await
+            .map_err(|_| Error::Timeout { addr: addr.to_owned(), millis: timeout.as_millis() as u64 })??;
+        conn.request(request, timeout).await
+    }
+
+    /// Sends a one-way request to `addr`.
+    pub async fn invoke_oneway(&self, addr: &str, request: RemotingCommand) -> Result<(), Error> {
+        self.connection(addr).await?.oneway(request).await
+    }
+
+    /// Drops the pooled connection to `addr`, if any.
+    pub async fn close(&self, addr: &str) {
+        self.pool.lock().await.remove(addr);
+    }
+}

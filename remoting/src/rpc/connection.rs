@@ -1,0 +1,213 @@
+//! One framed TCP connection shared by both ends: a writer task fed by a bounded channel, a reader
+//! loop that completes pending requests by opaque and hands peer requests to a [`Handler`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_util::codec::{FramedRead, FramedWrite};
+use tracing::{debug, warn};
+
+use super::Handler;
+use crate::code::ResponseCode;
+use crate::command::RemotingCommand;
+use crate::error::Error;
+use crate::frame::FrameCodec;
+
+/// Identifies a connection for the lifetime of the process.
+pub type ConnectionId = u64;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Outbound queue depth per connection; a full queue back-pressures the senders.
+const WRITE_QUEUE: usize = 4096;
+
+type Pending = Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>;
+
+struct Inner {
+    id: ConnectionId,
+    peer: SocketAddr,
+    tx: mpsc::Sender<RemotingCommand>,
+    pending: Pending,
+    closed: AtomicBool,
+}
+
+/// A cheap, cloneable handle to a live connection.
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("id", &self.inner.id).field("peer", &self.inner.peer).finish()
+    }
+}
+
+/// Admission limits applied to requests arriving on a connection.
+#[derive(Clone)]
+pub(crate) struct Admission {
+    pub normal: Arc<Semaphore>,
+    pub long_running: Arc<Semaphore>,
+    pub max_wait: Duration,
+}
+
+impl Connection {
+    /// This connection's id.
+    pub fn id(&self) -> ConnectionId {
+        self.inner.id
+    }
+
+    /// The peer's socket address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.inner.peer
+    }
+
+    /// Whether the connection has closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Queues a command for writing without waiting for an answer.
+    pub async fn send(&self, cmd: RemotingCommand) -> Result<(), Error> {
+        if self.is_closed() {
+            return Err(Error::ConnectionClosed(self.inner.peer.to_string()));
+        }
+        self.inner.tx.send(cmd).await.map_err(|_| Error::ConnectionClosed(self.inner.peer.to_string()))
+    }
+
+    /// Sends a one-way request.
+    pub async fn oneway(&self, request: RemotingCommand) -> Result<(), Error> {
+        self.send(request.into_oneway()).await
+    }
+
+    /// Sends a request and waits up to `timeout` for its response.
+    pub async fn request(&self, request: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, Error> {
+        let opaque = request.opaque;
+        let (tx, rx) = oneshot::channel();
+        self.lock_pending().insert(opaque, tx);
+        let result = tokio::time::timeout(timeout, async {
+            self.send(request).await?;
+            rx.await.map_err(|_| Error::ConnectionClosed(self.inner.peer.to_string()))
+        })
+        .await;
+        self.lock_pending().remove(&opaque);
+        match result {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout { addr: self.inner.peer.to_string(), millis: timeout.as_millis() as u64 }),
+        }
+    }
+
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<i32, oneshot::Sender<RemotingCommand>>> {
+        // A poisoned map only means another task panicked while holding it; the map is still valid.
+        self.inner.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes over `stream`: spawns the writer task and runs the reader loop until the peer closes
+    /// or sends a malformed frame. Returns the handle and the reader task.
+    pub(crate) fn spawn<H: Handler>(
+        stream: TcpStream,
+        handler: Arc<H>,
+        max_frame: usize,
+        admission: Option<Admission>,
+    ) -> (Connection, tokio::task::JoinHandle<()>) {
+        let peer = stream.peer_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let _ = stream.set_nodelay(true);
+        let (read_half, write_half) = stream.into_split();
+        let (tx, mut rx) = mpsc::channel::<RemotingCommand>(WRITE_QUEUE);
+        let conn = Connection {
+            inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                peer,
+                tx,
+                pending: Mutex::new(HashMap::new()),
+                closed: AtomicBool::new(false),
+            }),
+        };
+
+        let mut writer = FramedWrite::new(write_half, FrameCodec::new(max_frame));
+        tokio::spawn(async move {
+            while let Some(cmd) = rx.recv().await {
+                if let Err(e) = writer.feed(cmd).await {
+                    debug!(%peer, error = %e, "write failed");
+                    return;
+                }
+                while let Ok(more) = rx.try_recv() {
+                    if writer.feed(more).await.is_err() {
+                        return;
+                    }
+                }
+                if writer.flush().await.is_err() {
+                    return;
+                }
+            }
+        });
+
+        let reader_conn = conn.clone();
+        let reader = tokio::spawn(async move {
+            let mut frames = FramedRead::new(read_half, FrameCodec::new(max_frame));
+            loop {
+                match frames.next().await {
+                    None => break,
+                    Some(Err(e)) => {
+                        warn!(%peer, error = %e, "closing connection after a bad frame");
+                        break;
+                    }
+                    Some(Ok(cmd)) if cmd.is_response() => reader_conn.complete(cmd),
+                    Some(Ok(cmd)) => reader_conn.dispatch(&handler, cmd, admission.as_ref()).await,
+                }
+            }
+            reader_conn.inner.closed.store(true, Ordering::Release);
+            reader_conn.lock_pending().clear();
+            handler.on_close(&reader_conn);
+        });
+        (conn, reader)
+    }
+
+    fn complete(&self, response: RemotingCommand) {
+        match self.lock_pending().remove(&response.opaque) {
+            Some(waiter) => {
+                let _ = waiter.send(response);
+            }
+            None => debug!(peer = %self.inner.peer, opaque = response.opaque, "response matches no request"),
+        }
+    }
+
+    async fn dispatch<H: Handler>(&self, handler: &Arc<H>, request: RemotingCommand, admission: Option<&Admission>) {
+        let permit = match admission {
+            None => None,
+            Some(adm) => {
+                let sem = if handler.is_long_running(request.code) { &adm.long_running } else { &adm.normal };
+                match tokio::time::timeout(adm.max_wait, sem.clone().acquire_owned()).await {
+                    Ok(Ok(p)) => Some(p),
+                    _ => {
+                        if !request.is_oneway() {
+                            let busy = RemotingCommand::error(
+                                &request,
+                                ResponseCode::SystemBusy,
+                                "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while",
+                            );
+                            let _ = self.send(busy).await;
+                        }
+                        return;
+                    }
+                }
+            }
+        };
+        let conn = self.clone();
+        let handler = Arc::clone(handler);
+        tokio::spawn(async move {
+            let oneway = request.is_oneway();
+            let response = handler.handle(conn.clone(), request).await;
+            drop(permit);
+            if let (Some(resp), false) = (response, oneway) {
+                let _ = conn.send(resp).await;
+            }
+        });
+    }
+}
