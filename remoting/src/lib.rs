@@ -7,11 +7,13 @@
 //! - [`code`]: [`RequestCode`] and [`ResponseCode`], each generated from one table.
 //! - [`protocol`]: typed custom headers (ext fields) per family and the JSON bodies.
 //! - [`message`]: properties strings, stored records (pull bodies), batch bodies, message ids.
+//! - [`config`]: Apache-style properties files with typed lookups, shared by the binaries.
 //! - [`rpc`]: connections, the server accept loop with admission control, the pooled client.
 //!
 //! This crate knows nothing about brokers or name servers: it moves commands.
 
 pub mod code;
+pub mod config;
 pub mod command;
 pub mod error;
 pub mod frame;

@@ -1,0 +1,334 @@
+//! Typed broker configuration loaded from Apache's `broker.conf` key names and defaults.
+//! Keys Apache knows but rmq does not implement are logged once as "accepted, not implemented";
+//! keys nobody knows are logged as unknown; a malformed value stops startup naming the key.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rmq_remoting::config::{ConfigError, Properties};
+use rmq_store::{FlushMode, StoreConfig};
+
+/// Replication role of this broker (`brokerRole`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerRole {
+    /// Master, replication is asynchronous.
+    AsyncMaster,
+    /// Master, sends wait for a slave.
+    SyncMaster,
+    /// Slave.
+    Slave,
+}
+
+impl std::str::FromStr for BrokerRole {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ASYNC_MASTER" => Ok(BrokerRole::AsyncMaster),
+            "SYNC_MASTER" => Ok(BrokerRole::SyncMaster),
+            "SLAVE" => Ok(BrokerRole::Slave),
+            _ => Err("expected ASYNC_MASTER, SYNC_MASTER or SLAVE".into()),
+        }
+    }
+}
+
+/// When the CommitLog is forced to disk (`flushDiskType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushDiskType {
+    /// In the background, every `flushIntervalCommitLog`.
+    Async,
+    /// Before a send is acknowledged.
+    Sync,
+}
+
+impl std::str::FromStr for FlushDiskType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ASYNC_FLUSH" => Ok(FlushDiskType::Async),
+            "SYNC_FLUSH" => Ok(FlushDiskType::Sync),
+            _ => Err("expected ASYNC_FLUSH or SYNC_FLUSH".into()),
+        }
+    }
+}
+
+/// Where the broker listens and what it advertises.
+#[derive(Debug, Clone)]
+pub struct NetworkConfig {
+    /// `listenPort` (10911); the VIP server uses `listenPort - 2`.
+    pub listen_port: u16,
+    /// `bindAddress` (0.0.0.0).
+    pub bind_address: IpAddr,
+    /// `brokerIP1`: advertised remoting address and store host.
+    pub broker_ip1: IpAddr,
+    /// `brokerIP2`: advertised HA address.
+    pub broker_ip2: IpAddr,
+    /// `namesrvAddr`: `host:port;host:port`.
+    pub namesrv_addrs: Vec<String>,
+    /// `registerNameServerPeriod`.
+    pub register_period: Duration,
+    /// `waitTimeMillsInSendQueue`: requests waiting longer get SYSTEM_BUSY.
+    pub max_queue_wait: Duration,
+}
+
+/// Message and topic policy.
+#[derive(Debug, Clone)]
+pub struct PolicyConfig {
+    /// `autoCreateTopicEnable`.
+    pub auto_create_topic: bool,
+    /// `autoCreateSubscriptionGroup`.
+    pub auto_create_group: bool,
+    /// `defaultTopicQueueNums` (TBW102 queues).
+    pub default_topic_queue_nums: i32,
+    /// `brokerPermission`.
+    pub broker_permission: i32,
+    /// `clusterTopicEnable`.
+    pub cluster_topic_enable: bool,
+    /// `brokerTopicEnable`.
+    pub broker_topic_enable: bool,
+    /// `longPollingEnable`.
+    pub long_polling: bool,
+    /// `shortPollingTimeMills`.
+    pub short_polling: Duration,
+    /// `regionId`, echoed in send responses.
+    pub region_id: String,
+    /// `traceOn`, echoed in send responses.
+    pub trace_on: bool,
+}
+
+/// The whole broker configuration.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// `brokerClusterName`.
+    pub cluster_name: String,
+    /// `brokerName`.
+    pub broker_name: String,
+    /// `brokerId` (0 = master).
+    pub broker_id: i64,
+    /// `brokerRole`.
+    pub role: BrokerRole,
+    /// `flushDiskType`.
+    pub flush_disk_type: FlushDiskType,
+    /// Network settings.
+    pub network: NetworkConfig,
+    /// Policy settings.
+    pub policy: PolicyConfig,
+    /// `storePathRootDir`.
+    pub store_root: PathBuf,
+    /// `storePathCommitLog`.
+    pub commit_log_dir: PathBuf,
+    /// `mappedFileSizeCommitLog`.
+    pub commit_log_file_size: u64,
+    /// `mappedFileSizeConsumeQueue`.
+    pub consume_queue_file_size: u64,
+    /// `maxMessageSize` (body limit).
+    pub max_message_size: usize,
+    /// `flushIntervalCommitLog`.
+    pub flush_interval: Duration,
+    /// `flushConsumerOffsetInterval`.
+    pub flush_offset_interval: Duration,
+    /// `deleteWhen` (parsed; retention runs under the storage work).
+    pub delete_when: String,
+    /// `fileReservedTime` in hours.
+    pub file_reserved_hours: u32,
+    /// Every effective key/value, as `GET_BROKER_CONFIG` shows them.
+    pub display: Vec<(String, String)>,
+}
+
+/// Keys of Apache's BrokerConfig, MessageStoreConfig, NettyServerConfig and NettyClientConfig
+/// that rmq accepts without acting on them.
+const APACHE_KEYS: &[&str] = &[
+    "rocketmqHome", "brokerPermission", "defaultQueryMaxNum", "sendMessageThreadPoolNums", "pullMessageThreadPoolNums",
+    "queryMessageThreadPoolNums", "adminBrokerThreadPoolNums", "clientManageThreadPoolNums", "consumerManageThreadPoolNums",
+    "heartbeatThreadPoolNums", "endTransactionThreadPoolNums", "flushConsumerOffsetHistoryInterval", "rejectTransactionMessage",
+    "fetchNamesrvAddrByAddressServer", "sendThreadPoolQueueCapacity", "pullThreadPoolQueueCapacity", "filterServerNums",
+    "offsetCheckInSlave", "transferMsgByHeap", "maxDelayTime", "slaveReadEnable", "disableConsumeIfConsumerReadSlowly",
+    "consumerFallbehindThreshold", "brokerFastFailureEnable", "osPageCacheBusyTimeOutMills", "enablePropertyFilter",
+    "filterSupportRetry", "messageDelayLevel", "flushDiskTypeSync", "storePathConsumeQueue", "storePathIndex",
+    "storeCheckpoint", "abortFile", "flushCommitLogLeastPages", "flushConsumeQueueLeastPages", "flushCommitLogThoroughInterval",
+    "flushConsumeQueueThoroughInterval", "flushIntervalConsumeQueue", "cleanResourceInterval", "deleteCommitLogFilesInterval",
+    "deleteConsumeQueueFilesInterval", "destroyMapedFileIntervalForcibly", "redeleteHangedFileInterval", "diskMaxUsedSpaceRatio",
+    "diskSpaceWarningLevelRatio", "diskSpaceCleanForciblyRatio", "cleanFileForciblyEnable", "messageIndexEnable",
+    "maxHashSlotNum", "maxIndexNum", "maxMsgsNumBatch", "messageIndexSafe", "haListenPort", "haSendHeartbeatInterval",
+    "haHousekeepingInterval", "haTransferBatchSize", "haMasterAddress", "haMaxGapNotInSync", "syncFlushTimeout",
+    "slaveTimeout", "transientStorePoolEnable", "transientStorePoolSize", "warmMapedFileEnable", "useReentrantLockWhenPutMessage",
+    "checkCRCOnRecover", "accessMessageInMemoryMaxRatio", "maxTransferBytesOnMessageInMemory", "maxTransferCountOnMessageInMemory",
+    "maxTransferBytesOnMessageInDisk", "maxTransferCountOnMessageInDisk", "enableConsumeQueueExt", "duplicationEnable",
+    "enableDLegerCommitLog", "dLegerGroup", "dLegerPeers", "dLegerSelfId", "enableControllerMode", "controllerAddr",
+    "timerWheelEnable", "timerPrecisionMs", "timerMaxDelaySec", "traceTopicEnable", "msgTraceTopicName", "aclEnable",
+    "transactionTimeOut", "transactionCheckMax", "transactionCheckInterval", "inSyncReplicas", "minInSyncReplicas",
+    "totalReplicas", "enableSlaveActingMaster", "enableActingMaster", "serverWorkerThreads", "serverCallbackExecutorThreads",
+    "serverSelectorThreads", "serverOnewaySemaphoreValue", "serverAsyncSemaphoreValue", "serverChannelMaxIdleTimeSeconds",
+    "serverSocketSndBufSize", "serverSocketRcvBufSize", "serverPooledByteBufAllocatorEnable", "useEpollNativeSelector",
+    "clientWorkerThreads", "clientCallbackExecutorThreads", "connectTimeoutMillis", "clientChannelMaxIdleTimeSeconds",
+    "useTLS", "storeType", "commitIntervalCommitLog", "commitCommitLogLeastPages", "fileReservedTime", "deleteWhen",
+    "compressedRegister", "forceRegister", "brokerRole", "autoDeleteUnusedStats", "isolateLogEnable",
+    "notifyConsumerIdsChangedEnable", "enableNotifyAfterPopOrderLockRelease", "enableSplitRegistration",
+];
+
+fn ip(props: &mut Properties, key: &str, default: IpAddr) -> Result<IpAddr, ConfigError> {
+    props.get(key, default)
+}
+
+fn millis(props: &mut Properties, key: &str, default: u64) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_millis(props.get(key, default)?))
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."))
+}
+
+impl BrokerConfig {
+    /// Builds the config from properties; `NAMESRV_ADDR` is used when `namesrvAddr` is absent.
+    pub fn from_properties(mut props: Properties) -> Result<Self, ConfigError> {
+        if props.raw("namesrvAddr").is_none() {
+            if let Ok(env) = std::env::var("NAMESRV_ADDR") {
+                props.set("namesrvAddr", env);
+            }
+        }
+        let default_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let broker_ip1 = ip(&mut props, "brokerIP1", default_ip)?;
+        let store_root: PathBuf = props.get("storePathRootDir", home().join("store"))?;
+        let cfg = BrokerConfig {
+            cluster_name: props.get("brokerClusterName", "DefaultCluster".to_owned())?,
+            broker_name: props.get("brokerName", "DEFAULT_BROKER".to_owned())?,
+            broker_id: props.get("brokerId", 0i64)?,
+            role: props.get("brokerRole", BrokerRole::AsyncMaster)?,
+            flush_disk_type: props.get("flushDiskType", FlushDiskType::Async)?,
+            network: NetworkConfig {
+                listen_port: props.get("listenPort", 10911u16)?,
+                bind_address: ip(&mut props, "bindAddress", IpAddr::V4(Ipv4Addr::UNSPECIFIED))?,
+                broker_ip1,
+                broker_ip2: ip(&mut props, "brokerIP2", broker_ip1)?,
+                namesrv_addrs: props
+                    .get("namesrvAddr", String::new())?
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                register_period: millis(&mut props, "registerNameServerPeriod", 30_000)?
+                    .clamp(Duration::from_secs(10), Duration::from_secs(60)),
+                max_queue_wait: millis(&mut props, "waitTimeMillsInSendQueue", 200)?,
+            },
+            policy: PolicyConfig {
+                auto_create_topic: props.get("autoCreateTopicEnable", true)?,
+                auto_create_group: props.get("autoCreateSubscriptionGroup", true)?,
+                default_topic_queue_nums: props.get("defaultTopicQueueNums", 8i32)?,
+                broker_permission: props.get("brokerPermission", 6i32)?,
+                cluster_topic_enable: props.get("clusterTopicEnable", true)?,
+                broker_topic_enable: props.get("brokerTopicEnable", true)?,
+                long_polling: props.get("longPollingEnable", true)?,
+                short_polling: millis(&mut props, "shortPollingTimeMills", 1000)?,
+                region_id: props.get("regionId", "DefaultRegion".to_owned())?,
+                trace_on: props.get("traceOn", true)?,
+            },
+            commit_log_dir: props.get("storePathCommitLog", store_root.join("commitlog"))?,
+            store_root,
+            commit_log_file_size: props.get("mappedFileSizeCommitLog", 1024 * 1024 * 1024u64)?,
+            consume_queue_file_size: props.get("mappedFileSizeConsumeQueue", 300_000 * 20u64)?,
+            max_message_size: props.get("maxMessageSize", 4 * 1024 * 1024usize)?,
+            flush_interval: millis(&mut props, "flushIntervalCommitLog", 500)?,
+            flush_offset_interval: millis(&mut props, "flushConsumerOffsetInterval", 5000)?,
+            delete_when: props.get("deleteWhen", "04".to_owned())?,
+            file_reserved_hours: props.get("fileReservedTime", 72u32)?,
+            display: Vec::new(),
+        };
+        let (accepted, unknown) = props.leftovers(APACHE_KEYS);
+        for key in accepted {
+            tracing::info!(%key, "config key accepted, not implemented");
+        }
+        for key in unknown {
+            tracing::warn!(%key, "unknown config key (likely a typo); ignored");
+        }
+        let mut cfg = cfg;
+        cfg.display = cfg.effective_pairs(&props);
+        Ok(cfg)
+    }
+
+    fn effective_pairs(&self, props: &Properties) -> Vec<(String, String)> {
+        let mut pairs: std::collections::BTreeMap<String, String> =
+            props.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let n = &self.network;
+        let p = &self.policy;
+        for (k, v) in [
+            ("brokerClusterName", self.cluster_name.clone()),
+            ("brokerName", self.broker_name.clone()),
+            ("brokerId", self.broker_id.to_string()),
+            ("listenPort", n.listen_port.to_string()),
+            ("brokerIP1", n.broker_ip1.to_string()),
+            ("brokerIP2", n.broker_ip2.to_string()),
+            ("namesrvAddr", n.namesrv_addrs.join(";")),
+            ("storePathRootDir", self.store_root.display().to_string()),
+            ("storePathCommitLog", self.commit_log_dir.display().to_string()),
+            ("mappedFileSizeCommitLog", self.commit_log_file_size.to_string()),
+            ("maxMessageSize", self.max_message_size.to_string()),
+            ("autoCreateTopicEnable", p.auto_create_topic.to_string()),
+            ("autoCreateSubscriptionGroup", p.auto_create_group.to_string()),
+            ("defaultTopicQueueNums", p.default_topic_queue_nums.to_string()),
+            ("brokerPermission", p.broker_permission.to_string()),
+            ("deleteWhen", self.delete_when.clone()),
+            ("fileReservedTime", self.file_reserved_hours.to_string()),
+        ] {
+            pairs.insert(k.to_owned(), v);
+        }
+        pairs.into_iter().collect()
+    }
+
+    /// The store's configuration.
+    pub fn store_config(&self) -> StoreConfig {
+        StoreConfig {
+            commit_log_dir: self.commit_log_dir.clone(),
+            commit_log_file_size: self.commit_log_file_size,
+            consume_queue_file_size: self.consume_queue_file_size,
+            flush: match self.flush_disk_type {
+                FlushDiskType::Async => FlushMode::Async { interval: self.flush_interval },
+                FlushDiskType::Sync => FlushMode::Sync,
+            },
+            max_message_size: self.max_message_size,
+            ..StoreConfig::new(self.store_root.clone(), self.broker_addr_socket())
+        }
+    }
+
+    /// `brokerIP1:listenPort`, as registered with the NameServer.
+    pub fn broker_addr(&self) -> String {
+        self.broker_addr_socket().to_string()
+    }
+
+    fn broker_addr_socket(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.network.broker_ip1, self.network.listen_port)
+    }
+
+    /// `brokerIP2:(listenPort+1)`, the HA address.
+    pub fn ha_addr(&self) -> String {
+        format!("{}:{}", self.network.broker_ip2, self.network.listen_port.saturating_add(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apache_broker_conf_loads_with_defaults() {
+        let props = Properties::parse(
+            "brokerClusterName=DefaultCluster\nbrokerName=broker-a\nbrokerId=0\ndeleteWhen=04\nfileReservedTime=48\n\
+             brokerRole=ASYNC_MASTER\nflushDiskType=ASYNC_FLUSH\nlistenPort=20911\nnamesrvAddr=127.0.0.1:9876;127.0.0.1:9877\n",
+        )
+        .expect("parses");
+        let cfg = BrokerConfig::from_properties(props).expect("valid");
+        assert_eq!(cfg.broker_name, "broker-a");
+        assert_eq!(cfg.network.listen_port, 20911);
+        assert_eq!(cfg.network.namesrv_addrs.len(), 2);
+        assert_eq!(cfg.file_reserved_hours, 48);
+        assert!(cfg.policy.auto_create_topic);
+        assert_eq!(cfg.max_message_size, 4 * 1024 * 1024);
+    }
+
+    #[test]
+    fn malformed_value_names_the_key() {
+        let props = Properties::parse("brokerRole=LEADER\n").expect("parses");
+        let err = BrokerConfig::from_properties(props).expect_err("invalid");
+        assert!(err.to_string().contains("brokerRole"), "{err}");
+    }
+}

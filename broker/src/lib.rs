@@ -1,0 +1,22 @@
+//! The rmq broker: a RocketMQ-compatible message broker (wire-compatible with the Apache Java
+//! client and mqadmin), storing messages with [`rmq_store`].
+//!
+//! # Layout
+//! - [`config`]: typed configuration loaded from Apache's `broker.conf` keys.
+//! - [`runtime`]: the shared [`runtime::Broker`] state, listeners, background tasks, shutdown.
+//! - [`processor`]: one exhaustive `match` from request code to the processor of its family.
+//! - [`meta`]: topics, subscription groups and consumer offsets, persisted as Apache's JSON files.
+//! - [`clients`]: connected producers and consumers, heartbeats and expiry.
+//! - [`pull_hold`]: long polling.
+//! - [`namesrv`]: registration with the NameServers.
+
+pub mod clients;
+pub mod config;
+pub mod meta;
+pub mod namesrv;
+pub mod processor;
+pub mod pull_hold;
+pub mod runtime;
+
+pub use config::BrokerConfig;
+pub use runtime::{bind, run, Broker};

@@ -1,0 +1,87 @@
+//! `rmq-broker`: starts a broker from an Apache-style `broker.conf`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use rmq_broker::{bind, run, Broker, BrokerConfig};
+use rmq_remoting::config::Properties;
+
+/// RocketMQ-compatible broker. Reads Apache's broker.conf keys.
+#[derive(Parser, Debug)]
+#[command(name = "rmq-broker", version, about)]
+struct Args {
+    /// Broker config file (Java properties, Apache key names).
+    #[arg(short = 'c', long = "configFile")]
+    config_file: Option<PathBuf>,
+    /// NameServer addresses, `host:port;host:port` (overrides namesrvAddr and NAMESRV_ADDR).
+    #[arg(short = 'n', long = "namesrvAddr")]
+    namesrv_addr: Option<String>,
+    /// Print the effective configuration and exit.
+    #[arg(short = 'p', long = "printConfigItem")]
+    print_config: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let args = Args::parse();
+    let mut props = match &args.config_file {
+        Some(path) => Properties::load(path)?,
+        None => Properties::default(),
+    };
+    if let Some(addr) = &args.namesrv_addr {
+        props.set("namesrvAddr", addr.clone());
+    }
+    let config = BrokerConfig::from_properties(props)?;
+    if args.print_config {
+        for (k, v) in &config.display {
+            println!("{k}={v}");
+        }
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let (main, vip) = bind(&config).await.with_context(|| {
+            format!("cannot listen on {}:{}", config.network.bind_address, config.network.listen_port)
+        })?;
+        let broker = Broker::open(config.clone()).context("cannot open the message store")?;
+        let accepted = broker.register_once().await;
+        println!(
+            "The broker[{}, {}] boot success. serializeType=JSON and name server is {} (registered with {} of {})",
+            config.broker_name,
+            config.broker_addr(),
+            config.network.namesrv_addrs.join(";"),
+            accepted,
+            config.network.namesrv_addrs.len()
+        );
+        run(broker, main, vip, shutdown_signal()).await;
+        Ok::<(), anyhow::Error>(())
+    })?;
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

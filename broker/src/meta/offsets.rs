@@ -1,0 +1,100 @@
+//! Consumer offsets (`config/consumerOffset.json`): `topic@group → queueId → next offset`,
+//! updated by commits and persisted periodically and at shutdown.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::RwLock;
+
+use serde::{Deserialize, Serialize};
+use tracing::warn;
+
+use super::{load_json, save_json};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct OffsetFile {
+    offset_table: BTreeMap<String, BTreeMap<i32, i64>>,
+}
+
+/// Thread-safe offset table.
+pub struct OffsetTable {
+    path: PathBuf,
+    inner: RwLock<OffsetFile>,
+}
+
+fn key(topic: &str, group: &str) -> String {
+    format!("{topic}@{group}")
+}
+
+impl OffsetTable {
+    /// Loads `<root>/config/consumerOffset.json`.
+    pub fn load(root: &std::path::Path) -> Self {
+        let path = root.join("config").join("consumerOffset.json");
+        OffsetTable { inner: RwLock::new(load_json(&path).unwrap_or_default()), path }
+    }
+
+    /// Records the committed offset of a queue.
+    pub fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        let mut w = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        w.offset_table.entry(key(topic, group)).or_default().insert(queue_id, offset);
+    }
+
+    /// The committed offset of a queue.
+    pub fn get(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        let r = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        r.offset_table.get(&key(topic, group)).and_then(|q| q.get(&queue_id)).copied()
+    }
+
+    /// Topics a group has offsets for.
+    pub fn topics_of_group(&self, group: &str) -> Vec<String> {
+        let suffix = format!("@{group}");
+        let r = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        r.offset_table.keys().filter_map(|k| k.strip_suffix(&suffix).map(str::to_owned)).collect()
+    }
+
+    /// Groups that have offsets for a topic.
+    pub fn groups_of_topic(&self, topic: &str) -> Vec<String> {
+        let prefix = format!("{topic}@");
+        let r = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        r.offset_table.keys().filter_map(|k| k.strip_prefix(&prefix).map(str::to_owned)).collect()
+    }
+
+    /// Drops every offset of a group (optionally only for one topic).
+    pub fn remove_group(&self, group: &str) {
+        let suffix = format!("@{group}");
+        let mut w = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        w.offset_table.retain(|k, _| !k.ends_with(&suffix));
+    }
+
+    /// Drops every offset of a topic.
+    pub fn remove_topic(&self, topic: &str) {
+        let prefix = format!("{topic}@");
+        let mut w = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        w.offset_table.retain(|k, _| !k.starts_with(&prefix));
+    }
+
+    /// Writes the table to disk.
+    pub fn persist(&self) {
+        let snapshot = self.inner.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Err(e) = save_json(&self.path, &snapshot) {
+            warn!(path = %self.path.display(), error = %e, "cannot persist consumer offsets");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_survive_persist_and_reload() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let table = OffsetTable::load(dir.path());
+        table.commit("g", "t", 3, 42);
+        table.persist();
+        let again = OffsetTable::load(dir.path());
+        assert_eq!(again.get("g", "t", 3), Some(42));
+        assert_eq!(again.get("g", "t", 2), None);
+        assert_eq!(again.topics_of_group("g"), vec!["t".to_owned()]);
+    }
+}

@@ -1,0 +1,101 @@
+//! Registration with every NameServer: at start, on topic changes, every
+//! `registerNameServerPeriod`, and an unregistration at shutdown.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use rmq_remoting::protocol::body::{perm, to_json, RegisterBrokerBody, TopicConfigWrapper};
+use rmq_remoting::protocol::namesrv::{BrokerIdentityRequest, RegisterBrokerRequest};
+use rmq_remoting::rpc::{ClientConfig, RemotingClient};
+use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
+use tracing::{debug, warn};
+
+use crate::config::BrokerConfig;
+
+const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
+
+/// The broker's link to its NameServers.
+pub struct NamesrvLink {
+    client: RemotingClient,
+    addrs: Vec<String>,
+    identity: BrokerIdentityRequest,
+    ha_addr: String,
+}
+
+impl NamesrvLink {
+    /// A link for this broker's identity and NameServer list.
+    pub fn new(config: &BrokerConfig) -> Self {
+        NamesrvLink {
+            client: RemotingClient::new(ClientConfig::default()),
+            addrs: config.network.namesrv_addrs.clone(),
+            identity: BrokerIdentityRequest {
+                broker_name: config.broker_name.clone(),
+                broker_addr: config.broker_addr(),
+                cluster_name: config.cluster_name.clone(),
+                broker_id: config.broker_id,
+            },
+            ha_addr: config.ha_addr(),
+        }
+    }
+
+    /// The NameServer addresses.
+    pub fn addrs(&self) -> &[String] {
+        &self.addrs
+    }
+
+    /// Registers `topics` with every NameServer in parallel; the broker permission is AND-ed into
+    /// every topic's perm. Returns how many NameServers accepted.
+    pub async fn register(&self, mut topics: TopicConfigWrapper, broker_permission: i32) -> usize {
+        if broker_permission & perm::READ_WRITE != perm::READ_WRITE {
+            for tc in topics.topic_config_table.values_mut() {
+                tc.perm &= broker_permission | perm::INHERIT;
+            }
+        }
+        let body = to_json(&RegisterBrokerBody { topic_config_serialize_wrapper: topics, filter_server_list: Vec::new() });
+        let crc = (crc32fast::hash(&body) & 0x7FFF_FFFF) as i32;
+        let header = RegisterBrokerRequest {
+            broker_name: self.identity.broker_name.clone(),
+            broker_addr: self.identity.broker_addr.clone(),
+            cluster_name: self.identity.cluster_name.clone(),
+            ha_server_addr: Some(self.ha_addr.clone()),
+            broker_id: self.identity.broker_id,
+            heartbeat_timeout_millis: None,
+            enable_acting_master: Some(false),
+            compressed: Some(false),
+            body_crc32: Some(crc),
+        };
+        let calls = self.addrs.iter().map(|addr| {
+            let req = RemotingCommand::request(RequestCode::RegisterBroker).with_header(&header).with_body(body.clone());
+            async move {
+                match self.client.invoke(addr, req, REGISTER_TIMEOUT).await {
+                    Ok(resp) if resp.response_code() == ResponseCode::Success => {
+                        debug!(namesrv = %addr, "registered");
+                        true
+                    }
+                    Ok(resp) => {
+                        warn!(namesrv = %addr, code = resp.code, remark = ?resp.remark, "registration refused");
+                        false
+                    }
+                    Err(e) => {
+                        warn!(namesrv = %addr, error = %e, "registration failed");
+                        false
+                    }
+                }
+            }
+        });
+        join_all(calls).await.into_iter().filter(|ok| *ok).count()
+    }
+
+    /// Unregisters from every NameServer (at shutdown).
+    pub async fn unregister(&self) {
+        let calls = self.addrs.iter().map(|addr| {
+            let req = RemotingCommand::request(RequestCode::UnregisterBroker).with_header(&self.identity);
+            async move {
+                if let Err(e) = self.client.invoke(addr, req, Duration::from_secs(3)).await {
+                    warn!(namesrv = %addr, error = %e, "unregister failed");
+                }
+            }
+        });
+        join_all(calls).await;
+    }
+}

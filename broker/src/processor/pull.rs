@@ -1,0 +1,169 @@
+//! PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361): check group, topic and subscription, read from
+//! the store with the tag filter, map the store status to a response, and hold the request
+//! (long polling) while the queue has nothing new.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use rmq_remoting::message::java_string_hash;
+use rmq_remoting::protocol::body::perm;
+use rmq_remoting::protocol::consumer::{pull_flag, PullMessageRequest, PullMessageResponse};
+use rmq_remoting::{RemotingCommand, ResponseCode};
+use rmq_store::{ReadResult, ReadStatus};
+use tokio::time::Instant;
+
+use super::bad_header;
+use crate::runtime::Broker;
+
+/// Most messages one pull returns (`maxTransferCountOnMessageInMemory`).
+const MAX_PULL_COUNT: usize = 32;
+/// Most bytes one pull returns (`maxTransferBytesOnMessageInMemory`); at least one message is
+/// always returned.
+const MAX_PULL_BYTES: usize = 256 * 1024;
+/// Longest hold accepted from a client, well below the clients' 30 s RPC timeout.
+const MAX_SUSPEND: Duration = Duration::from_secs(20);
+
+/// Which tag hash codes a subscription accepts; `None` accepts everything.
+fn tag_filter(expression: &str) -> Result<Option<BTreeSet<i32>>, String> {
+    let expr = expression.trim();
+    if expr.is_empty() || expr == "*" {
+        return Ok(None);
+    }
+    let codes: BTreeSet<i32> = expr.split("||").map(str::trim).filter(|t| !t.is_empty()).map(java_string_hash).collect();
+    if codes.is_empty() {
+        return Err(format!("cannot parse the subscription expression '{expression}'"));
+    }
+    Ok(Some(codes))
+}
+
+/// Handles a pull; `None` never happens today but keeps the door open for zero-copy writes.
+pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingCommand> {
+    let header = match req.header::<PullMessageRequest>() {
+        Ok(h) => h,
+        Err(e) => return Some(bad_header(req, e)),
+    };
+    let reject = |code, remark: String| Some(RemotingCommand::error(req, code, remark));
+    let Some(group) = broker.groups.find_or_create(&header.consumer_group, broker.config.policy.auto_create_group) else {
+        return reject(
+            ResponseCode::SubscriptionGroupNotExist,
+            format!("subscription group [{}] does not exist", header.consumer_group),
+        );
+    };
+    if !group.consume_enable {
+        return reject(ResponseCode::NoPermission, format!("subscription group no permission, {}", header.consumer_group));
+    }
+    let Some(topic) = broker.topics.get(&header.topic) else {
+        return reject(ResponseCode::TopicNotExist, format!("topic[{}] not exist, apply first please!", header.topic));
+    };
+    if topic.perm & perm::READ == 0 {
+        return reject(ResponseCode::NoPermission, format!("the topic[{}] pulling message is forbidden", header.topic));
+    }
+    if header.queue_id < 0 || header.queue_id >= topic.read_queue_nums {
+        return reject(
+            ResponseCode::InvalidParameter,
+            format!("queueId[{}] is illegal, topic {} has {} read queues", header.queue_id, header.topic, topic.read_queue_nums),
+        );
+    }
+    let (expression, expression_type) = if header.sys_flag & pull_flag::SUBSCRIPTION != 0 {
+        (header.subscription.clone().unwrap_or_default(), header.expression_type.clone())
+    } else {
+        match broker.clients.subscription(&header.consumer_group, &header.topic) {
+            Some(sub) => (sub.sub_string, sub.expression_type),
+            None => {
+                return reject(
+                    ResponseCode::SubscriptionNotExist,
+                    format!("consumer's subscription not exist, group: {}", header.consumer_group),
+                )
+            }
+        }
+    };
+    if expression_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("TAG")) {
+        return reject(ResponseCode::SubscriptionParseFailed, "only TAG subscriptions are supported by this broker".into());
+    }
+    let filter = match tag_filter(&expression) {
+        Ok(f) => f,
+        Err(why) => return reject(ResponseCode::SubscriptionParseFailed, why),
+    };
+    if header.sys_flag & pull_flag::COMMIT_OFFSET != 0 {
+        if let Some(commit) = header.commit_offset.filter(|c| *c >= 0) {
+            broker.offsets.commit(&header.consumer_group, &header.topic, header.queue_id, commit);
+        }
+    }
+
+    let max_count = usize::try_from(header.max_msg_nums).unwrap_or(1).clamp(1, MAX_PULL_COUNT);
+    let max_bytes = header.max_msg_bytes.and_then(|b| usize::try_from(b).ok()).unwrap_or(MAX_PULL_BYTES).min(MAX_PULL_BYTES);
+    let accept = |code: i64| filter.as_ref().is_none_or(|codes| codes.contains(&(code as i32)));
+    let suspend = header.sys_flag & pull_flag::SUSPEND != 0;
+    let hold = if broker.config.policy.long_polling {
+        Duration::from_millis(header.suspend_timeout_millis.unwrap_or(15_000).max(0) as u64).min(MAX_SUSPEND)
+    } else {
+        broker.config.policy.short_polling
+    };
+    let deadline = Instant::now() + hold;
+    let signal = broker.pull_hold.signal(&header.topic, header.queue_id);
+    loop {
+        let notified = signal.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let result = broker.store.read(&header.topic, header.queue_id, header.queue_offset, max_count, max_bytes, &accept);
+        let waiting = suspend && result.status == ReadStatus::OffsetOverflowOne && Instant::now() < deadline;
+        if !waiting {
+            return Some(respond(broker, req, result, header.queue_offset));
+        }
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+}
+
+fn respond(broker: &Broker, req: &RemotingCommand, result: ReadResult, requested: i64) -> RemotingCommand {
+    let (code, next) = match result.status {
+        ReadStatus::Found => (ResponseCode::Success, result.next_begin_offset),
+        ReadStatus::NoMatchedMessage | ReadStatus::MessageWasRemoving => {
+            (ResponseCode::PullRetryImmediately, result.next_begin_offset)
+        }
+        ReadStatus::NoMessageInQueue | ReadStatus::NoMatchedLogicQueue => {
+            (if requested != 0 { ResponseCode::PullOffsetMoved } else { ResponseCode::PullNotFound }, 0)
+        }
+        ReadStatus::OffsetTooSmall | ReadStatus::OffsetOverflowBadly => (ResponseCode::PullOffsetMoved, result.next_begin_offset),
+        ReadStatus::OffsetOverflowOne | ReadStatus::OffsetFoundNull => (ResponseCode::PullNotFound, result.next_begin_offset),
+    };
+    let header = PullMessageResponse {
+        suggest_which_broker_id: 0,
+        next_begin_offset: next,
+        min_offset: result.min_offset,
+        max_offset: result.max_offset,
+    };
+    let mut resp = RemotingCommand::response_to(req, code, Some(format!("{:?}", result.status))).with_header(&header);
+    if code == ResponseCode::Success {
+        broker.stats.get_total.fetch_add(result.records.len() as u64, Ordering::Relaxed);
+        let mut body = BytesMut::with_capacity(result.records.iter().map(|r| r.len()).sum());
+        for record in &result.records {
+            body.extend_from_slice(record);
+        }
+        resp.body = body.freeze();
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn star_and_empty_accept_everything() {
+        assert_eq!(tag_filter("*"), Ok(None));
+        assert_eq!(tag_filter(""), Ok(None));
+    }
+
+    #[test]
+    fn tag_lists_hash_each_tag() {
+        let codes = tag_filter("TagA || TagB").expect("parses").expect("filter");
+        assert!(codes.contains(&java_string_hash("TagA")));
+        assert!(codes.contains(&java_string_hash("TagB")));
+        assert_eq!(codes.len(), 2);
+    }
+}

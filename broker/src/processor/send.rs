@@ -1,0 +1,190 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320): validate, resolve or
+//! auto-create the topic, pick the queue, complete the properties and append to the store.
+
+use bytes::Bytes;
+use rand::Rng;
+use rmq_remoting::message::{
+    create_offset_msg_id, decode_batch, decode_properties, encode_properties, keys, tags_code, validate_topic,
+    Properties, UniqIdGenerator,
+};
+use rmq_remoting::protocol::send::{SendMessageRequest, SendMessageRequestV2, SendMessageResponse};
+use rmq_remoting::protocol::HeaderError;
+use rmq_remoting::rpc::Connection;
+use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
+use rmq_store::{NewMessage, PutOk, StoreError};
+use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+use tracing::debug;
+
+use super::bad_header;
+use crate::config::BrokerRole;
+use crate::meta::topics::{send_allowed, AUTO_CREATE_TOPIC, RETRY_PREFIX};
+use crate::runtime::Broker;
+
+fn decode_header(req: &RemotingCommand) -> Result<SendMessageRequest, HeaderError> {
+    match req.request_code() {
+        RequestCode::SendMessage => req.header::<SendMessageRequest>(),
+        _ => req.header::<SendMessageRequestV2>().map(Into::into),
+    }
+}
+
+fn uniq_ids(broker: &Broker) -> &'static UniqIdGenerator {
+    static IDS: OnceLock<UniqIdGenerator> = OnceLock::new();
+    IDS.get_or_init(|| UniqIdGenerator::new(broker.config.network.broker_ip1))
+}
+
+/// Maps a store failure to a response code and remark.
+fn store_error(req: &RemotingCommand, err: StoreError) -> RemotingCommand {
+    match err {
+        StoreError::MessageIllegal(why) => RemotingCommand::error(req, ResponseCode::MessageIllegal, why),
+        StoreError::ServiceUnavailable(why) => RemotingCommand::error(req, ResponseCode::ServiceNotAvailable, why),
+        other => RemotingCommand::error(req, ResponseCode::SystemError, other.to_string()),
+    }
+}
+
+/// Handles a send or batch send.
+pub fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> RemotingCommand {
+    let header = match decode_header(req) {
+        Ok(h) => h,
+        Err(e) => return bad_header(req, e),
+    };
+    let reject = |code, remark: String| RemotingCommand::error(req, code, remark);
+    if broker.config.role == BrokerRole::Slave {
+        return reject(ResponseCode::ServiceNotAvailable, "this broker is a slave and does not accept sends".into());
+    }
+    if let Err(why) = validate_topic(&header.topic) {
+        return reject(ResponseCode::InvalidParameter, why);
+    }
+    if !send_allowed(&header.topic) {
+        return reject(ResponseCode::NoPermission, format!("Sending message to topic[{}] is forbidden.", header.topic));
+    }
+    let topic = match broker.topics.get(&header.topic) {
+        Some(t) => Some(t),
+        None if header.topic.starts_with(RETRY_PREFIX) => Some(broker.topics.ensure(&header.topic, 1, 6).0),
+        None if broker.config.policy.auto_create_topic => {
+            let default_topic = header.default_topic.as_deref().unwrap_or(AUTO_CREATE_TOPIC);
+            let created =
+                broker.topics.create_on_send(&header.topic, default_topic, header.default_topic_queue_nums.unwrap_or(4));
+            if created.is_some() {
+                broker.register_soon();
+            }
+            created
+        }
+        None => None,
+    };
+    let Some(topic) = topic else {
+        return reject(ResponseCode::TopicNotExist, format!("topic[{}] not exist, apply first please!", header.topic));
+    };
+    let queue_id = if header.queue_id < 0 {
+        rand::thread_rng().gen_range(0..topic.write_queue_nums.max(1))
+    } else {
+        header.queue_id
+    };
+    if queue_id >= topic.write_queue_nums.max(topic.read_queue_nums) {
+        return reject(
+            ResponseCode::InvalidParameter,
+            format!("request queueId[{queue_id}] is illegal, topic {} has {} queues", topic.topic_name, topic.write_queue_nums),
+        );
+    }
+
+    let is_batch = req.request_code() == RequestCode::SendBatchMessage || header.batch == Some(true);
+    let base = MessageBase { broker, conn, header: &header, queue_id };
+    let messages = if is_batch {
+        match decode_batch(&req.body) {
+            Ok(entries) if !entries.is_empty() => entries
+                .into_iter()
+                .map(|e| base.message(e.body, e.flag, e.properties))
+                .collect::<Vec<_>>(),
+            Ok(_) => return reject(ResponseCode::MessageIllegal, "the batch is empty".into()),
+            Err(e) => return reject(ResponseCode::MessageIllegal, format!("bad batch body: {e}")),
+        }
+    } else {
+        let props = decode_properties(header.properties.as_deref().unwrap_or(""));
+        vec![base.message(req.body.clone(), header.flag, props)]
+    };
+    if let Some(too_big) = messages.iter().find(|m| m.body.len() > broker.config.max_message_size) {
+        return reject(
+            ResponseCode::MessageIllegal,
+            format!(
+                "the message body size {} is over the max value {}",
+                too_big.body.len(),
+                broker.config.max_message_size
+            ),
+        );
+    }
+    if messages.iter().any(|m| m.body.is_empty()) {
+        return reject(ResponseCode::MessageIllegal, "the message body is empty".into());
+    }
+    let uniq_keys: Vec<String> = messages.iter().map(|m| uniq_key_of(&m.properties)).collect();
+    let count = messages.len() as u64;
+    let result = if is_batch { broker.store.put_batch(messages) } else { broker.store.put(into_single(messages)) };
+    match result {
+        Ok(ok) => {
+            broker.stats.put_total.fetch_add(count, Ordering::Relaxed);
+            success(broker, req, &ok, queue_id, &uniq_keys)
+        }
+        Err(e) => {
+            debug!(topic = %header.topic, error = %e, "send rejected by the store");
+            store_error(req, e)
+        }
+    }
+}
+
+fn into_single(mut messages: Vec<NewMessage>) -> NewMessage {
+    // `messages` has exactly one element on the single-message path.
+    messages.swap_remove(0)
+}
+
+fn uniq_key_of(properties: &str) -> String {
+    decode_properties(properties).remove(keys::UNIQ_KEY).unwrap_or_default()
+}
+
+struct MessageBase<'a> {
+    broker: &'a Broker,
+    conn: &'a Connection,
+    header: &'a SendMessageRequest,
+    queue_id: i32,
+}
+
+impl MessageBase<'_> {
+    fn message(&self, body: Bytes, flag: i32, mut props: Properties) -> NewMessage {
+        props.entry(keys::UNIQ_KEY.to_owned()).or_insert_with(|| uniq_ids(self.broker).next());
+        props.insert(keys::CLUSTER.to_owned(), self.broker.config.cluster_name.clone());
+        props.remove("POP_CK");
+        let tags = tags_code(props.get(keys::TAGS).map(String::as_str));
+        NewMessage {
+            topic: self.header.topic.clone(),
+            queue_id: self.queue_id,
+            flag,
+            body,
+            properties: encode_properties(&props),
+            tags_code: tags,
+            sys_flag: self.header.sys_flag,
+            born_timestamp: self.header.born_timestamp,
+            born_host: self.conn.peer_addr(),
+            reconsume_times: self.header.reconsume_times.unwrap_or(0),
+            prepared_transaction_offset: 0,
+        }
+    }
+}
+
+fn success(broker: &Broker, req: &RemotingCommand, ok: &PutOk, queue_id: i32, uniq_keys: &[String]) -> RemotingCommand {
+    let store_host = std::net::SocketAddr::new(broker.config.network.broker_ip1, broker.config.network.listen_port);
+    let msg_id = ok
+        .commit_log_offsets
+        .iter()
+        .map(|off| create_offset_msg_id(store_host, *off))
+        .collect::<Vec<_>>()
+        .join(",");
+    let header = SendMessageResponse {
+        msg_id,
+        queue_id,
+        queue_offset: ok.first_queue_offset,
+        transaction_id: uniq_keys.first().filter(|_| uniq_keys.len() == 1).cloned(),
+        batch_uniq_id: None,
+    };
+    let mut resp = RemotingCommand::success(req).with_header(&header);
+    resp.ext_fields.insert(keys::MSG_REGION.to_owned(), broker.config.policy.region_id.clone());
+    resp.ext_fields.insert(keys::TRACE_ON.to_owned(), broker.config.policy.trace_on.to_string());
+    resp
+}

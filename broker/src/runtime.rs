@@ -1,0 +1,177 @@
+//! The running broker: shared state ([`Broker`]), the listeners (main port and VIP port
+//! `listenPort - 2`), background tasks (NameServer registration, offset persistence, client
+//! expiry) and the ordered shutdown (stop accepting, unregister, persist, flush).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rmq_remoting::rpc::{serve, ServerConfig};
+use rmq_store::{MessageStore, StoreError};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::clients::ClientRegistry;
+use crate::config::BrokerConfig;
+use crate::meta::{groups::GroupTable, now_ms, offsets::OffsetTable, topics::TopicTable};
+use crate::namesrv::NamesrvLink;
+use crate::processor::BrokerHandler;
+use crate::pull_hold::PullHold;
+
+/// Counters shown by GET_BROKER_RUNTIME_INFO; each costs an atomic add.
+#[derive(Default)]
+pub struct Stats {
+    /// Messages stored.
+    pub put_total: AtomicU64,
+    /// Messages returned by pulls.
+    pub get_total: AtomicU64,
+}
+
+/// Everything a request processor needs, shared in an `Arc`.
+pub struct Broker {
+    /// Immutable configuration.
+    pub config: BrokerConfig,
+    /// The message store.
+    pub store: Arc<MessageStore>,
+    /// Topics.
+    pub topics: TopicTable,
+    /// Subscription groups.
+    pub groups: GroupTable,
+    /// Consumer offsets.
+    pub offsets: OffsetTable,
+    /// Connected clients.
+    pub clients: ClientRegistry,
+    /// Long-polling signals.
+    pub pull_hold: Arc<PullHold>,
+    /// NameServer link.
+    pub namesrv: NamesrvLink,
+    /// Counters.
+    pub stats: Stats,
+    /// Current broker permission (`brokerPermission`, changeable at run time).
+    pub permission: AtomicI32,
+    /// Config values changed with UPDATE_BROKER_CONFIG, shown by GET_BROKER_CONFIG.
+    pub config_overrides: std::sync::RwLock<Vec<(String, String)>>,
+    /// Boot time, ms.
+    pub boot_ms: i64,
+    register_now: watch::Sender<u64>,
+}
+
+impl Broker {
+    /// Opens the store and metadata.
+    pub fn open(config: BrokerConfig) -> Result<Arc<Broker>, StoreError> {
+        let store = MessageStore::open(config.store_config())?;
+        let pull_hold = Arc::new(PullHold::default());
+        let hold = Arc::clone(&pull_hold);
+        store.set_arrival_listener(Box::new(move |topic, queue_id, _| hold.arrived(topic, queue_id)));
+        let (register_now, _) = watch::channel(0);
+        Ok(Arc::new(Broker {
+            topics: TopicTable::load(&config),
+            groups: GroupTable::load(&config.store_root),
+            offsets: OffsetTable::load(&config.store_root),
+            clients: ClientRegistry::default(),
+            namesrv: NamesrvLink::new(&config),
+            stats: Stats::default(),
+            permission: AtomicI32::new(config.policy.broker_permission),
+            config_overrides: std::sync::RwLock::new(Vec::new()),
+            boot_ms: now_ms(),
+            register_now,
+            pull_hold,
+            store,
+            config,
+        }))
+    }
+
+    /// Asks the registration task to register with the NameServers now (after topic changes).
+    pub fn register_soon(&self) {
+        self.register_now.send_modify(|n| *n += 1);
+    }
+
+    /// Registers with every NameServer once.
+    pub async fn register_once(&self) -> usize {
+        self.namesrv.register(self.topics.snapshot(), self.permission.load(Ordering::Relaxed)).await
+    }
+}
+
+/// Binds the main and VIP listeners of `config`.
+pub async fn bind(config: &BrokerConfig) -> std::io::Result<(TcpListener, Option<TcpListener>)> {
+    let net = &config.network;
+    let main = TcpListener::bind(SocketAddr::new(net.bind_address, net.listen_port)).await?;
+    let vip = match net.listen_port.checked_sub(2) {
+        Some(port) if port > 0 => match TcpListener::bind(SocketAddr::new(net.bind_address, port)).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                warn!(port, error = %e, "cannot bind the VIP port (listenPort - 2); continuing without it");
+                None
+            }
+        },
+        _ => None,
+    };
+    Ok((main, vip))
+}
+
+/// Runs the broker on the given listeners until `shutdown` completes, then shuts down in order.
+pub async fn run(broker: Arc<Broker>, main: TcpListener, vip: Option<TcpListener>, shutdown: impl Future<Output = ()>) {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let server_config = ServerConfig { max_wait: broker.config.network.max_queue_wait, ..Default::default() };
+    let handler = Arc::new(BrokerHandler::new(Arc::clone(&broker)));
+    let mut servers = Vec::new();
+    for listener in std::iter::once(main).chain(vip) {
+        let mut rx = stop_rx.clone();
+        servers.push(tokio::spawn(serve(listener, Arc::clone(&handler), server_config.clone(), async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        })));
+    }
+    let tasks = [
+        tokio::spawn(registration_loop(Arc::clone(&broker), stop_rx.clone())),
+        tokio::spawn(housekeeping_loop(Arc::clone(&broker), stop_rx.clone())),
+    ];
+
+    shutdown.await;
+    info!("shutting down");
+    let _ = stop_tx.send(true);
+    for s in servers {
+        let _ = s.await;
+    }
+    for t in tasks {
+        t.abort();
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(4), broker.namesrv.unregister()).await;
+    broker.offsets.persist();
+    broker.store.shutdown();
+    info!("broker stopped");
+}
+
+async fn registration_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let mut wake = broker.register_now.subscribe();
+    let period = broker.config.network.register_period;
+    loop {
+        let accepted = broker.register_once().await;
+        if accepted == 0 && !broker.namesrv.addrs().is_empty() {
+            warn!("no NameServer accepted the registration; retrying");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = wake.changed() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn housekeeping_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    let mut persist = tokio::time::interval(broker.config.flush_offset_interval);
+    let mut expire = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = persist.tick() => broker.offsets.persist(),
+            _ = expire.tick() => {
+                for group in broker.clients.expire(Instant::now()) {
+                    crate::processor::client::notify_consumer_ids_changed(&broker, &group).await;
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
