@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting and lints, the Rust unit and integration tests
+# (real sockets, real files, the real binaries), then the compatibility suite with the official
+# Apache RocketMQ Java client and mqadmin against our binaries. CI (.ci/run) calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets -q -- -D warnings
+
+step "cargo test (workspace)"
+cargo test --workspace -q
+
+step "build binaries for the Java suite"
+cargo build -q -p rmq-namesrv -p rmq-broker
+
+step "Java compatibility suite (official rocketmq-client 5.3.3 / 4.9.8, mqadmin 5.3.3)"
+RMQ_BIN_DIR="$PWD/target/debug" bash tests/run-java.sh
