@@ -1,0 +1,90 @@
+//! `rmq-namesrv`: reads the config file, binds `bindAddress:listenPort`, serves until SIGTERM
+//! or SIGINT. Logs go to stderr, filtered by `RUST_LOG` (default `info`).
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser;
+use rmq_namesrv::config::{log_unused_keys, NamesrvConfig};
+use rmq_namesrv::Namesrv;
+use rmq_remoting::config::Properties;
+use tokio::net::TcpListener;
+use tracing::info;
+use tracing_subscriber::EnvFilter;
+
+/// A RocketMQ-compatible NameServer.
+#[derive(Debug, Parser)]
+#[command(name = "rmq-namesrv", version)]
+struct Args {
+    /// Properties file with NameServer settings (Apache namesrv keys, e.g. listenPort=9876).
+    #[arg(short = 'c', long = "config-file", value_name = "PATH")]
+    config_file: Option<PathBuf>,
+    /// Print the effective configuration and exit.
+    #[arg(short = 'p', long = "print-config")]
+    print_config: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match serve(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rmq-namesrv: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let mut props = match &args.config_file {
+        Some(path) => Properties::load(path)?,
+        None => Properties::default(),
+    };
+    let config = NamesrvConfig::from_properties(&mut props)?;
+    log_unused_keys(&props);
+    if args.print_config {
+        print!("{}", config.to_properties_text());
+        return Ok(());
+    }
+    let listener = TcpListener::bind((config.bind_address.as_str(), config.listen_port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", config.bind_address, config.listen_port))?;
+    let namesrv = Namesrv::new(config)?;
+    info!(kv = %namesrv.config().kv_config_path.display(), "KV config loaded");
+    let local = listener.local_addr()?;
+    println!("The Name Server boot success. listening on {local}");
+    rmq_namesrv::serve(listener, Arc::new(namesrv), shutdown_signal()).await;
+    info!("The Name Server shut down");
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => info!("SIGTERM received; shutting down"),
+                    _ = tokio::signal::ctrl_c() => info!("SIGINT received; shutting down"),
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
