@@ -78,8 +78,10 @@ impl<H: Handler> RemotingClient<H> {
         self.connection(addr).await?.oneway(request).await
     }
 
-    /// Drops the pooled connection to `addr`, if any.
+    /// Closes and forgets the pooled connection to `addr`, if any.
     pub async fn close(&self, addr: &str) {
-        self.pool.lock().await.remove(addr);
+        if let Some(conn) = self.pool.lock().await.remove(addr) {
+            conn.close();
+        }
     }
 }

@@ -8,9 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use super::Handler;
@@ -35,6 +37,7 @@ struct Inner {
     tx: mpsc::Sender<RemotingCommand>,
     pending: Pending,
     closed: AtomicBool,
+    cancel: CancellationToken,
 }
 
 /// A cheap, cloneable handle to a live connection.
@@ -71,6 +74,12 @@ impl Connection {
     /// Whether the connection has closed.
     pub fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Closes the connection: pending requests fail, the socket is shut down.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        self.inner.cancel.cancel();
     }
 
     /// Queues a command for writing without waiting for an answer.
@@ -127,12 +136,22 @@ impl Connection {
                 tx,
                 pending: Mutex::new(HashMap::new()),
                 closed: AtomicBool::new(false),
+                cancel: CancellationToken::new(),
             }),
         };
+        let cancel = conn.inner.cancel.clone();
 
         let mut writer = FramedWrite::new(write_half, FrameCodec::new(max_frame));
+        let writer_cancel = cancel.clone();
         tokio::spawn(async move {
-            while let Some(cmd) = rx.recv().await {
+            loop {
+                let cmd = tokio::select! {
+                    _ = writer_cancel.cancelled() => break,
+                    next = rx.recv() => match next {
+                        Some(cmd) => cmd,
+                        None => break,
+                    },
+                };
                 if let Err(e) = writer.feed(cmd).await {
                     debug!(%peer, error = %e, "write failed");
                     return;
@@ -146,13 +165,18 @@ impl Connection {
                     return;
                 }
             }
+            let _ = writer.into_inner().shutdown().await;
         });
 
         let reader_conn = conn.clone();
         let reader = tokio::spawn(async move {
             let mut frames = FramedRead::new(read_half, FrameCodec::new(max_frame));
             loop {
-                match frames.next().await {
+                let next = tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    next = frames.next() => next,
+                };
+                match next {
                     None => break,
                     Some(Err(e)) => {
                         warn!(%peer, error = %e, "closing connection after a bad frame");
@@ -163,6 +187,7 @@ impl Connection {
                 }
             }
             reader_conn.inner.closed.store(true, Ordering::Release);
+            reader_conn.inner.cancel.cancel();
             reader_conn.lock_pending().clear();
             handler.on_close(&reader_conn);
         });
