@@ -1,0 +1,96 @@
+//! The startup scan of the CommitLog: find the end of the valid records and cut the torn tail,
+//! then let the store re-dispatch records to the ConsumeQueues.
+//!
+//! A record is valid when its magic is V1/V2, TOTALSIZE fits in the file, the length computed
+//! from its fields equals TOTALSIZE, its PHYSICALOFFSET is its own position, its topic is UTF-8
+//! and (in the first pass) its body CRC matches. A BLANK record must cover exactly the rest of
+//! its file and moves the scan to the next file. The first invalid position is the end.
+
+use rmq_remoting::message::record::{read_size_and_magic, RecordView, BLANK_LEN, MAGIC_BLANK};
+
+use super::CommitLog;
+use crate::error::StoreError;
+
+/// What sits at one position of a CommitLog file.
+enum Step<'a> {
+    Record(RecordView<'a>, usize),
+    Blank,
+    End(Option<String>),
+}
+
+/// Classifies the bytes `rest` found at global `offset`, `to_file_end` bytes before the end of
+/// its file.
+fn step(rest: &[u8], offset: i64, to_file_end: usize, check_crc: bool) -> Step<'_> {
+    if rest.len() < BLANK_LEN {
+        let len = rest.len();
+        return Step::End((len > 0).then(|| format!("{len} bytes left, no room for a record")));
+    }
+    let Ok((total, magic)) = read_size_and_magic(rest) else { return Step::End(None) };
+    if magic == MAGIC_BLANK {
+        return if usize::try_from(total).ok() == Some(to_file_end) {
+            Step::Blank
+        } else {
+            Step::End(Some(format!("BLANK record of {total} bytes with {to_file_end} left in the file")))
+        };
+    }
+    if total == 0 && magic == 0 {
+        return Step::End(None); // preallocated zeros: the normal end
+    }
+    let (view, len) = match RecordView::parse(rest) {
+        Ok(parsed) => parsed,
+        Err(e) => return Step::End(Some(e.to_string())),
+    };
+    if check_crc {
+        if let Err(e) = view.verify_crc() {
+            return Step::End(Some(e.to_string()));
+        }
+    }
+    if view.header.physical_offset != offset {
+        return Step::End(Some(format!("PHYSICALOFFSET {} at offset {offset}", view.header.physical_offset)));
+    }
+    if view.topic_str().is_err() {
+        return Step::End(Some("topic is not UTF-8".into()));
+    }
+    Step::Record(view, len)
+}
+
+impl CommitLog {
+    /// Visits every valid record from `from` (a record boundary) in order and returns the
+    /// offset just past the last valid one (the recovered end).
+    pub(crate) fn walk(&self, from: i64, check_crc: bool, mut visit: impl FnMut(i64, &RecordView<'_>)) -> i64 {
+        let files = self.files.files();
+        let Some(first) = files.first() else { return 0 };
+        let file_size = self.file_size() as u64;
+        let mut offset = u64::try_from(from).unwrap_or(0).max(first.start_offset());
+        loop {
+            let index = ((offset - first.start_offset()) / file_size) as usize;
+            let Some(file) = files.get(index) else { return offset as i64 };
+            let pos = (offset - file.start_offset()) as usize;
+            let rest = file.slice(pos, file.wrote().saturating_sub(pos)).unwrap_or_default();
+            match step(rest, offset as i64, file.size() - pos, check_crc) {
+                Step::Record(view, len) => {
+                    visit(offset as i64, &view);
+                    offset += len as u64;
+                }
+                Step::Blank => offset = file.start_offset() + file_size,
+                Step::End(reason) => {
+                    if let Some(reason) = reason {
+                        tracing::warn!(offset, file = %file.path().display(), %reason,
+                            "found a half or corrupt CommitLog record; it and everything after it will be truncated");
+                    }
+                    return offset as i64;
+                }
+            }
+        }
+    }
+
+    /// Finds the end of the valid records (checking body CRCs) and cuts everything after it:
+    /// the rest of its file is zeroed and later files are deleted. Returns the end offset.
+    pub(crate) fn recover(&mut self) -> Result<i64, StoreError> {
+        let end = self.walk(self.min_offset(), true, |_, _| {});
+        let before = self.files.files().last().map_or(0, |f| f.start_offset() + f.size() as u64);
+        self.files.truncate(end as u64, true)?;
+        tracing::info!(min = self.min_offset(), end, files_end = before, "CommitLog recovered");
+        Ok(end)
+    }
+}

@@ -1,0 +1,118 @@
+//! Store configuration: directories, file sizes, flush mode and limits (Apache defaults).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::StoreError;
+
+/// When appended data is forced to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushMode {
+    /// A background thread flushes every `interval` (Apache `ASYNC_FLUSH`, 500 ms). A kill -9
+    /// loses nothing (the data is in the page cache); a power loss may lose the last interval.
+    Async {
+        /// Time between two flushes.
+        interval: Duration,
+    },
+    /// `put` returns only after the CommitLog is flushed (Apache `SYNC_FLUSH`; concurrent puts
+    /// share one flush).
+    Sync,
+}
+
+impl Default for FlushMode {
+    fn default() -> Self {
+        FlushMode::Async { interval: Duration::from_millis(500) }
+    }
+}
+
+/// Configuration of a [`crate::MessageStore`].
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Root directory (`storePathRootDir`); ConsumeQueues live in `<root>/consumequeue`.
+    pub root_dir: PathBuf,
+    /// CommitLog directory (`storePathCommitLog`, default `<root>/commitlog`).
+    pub commit_log_dir: PathBuf,
+    /// Size of each CommitLog file (`mappedFileSizeCommitLog`, 1 GiB).
+    pub commit_log_file_size: u64,
+    /// Size of each ConsumeQueue file (`mappedFileSizeConsumeQueue`, 300 000 × 20 bytes);
+    /// rounded up to a multiple of 20.
+    pub consume_queue_file_size: u64,
+    /// Flush mode.
+    pub flush: FlushMode,
+    /// Largest body accepted (`maxMessageSize`, 4 MiB).
+    pub max_message_size: usize,
+    /// This broker's address as written into STOREHOST (brokerIP1:listenPort).
+    pub store_host: SocketAddr,
+}
+
+/// Bytes of one ConsumeQueue entry.
+pub(crate) const CQ_ENTRY_LEN: u64 = 20;
+
+impl StoreConfig {
+    /// Apache defaults under `root_dir`, with `store_host` as STOREHOST.
+    pub fn new(root_dir: impl Into<PathBuf>, store_host: SocketAddr) -> StoreConfig {
+        let root_dir = root_dir.into();
+        StoreConfig {
+            commit_log_dir: root_dir.join("commitlog"),
+            root_dir,
+            commit_log_file_size: 1024 * 1024 * 1024,
+            consume_queue_file_size: 300_000 * CQ_ENTRY_LEN,
+            flush: FlushMode::default(),
+            max_message_size: 4 * 1024 * 1024,
+            store_host,
+        }
+    }
+
+    /// The ConsumeQueue root, `<root>/consumequeue`.
+    pub fn consume_queue_dir(&self) -> PathBuf {
+        self.root_dir.join("consumequeue")
+    }
+
+    /// Checks sizes are usable; returns the (CommitLog, ConsumeQueue) file sizes to use.
+    pub(crate) fn checked_file_sizes(&self) -> Result<(usize, usize), StoreError> {
+        // Positions inside a file are i32 on disk (BLANK TOTALSIZE), so files stay below 2 GiB.
+        let max = i32::MAX as u64;
+        if self.commit_log_file_size < 4096 || self.commit_log_file_size > max {
+            return Err(StoreError::Config(format!(
+                "commit_log_file_size {} must be in 4096..={max}",
+                self.commit_log_file_size
+            )));
+        }
+        let cq = self.consume_queue_file_size.max(CQ_ENTRY_LEN).div_ceil(CQ_ENTRY_LEN) * CQ_ENTRY_LEN;
+        if cq > max {
+            return Err(StoreError::Config(format!("consume_queue_file_size {cq} exceeds {max}")));
+        }
+        if self.max_message_size == 0 {
+            return Err(StoreError::Config("max_message_size must be positive".into()));
+        }
+        Ok((self.commit_log_file_size as usize, cq as usize))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> StoreConfig {
+        StoreConfig::new("/tmp/x", "127.0.0.1:10911".parse().expect("addr"))
+    }
+
+    #[test]
+    fn defaults_match_apache() {
+        let c = config();
+        assert_eq!(c.commit_log_dir, PathBuf::from("/tmp/x/commitlog"));
+        assert_eq!(c.consume_queue_dir(), PathBuf::from("/tmp/x/consumequeue"));
+        assert_eq!(c.checked_file_sizes().ok(), Some((1 << 30, 6_000_000)));
+        assert_eq!(c.flush, FlushMode::Async { interval: Duration::from_millis(500) });
+    }
+
+    #[test]
+    fn consume_queue_size_rounds_up_to_whole_entries() {
+        let mut c = config();
+        c.consume_queue_file_size = 1001;
+        assert_eq!(c.checked_file_sizes().ok().map(|s| s.1), Some(1020));
+        c.commit_log_file_size = 100;
+        assert!(c.checked_file_sizes().is_err());
+    }
+}

@@ -1,0 +1,230 @@
+//! One preallocated, memory-mapped store file: append, read, flush. The only `unsafe` in the crate.
+//!
+//! Concurrency contract: bytes below the *wrote position* are immutable while the file is
+//! shared, and readers only see those (the position is published with Release/Acquire after the
+//! copy). Appends write at or above it, one at a time (an internal mutex). Rewriting the tail
+//! ([`MappedFile::truncate_tail`]) needs `&mut self`, so it only happens before sharing
+//! (recovery). The file must not be shrunk by another process while mapped (SIGBUS).
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use memmap2::MmapMut;
+
+use crate::error::StoreError;
+
+/// A memory-mapped file of fixed size holding one segment of a CommitLog or ConsumeQueue.
+pub(crate) struct MappedFile {
+    path: PathBuf,
+    file: File,
+    start_offset: u64,
+    size: usize,
+    mmap: MmapMut,
+    /// Base address of `mmap`; stays valid as long as `mmap` lives (moving the `MmapMut` does
+    /// not move the mapping).
+    base: *mut u8,
+    wrote: AtomicUsize,
+    flushed: AtomicUsize,
+    append_lock: Mutex<()>,
+}
+
+// SAFETY: `base` points into `mmap`, which this struct owns. All access through it follows the
+// module contract above: shared reads only below `wrote`, writes only at/above `wrote` under
+// `append_lock`, tail rewrites only with `&mut self`. So sharing across threads cannot race.
+unsafe impl Send for MappedFile {}
+// SAFETY: see the `Send` impl; every `&self` method upholds the same contract.
+unsafe impl Sync for MappedFile {}
+
+impl std::fmt::Debug for MappedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappedFile")
+            .field("path", &self.path)
+            .field("wrote", &self.wrote())
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+impl MappedFile {
+    /// Creates a new file of `size` zero bytes (sparse) and maps it; the wrote position is 0.
+    pub(crate) fn create(path: &Path, start_offset: u64, size: usize) -> Result<MappedFile, StoreError> {
+        let io = |e| StoreError::io(path, e);
+        let file = OpenOptions::new().read(true).write(true).create_new(true).open(path).map_err(io)?;
+        file.set_len(size as u64).map_err(io)?;
+        Self::map(path, file, start_offset, size, 0)
+    }
+
+    /// Maps an existing file, which must be exactly `size` bytes. The wrote position is set to
+    /// the end; recovery then moves it back with [`MappedFile::truncate_tail`].
+    pub(crate) fn open(path: &Path, start_offset: u64, size: usize) -> Result<MappedFile, StoreError> {
+        let io = |e| StoreError::io(path, e);
+        let file = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        if len != size as u64 {
+            return Err(StoreError::Corrupt {
+                file: path.to_path_buf(),
+                offset: start_offset,
+                reason: format!("file is {len} bytes, expected {size}"),
+            });
+        }
+        Self::map(path, file, start_offset, size, size)
+    }
+
+    fn map(path: &Path, file: File, start_offset: u64, size: usize, wrote: usize) -> Result<MappedFile, StoreError> {
+        // SAFETY: the file is ours (created or opened read-write by the store, which assumes
+        // exclusive use of its directory); nothing truncates it while mapped, so every page of
+        // the mapping stays backed.
+        let mut mmap = unsafe { MmapMut::map_mut(&file) }.map_err(|e| StoreError::io(path, e))?;
+        let base = mmap.as_mut_ptr();
+        Ok(MappedFile {
+            path: path.to_path_buf(),
+            file,
+            start_offset,
+            size,
+            mmap,
+            base,
+            wrote: AtomicUsize::new(wrote),
+            flushed: AtomicUsize::new(wrote),
+            append_lock: Mutex::new(()),
+        })
+    }
+
+    /// Path of the file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Global offset of the file's first byte (its name).
+    pub(crate) fn start_offset(&self) -> u64 {
+        self.start_offset
+    }
+
+    /// File size in bytes.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Bytes written (and readable) so far.
+    pub(crate) fn wrote(&self) -> usize {
+        self.wrote.load(Ordering::Acquire)
+    }
+
+    /// Bytes left for appends.
+    pub(crate) fn remaining(&self) -> usize {
+        self.size - self.wrote()
+    }
+
+    /// Appends `data` if it fits; returns the position it was written at.
+    pub(crate) fn append(&self, data: &[u8]) -> Option<usize> {
+        let _guard = self.append_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let pos = self.wrote.load(Ordering::Acquire);
+        if data.len() > self.size - pos {
+            return None;
+        }
+        // SAFETY: [pos, pos + len) is inside the mapping (checked above) and at/above `wrote`,
+        // so no reader looks at it and no other writer runs (we hold `append_lock`).
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.base.add(pos), data.len()) };
+        self.wrote.store(pos + data.len(), Ordering::Release);
+        Some(pos)
+    }
+
+    /// Marks the file full without writing (after a BLANK record, the rest stays zero).
+    pub(crate) fn mark_full(&self) {
+        let _guard = self.append_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.wrote.store(self.size, Ordering::Release);
+    }
+
+    /// The written bytes `[pos, pos + len)`, or `None` if any of them is not written yet.
+    pub(crate) fn slice(&self, pos: usize, len: usize) -> Option<&[u8]> {
+        let end = pos.checked_add(len)?;
+        if end > self.wrote() {
+            return None;
+        }
+        // SAFETY: [pos, end) is below `wrote` (Acquire-loaded, pairing with the Release store
+        // after the copy), so it is initialised and immutable while `&self` is borrowed.
+        Some(unsafe { std::slice::from_raw_parts(self.base.add(pos), len) })
+    }
+
+    /// Whether some written bytes are not flushed yet.
+    pub(crate) fn is_dirty(&self) -> bool {
+        self.flushed.load(Ordering::Acquire) < self.wrote()
+    }
+
+    /// Forces written bytes not yet flushed to disk.
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        let wrote = self.wrote();
+        let flushed = self.flushed.load(Ordering::Acquire);
+        if wrote > flushed {
+            self.mmap.flush_range(flushed, wrote - flushed).map_err(|e| StoreError::io(&self.path, e))?;
+            self.flushed.fetch_max(wrote, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+
+    /// Cuts the file back to `pos` written bytes and zeroes everything after it (by shrinking
+    /// and re-extending the file, which turns the tail into a hole without touching its pages).
+    pub(crate) fn truncate_tail(&mut self, pos: usize) -> Result<(), StoreError> {
+        let pos = pos.min(self.size);
+        if pos < self.size {
+            let io = |e| StoreError::io(&self.path, e);
+            // No reference into the mapping exists (`&mut self`), and the file is re-extended
+            // before anything can read the mapping again, so no access faults.
+            self.file.set_len(pos as u64).map_err(io)?;
+            self.file.set_len(self.size as u64).map_err(io)?;
+        }
+        *self.wrote.get_mut() = pos;
+        *self.flushed.get_mut() = pos;
+        Ok(())
+    }
+
+    /// Makes the size and tail changes of [`MappedFile::truncate_tail`] durable.
+    pub(crate) fn sync_metadata(&self) -> Result<(), StoreError> {
+        self.file.sync_all().map_err(|e| StoreError::io(&self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_is_readable_and_bounded_by_size() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("00000000000000000000");
+        let file = MappedFile::create(&path, 0, 16).expect("create");
+        assert_eq!(file.slice(0, 1), None);
+        assert_eq!(file.append(b"hello"), Some(0));
+        assert_eq!(file.append(b"world"), Some(5));
+        assert_eq!(file.slice(3, 4), Some(&b"lowo"[..]));
+        assert_eq!(file.slice(8, 3), None);
+        assert_eq!(file.append(&[1; 7]), None);
+        assert_eq!(file.append(&[1; 6]), Some(10));
+        assert_eq!(file.remaining(), 0);
+        assert!(file.is_dirty());
+        file.flush().expect("flush");
+        assert!(!file.is_dirty());
+    }
+
+    #[test]
+    fn reopen_checks_length_and_truncate_zeroes_the_tail() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("00000000000000004096");
+        {
+            let file = MappedFile::create(&path, 4096, 4096).expect("create");
+            file.append(&[7; 100]).expect("fits");
+            file.flush().expect("flush");
+        }
+        let mut file = MappedFile::open(&path, 4096, 4096).expect("open");
+        assert_eq!(file.wrote(), 4096);
+        assert_eq!(file.slice(99, 1), Some(&[7][..]));
+        file.truncate_tail(50).expect("truncate");
+        assert_eq!(file.wrote(), 50);
+        file.append(&[1]).expect("fits");
+        file.mark_full();
+        assert_eq!(file.slice(49, 3), Some(&[7, 1, 0][..]));
+        drop(file);
+        assert!(matches!(MappedFile::open(&path, 4096, 8192), Err(StoreError::Corrupt { .. })));
+    }
+}

@@ -1,0 +1,225 @@
+//! An ordered run of equal-size [`MappedFile`]s in one directory, named by their 20-digit
+//! zero-padded start offset: load, roll, find by offset, truncate.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::error::StoreError;
+use crate::mapped_file::MappedFile;
+
+/// File name of the segment starting at `offset` (Apache `UtilAll.offset2FileName`).
+pub(crate) fn file_name(offset: u64) -> String {
+    format!("{offset:020}")
+}
+
+/// Contiguous files `start, start + size, …` of one CommitLog or ConsumeQueue.
+#[derive(Debug)]
+pub(crate) struct MappedQueue {
+    dir: PathBuf,
+    file_size: usize,
+    files: RwLock<Vec<Arc<MappedFile>>>,
+}
+
+impl MappedQueue {
+    /// A queue over `dir` (created lazily on the first roll) with no files loaded.
+    pub(crate) fn empty(dir: PathBuf, file_size: usize) -> MappedQueue {
+        MappedQueue { dir, file_size, files: RwLock::new(Vec::new()) }
+    }
+
+    /// Loads the files of `dir` in name order. A file of the wrong length is
+    /// [`StoreError::Corrupt`], except an empty last file, which is deleted; so are gaps
+    /// between files. Every loaded file starts out fully "written"; recovery truncates.
+    pub(crate) fn load(dir: &Path, file_size: usize) -> Result<MappedQueue, StoreError> {
+        let mut names = Vec::new();
+        if dir.exists() {
+            let entries = fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else { continue };
+                if name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()) {
+                    if let Ok(offset) = name.parse::<u64>() {
+                        names.push((offset, entry.path()));
+                    }
+                } else {
+                    tracing::warn!(path = %entry.path().display(), "ignoring unexpected file in store directory");
+                }
+            }
+        }
+        names.sort();
+        if let Some((_, last)) = names.last() {
+            let len = fs::metadata(last).map_err(|e| StoreError::io(last, e))?.len();
+            if len == 0 {
+                tracing::warn!(path = %last.display(), "deleting empty last store file");
+                fs::remove_file(last).map_err(|e| StoreError::io(last, e))?;
+                names.pop();
+            }
+        }
+        let mut files = Vec::with_capacity(names.len());
+        for (i, (offset, path)) in names.iter().enumerate() {
+            let expected = names[0].0 + (i * file_size) as u64;
+            if *offset != expected || offset % file_size as u64 != 0 {
+                return Err(StoreError::Corrupt {
+                    file: path.clone(),
+                    offset: *offset,
+                    reason: format!("expected a file starting at {expected} (file size {file_size})"),
+                });
+            }
+            files.push(Arc::new(MappedFile::open(path, *offset, file_size)?));
+        }
+        Ok(MappedQueue { dir: dir.to_path_buf(), file_size, files: RwLock::new(files) })
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Vec<Arc<MappedFile>>> {
+        self.files.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Vec<Arc<MappedFile>>> {
+        self.files.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Size of each file.
+    pub(crate) fn file_size(&self) -> usize {
+        self.file_size
+    }
+
+    /// A snapshot of the files, oldest first.
+    pub(crate) fn files(&self) -> Vec<Arc<MappedFile>> {
+        self.read().clone()
+    }
+
+    /// The newest file.
+    pub(crate) fn last(&self) -> Option<Arc<MappedFile>> {
+        self.read().last().cloned()
+    }
+
+    /// Whether no file exists.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    /// Offset of the first byte of the first file (0 when empty).
+    pub(crate) fn min_offset(&self) -> u64 {
+        self.read().first().map_or(0, |f| f.start_offset())
+    }
+
+    /// Offset just past the last written byte (0 when empty).
+    pub(crate) fn max_offset(&self) -> u64 {
+        self.read().last().map_or(0, |f| f.start_offset() + f.wrote() as u64)
+    }
+
+    /// The file containing global `offset`.
+    pub(crate) fn find(&self, offset: u64) -> Option<Arc<MappedFile>> {
+        let files = self.read();
+        let first = files.first()?.start_offset();
+        let index = usize::try_from(offset.checked_sub(first)? / self.file_size as u64).ok()?;
+        files.get(index).cloned()
+    }
+
+    /// Creates the next file (at `start_if_empty` for an empty queue, which must be a multiple
+    /// of the file size) and returns it.
+    pub(crate) fn roll(&self, start_if_empty: u64) -> Result<Arc<MappedFile>, StoreError> {
+        let mut files = self.write();
+        let start = files.last().map_or(start_if_empty, |f| f.start_offset() + self.file_size as u64);
+        fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
+        let file = Arc::new(MappedFile::create(&self.dir.join(file_name(start)), start, self.file_size)?);
+        files.push(Arc::clone(&file));
+        Ok(file)
+    }
+
+    /// Forces every file's unflushed bytes to disk.
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        for file in self.files() {
+            file.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Whether some file has unflushed bytes.
+    pub(crate) fn is_dirty(&self) -> bool {
+        self.read().iter().any(|f| f.is_dirty())
+    }
+
+    /// Cuts the queue at global `offset`: the file containing it keeps only the bytes before it
+    /// (the rest zeroed), later files are deleted. Needs exclusive access (recovery).
+    pub(crate) fn truncate(&mut self, offset: u64, sync: bool) -> Result<(), StoreError> {
+        let files = self.files.get_mut().unwrap_or_else(PoisonError::into_inner);
+        while let Some(last) = files.last() {
+            if last.start_offset() < offset {
+                break;
+            }
+            let path = last.path().to_path_buf();
+            tracing::warn!(path = %path.display(), offset, "deleting store file beyond the recovered end");
+            files.pop();
+            fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+        }
+        if let Some(last) = files.last_mut() {
+            let pos = (offset - last.start_offset()) as usize;
+            let path = last.path().to_path_buf();
+            let file = Arc::get_mut(last).ok_or_else(|| StoreError::Corrupt {
+                file: path,
+                offset,
+                reason: "file still in use while truncating".into(),
+            })?;
+            file.truncate_tail(pos)?;
+            if sync {
+                file.sync_metadata()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes every file and the directory.
+    pub(crate) fn destroy(&self) -> Result<(), StoreError> {
+        self.write().clear();
+        match fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::io(&self.dir, e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roll_find_and_reload_keep_file_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = MappedQueue::empty(dir.path().join("q"), 100);
+        assert!(q.find(0).is_none());
+        let a = q.roll(0).expect("roll");
+        a.append(&[1; 100]).expect("fits");
+        let b = q.roll(0).expect("roll");
+        b.append(&[2; 10]).expect("fits");
+        assert_eq!(b.start_offset(), 100);
+        assert_eq!(q.max_offset(), 110);
+        assert_eq!(q.find(150).map(|f| f.start_offset()), Some(100));
+        assert!(q.find(200).is_none());
+        q.flush().expect("flush");
+        drop((a, b, q));
+        let mut q = MappedQueue::load(&dir.path().join("q"), 100).expect("load");
+        assert_eq!(q.files().len(), 2);
+        q.truncate(105, true).expect("truncate");
+        assert_eq!(q.max_offset(), 105);
+        q.truncate(100, false).expect("truncate");
+        assert_eq!(q.files().len(), 1);
+        assert_eq!(q.max_offset(), 100);
+    }
+
+    #[test]
+    fn load_rejects_wrong_sizes_and_drops_empty_last_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join(file_name(0)), vec![0; 100]).expect("write");
+        fs::write(dir.path().join(file_name(100)), b"").expect("write");
+        let q = MappedQueue::load(dir.path(), 100).expect("load");
+        assert_eq!(q.files().len(), 1);
+        assert!(!dir.path().join(file_name(100)).exists());
+        fs::write(dir.path().join(file_name(100)), vec![0; 99]).expect("write");
+        assert!(matches!(MappedQueue::load(dir.path(), 100), Err(StoreError::Corrupt { .. })));
+        fs::write(dir.path().join(file_name(100)), vec![0; 100]).expect("write");
+        fs::write(dir.path().join(file_name(300)), vec![0; 100]).expect("write");
+        assert!(matches!(MappedQueue::load(dir.path(), 100), Err(StoreError::Corrupt { .. })));
+    }
+}

@@ -1,0 +1,106 @@
+//! Rebuilding ConsumeQueue entries from CommitLog records at open (Apache's re-dispatch).
+//!
+//! Every record is visited; an entry is written only when its queue offset is at or beyond
+//! the queue's max offset, so queues that are complete are left alone and lost or deleted
+//! queues are rebuilt. The tags code is recomputed from the record: the `TAGS` hash, or for
+//! `SCHEDULE_TOPIC_XXXX` the delivery time `STORETIMESTAMP + delay(DELAY level)` with Apache's
+//! default delay levels (a broker configured with other levels gets those on live puts only).
+
+use rmq_remoting::message::properties::{find_property, keys};
+use rmq_remoting::message::record::RecordView;
+use rmq_remoting::message::{sys_flag, tags_code};
+
+use crate::commitlog::CommitLog;
+use crate::consumequeue::table::QueueTable;
+use crate::consumequeue::CqEntry;
+use crate::error::StoreError;
+
+/// The topic of delayed messages, whose tags code is the delivery timestamp.
+pub(crate) const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+
+/// Apache's default `messageDelayLevel` in seconds, level 1 first:
+/// "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h".
+const DELAY_LEVELS_SECS: [i64; 18] =
+    [1, 5, 10, 30, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 1200, 1800, 3600, 7200];
+
+/// Delay of a delay level in ms, like Apache: levels above the table are clamped to the last.
+fn delay_level_ms(level: i32) -> i64 {
+    let index = usize::try_from(level).unwrap_or(1).clamp(1, DELAY_LEVELS_SECS.len()) - 1;
+    DELAY_LEVELS_SECS[index] * 1000
+}
+
+/// Whether `topic` can name a ConsumeQueue directory safely.
+pub(crate) fn is_path_safe_topic(topic: &str) -> bool {
+    !topic.is_empty() && topic != "." && topic != ".." && !topic.contains(['/', '\\', '\0'])
+}
+
+/// The tags code a record's ConsumeQueue entry carries.
+fn tags_code_of(topic: &str, view: &RecordView<'_>) -> i64 {
+    let props = view.properties_str();
+    if topic == SCHEDULE_TOPIC {
+        let level = find_property(&props, keys::DELAY).and_then(|l| l.parse::<i32>().ok());
+        if let Some(level) = level.filter(|l| *l > 0) {
+            return view.header.store_timestamp.saturating_add(delay_level_ms(level));
+        }
+    }
+    tags_code(find_property(&props, keys::TAGS))
+}
+
+/// Re-dispatches the whole CommitLog; returns the largest STORETIMESTAMP seen (0 if none).
+pub(crate) fn redispatch(commit_log: &CommitLog, queues: &QueueTable) -> Result<i64, StoreError> {
+    let mut last_store_timestamp = 0;
+    let mut rebuilt = 0usize;
+    let mut failure = None;
+    commit_log.walk(commit_log.min_offset(), false, |offset, view| {
+        let header = &view.header;
+        last_store_timestamp = last_store_timestamp.max(header.store_timestamp);
+        if failure.is_some() || !sys_flag::is_dispatchable(header.sys_flag) || header.queue_id < 0 {
+            return;
+        }
+        let Ok(topic) = view.topic_str() else { return };
+        if !is_path_safe_topic(topic) {
+            tracing::warn!(offset, topic, "not dispatching a record with an unsafe topic name");
+            return;
+        }
+        let queue = queues.get_or_create(topic, header.queue_id);
+        if header.queue_offset < queue.max_offset() {
+            return;
+        }
+        let entry =
+            CqEntry { commit_log_offset: offset, size: header.total_size, tags_code: tags_code_of(topic, view) };
+        match queue.put(header.queue_offset, entry) {
+            Ok(true) => rebuilt += 1,
+            Ok(false) => {}
+            Err(e) => failure = Some(e),
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if rebuilt > 0 {
+        tracing::info!(entries = rebuilt, "rebuilt ConsumeQueue entries from the CommitLog");
+    }
+    Ok(last_store_timestamp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delay_levels_clamp_like_apache() {
+        assert_eq!(delay_level_ms(1), 1000);
+        assert_eq!(delay_level_ms(3), 10_000);
+        assert_eq!(delay_level_ms(18), 7_200_000);
+        assert_eq!(delay_level_ms(99), 7_200_000);
+    }
+
+    #[test]
+    fn unsafe_topic_names_are_detected() {
+        assert!(is_path_safe_topic("TopicTest"));
+        assert!(is_path_safe_topic("%RETRY%g+t"));
+        for bad in ["", ".", "..", "a/b", "a\\b", "a\0"] {
+            assert!(!is_path_safe_topic(bad), "{bad:?}");
+        }
+    }
+}
