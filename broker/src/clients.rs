@@ -142,8 +142,10 @@ impl ClientRegistry {
     /// Client ids of a consumer group, sorted.
     pub fn consumer_ids(&self, group: &str) -> Vec<String> {
         let consumers = self.consumers.read().unwrap_or_else(|e| e.into_inner());
-        let mut ids: Vec<String> =
-            consumers.get(group).map(|g| g.channels.values().map(|c| c.client_id.clone()).collect()).unwrap_or_default();
+        let mut ids: Vec<String> = consumers
+            .get(group)
+            .map(|g| g.channels.values().map(|c| c.client_id.clone()).collect())
+            .unwrap_or_default();
         ids.sort();
         ids.dedup();
         ids
@@ -181,7 +183,10 @@ impl ClientRegistry {
     pub fn producer_connection(&self, group: &str) -> ProducerConnection {
         let producers = self.producers.read().unwrap_or_else(|e| e.into_inner());
         ProducerConnection {
-            connection_set: producers.get(group).map(|g| g.values().map(ClientChannel::info).collect()).unwrap_or_default(),
+            connection_set: producers
+                .get(group)
+                .map(|g| g.values().map(ClientChannel::info).collect())
+                .unwrap_or_default(),
         }
     }
 

@@ -51,7 +51,8 @@ impl NamesrvLink {
                 tc.perm &= broker_permission | perm::INHERIT;
             }
         }
-        let body = to_json(&RegisterBrokerBody { topic_config_serialize_wrapper: topics, filter_server_list: Vec::new() });
+        let body =
+            to_json(&RegisterBrokerBody { topic_config_serialize_wrapper: topics, filter_server_list: Vec::new() });
         let crc = (crc32fast::hash(&body) & 0x7FFF_FFFF) as i32;
         let header = RegisterBrokerRequest {
             broker_name: self.identity.broker_name.clone(),
@@ -65,7 +66,8 @@ impl NamesrvLink {
             body_crc32: Some(crc),
         };
         let calls = self.addrs.iter().map(|addr| {
-            let req = RemotingCommand::request(RequestCode::RegisterBroker).with_header(&header).with_body(body.clone());
+            let req =
+                RemotingCommand::request(RequestCode::RegisterBroker).with_header(&header).with_body(body.clone());
             async move {
                 match self.client.invoke(addr, req, REGISTER_TIMEOUT).await {
                     Ok(resp) if resp.response_code() == ResponseCode::Success => {

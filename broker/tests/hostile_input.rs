@@ -33,7 +33,8 @@ async fn bad_requests_get_errors_and_memory_stays_bounded() {
 
     for round in 0..50 {
         // Unknown request code: REQUEST_CODE_NOT_SUPPORTED, and the connection stays usable.
-        let resp = client.invoke(&addr, RemotingCommand::request(RequestCode::Unknown(9999)), TIMEOUT).await.expect("answer");
+        let resp =
+            client.invoke(&addr, RemotingCommand::request(RequestCode::Unknown(9999)), TIMEOUT).await.expect("answer");
         assert_eq!(resp.response_code(), ResponseCode::RequestCodeNotSupported);
 
         // Over-limit message.

@@ -21,7 +21,8 @@ async fn sent_messages_are_pulled_back_and_survive_restart() {
     let mut sent = Vec::new();
     for i in 0..5 {
         let body = format!("hello-{i}");
-        let req = send_request("RoundTrip", 0, body.as_bytes(), &[("TAGS", "TagA"), ("KEYS", "k1 k2"), ("color", "blue")]);
+        let req =
+            send_request("RoundTrip", 0, body.as_bytes(), &[("TAGS", "TagA"), ("KEYS", "k1 k2"), ("color", "blue")]);
         let resp = client.invoke(&broker.addr(), req, TIMEOUT).await.expect("send answered");
         assert_eq!(resp.response_code(), ResponseCode::Success, "{:?}", resp.remark);
         assert_eq!(resp.ext("MSG_REGION"), Some("DefaultRegion"));

@@ -43,14 +43,20 @@ impl Properties {
             .map_err(|e| ConfigError::File { path: path.display().to_string(), reason: e.to_string() })?;
         let values = java_properties::read(std::io::BufReader::new(file))
             .map_err(|e| ConfigError::File { path: path.display().to_string(), reason: e.to_string() })?;
-        Ok(Properties { values: values.into_iter().map(|(k, v)| (k, v.trim().to_owned())).collect(), used: BTreeSet::new() })
+        Ok(Properties {
+            values: values.into_iter().map(|(k, v)| (k, v.trim().to_owned())).collect(),
+            used: BTreeSet::new(),
+        })
     }
 
     /// Parses properties text (`key=value` lines).
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
         let values = java_properties::read(text.as_bytes())
             .map_err(|e| ConfigError::File { path: "<text>".into(), reason: e.to_string() })?;
-        Ok(Properties { values: values.into_iter().map(|(k, v)| (k, v.trim().to_owned())).collect(), used: BTreeSet::new() })
+        Ok(Properties {
+            values: values.into_iter().map(|(k, v)| (k, v.trim().to_owned())).collect(),
+            used: BTreeSet::new(),
+        })
     }
 
     /// Sets or overrides a value.
@@ -72,7 +78,11 @@ impl Properties {
         match self.raw(key) {
             None => Ok(default),
             Some(v) if v.is_empty() => Ok(default),
-            Some(v) => v.parse::<T>().map_err(|e| ConfigError::Invalid { key: key.to_owned(), value: v.clone(), reason: e.to_string() }),
+            Some(v) => v.parse::<T>().map_err(|e| ConfigError::Invalid {
+                key: key.to_owned(),
+                value: v.clone(),
+                reason: e.to_string(),
+            }),
         }
     }
 
@@ -81,11 +91,7 @@ impl Properties {
     /// unknown (likely a typo).
     pub fn leftovers(&self, known: &[&str]) -> (Vec<String>, Vec<String>) {
         let known: BTreeSet<&str> = known.iter().copied().collect();
-        self.values
-            .keys()
-            .filter(|k| !self.used.contains(*k))
-            .cloned()
-            .partition(|k| known.contains(k.as_str()))
+        self.values.keys().filter(|k| !self.used.contains(*k)).cloned().partition(|k| known.contains(k.as_str()))
     }
 
     /// All key/value pairs, for display (`GET_BROKER_CONFIG`).
@@ -99,7 +105,11 @@ pub fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(ConfigError::Invalid { key: key.to_owned(), value: value.to_owned(), reason: "expected true or false".into() }),
+        _ => Err(ConfigError::Invalid {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            reason: "expected true or false".into(),
+        }),
     }
 }
 

@@ -13,8 +13,8 @@
 //! This crate knows nothing about brokers or name servers: it moves commands.
 
 pub mod code;
-pub mod config;
 pub mod command;
+pub mod config;
 pub mod error;
 pub mod frame;
 pub mod header;

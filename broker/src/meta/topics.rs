@@ -69,7 +69,11 @@ impl TopicTable {
             ),
         ];
         if p.auto_create_topic {
-            builtin.push(TopicConfig::new(AUTO_CREATE_TOPIC, p.default_topic_queue_nums, perm::INHERIT | perm::READ_WRITE));
+            builtin.push(TopicConfig::new(
+                AUTO_CREATE_TOPIC,
+                p.default_topic_queue_nums,
+                perm::INHERIT | perm::READ_WRITE,
+            ));
         } else if let Some(tbw) = wrapper.topic_config_table.get_mut(AUTO_CREATE_TOPIC) {
             tbw.perm &= !perm::INHERIT;
         }

@@ -18,10 +18,18 @@ use crate::runtime::Broker;
 
 fn check_topic_name(req: &RemotingCommand, topic: &str) -> Option<RemotingCommand> {
     if let Err(why) = validate_topic(topic) {
-        return Some(RemotingCommand::error(req, ResponseCode::SystemError, format!("The specified topic is invalid: {why}")));
+        return Some(RemotingCommand::error(
+            req,
+            ResponseCode::SystemError,
+            format!("The specified topic is invalid: {why}"),
+        ));
     }
     if !send_allowed(topic) {
-        return Some(RemotingCommand::error(req, ResponseCode::SystemError, format!("The topic[{topic}] is conflict with system topic.")));
+        return Some(RemotingCommand::error(
+            req,
+            ResponseCode::SystemError,
+            format!("The topic[{topic}] is conflict with system topic."),
+        ));
     }
     None
 }
@@ -36,7 +44,11 @@ pub fn create_topic(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
         return rejected;
     }
     if h.read_queue_nums <= 0 || h.write_queue_nums <= 0 || !(0..=7).contains(&h.perm) {
-        return RemotingCommand::error(req, ResponseCode::InvalidParameter, "queue numbers must be positive and perm in 0..=7");
+        return RemotingCommand::error(
+            req,
+            ResponseCode::InvalidParameter,
+            "queue numbers must be positive and perm in 0..=7",
+        );
     }
     let config = TopicConfig {
         topic_name: h.topic.clone(),
@@ -106,7 +118,11 @@ pub fn topic_config(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
     };
     match broker.topics.get(&h.topic) {
         Some(tc) => RemotingCommand::success(req).with_body(to_json(&tc)),
-        None => RemotingCommand::error(req, ResponseCode::TopicNotExist, format!("No topic in this broker. topic: {}", h.topic)),
+        None => RemotingCommand::error(
+            req,
+            ResponseCode::TopicNotExist,
+            format!("No topic in this broker. topic: {}", h.topic),
+        ),
     }
 }
 
@@ -118,7 +134,9 @@ pub fn broker_config(broker: &Broker, req: &RemotingCommand) -> RemotingCommand 
     }
     let text: String = pairs.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     let version = String::from_utf8_lossy(&to_json(&broker.topics.data_version())).into_owned();
-    RemotingCommand::success(req).with_header(&BrokerConfigResponse { version: Some(version) }).with_body(text.into_bytes())
+    RemotingCommand::success(req)
+        .with_header(&BrokerConfigResponse { version: Some(version) })
+        .with_body(text.into_bytes())
 }
 
 /// UPDATE_BROKER_CONFIG (25): records the new values; `brokerPermission` applies at once.
@@ -134,7 +152,13 @@ pub fn update_broker_config(broker: &Broker, req: &RemotingCommand) -> RemotingC
                 broker.permission.store(p, Ordering::Relaxed);
                 broker.register_soon();
             }
-            _ => return RemotingCommand::error(req, ResponseCode::InvalidParameter, format!("invalid brokerPermission '{raw}'")),
+            _ => {
+                return RemotingCommand::error(
+                    req,
+                    ResponseCode::InvalidParameter,
+                    format!("invalid brokerPermission '{raw}'"),
+                )
+            }
         }
     }
     let mut overrides = broker.config_overrides.write().unwrap_or_else(|e| e.into_inner());
@@ -153,7 +177,11 @@ pub fn create_group(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
             broker.groups.upsert(group);
             RemotingCommand::success(req)
         }
-        Ok(group) => RemotingCommand::error(req, ResponseCode::InvalidParameter, format!("invalid group name '{}'", group.group_name)),
+        Ok(group) => RemotingCommand::error(
+            req,
+            ResponseCode::InvalidParameter,
+            format!("invalid group name '{}'", group.group_name),
+        ),
         Err(e) => RemotingCommand::error(req, ResponseCode::SystemError, format!("bad subscription group body: {e}")),
     }
 }

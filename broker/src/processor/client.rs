@@ -34,11 +34,13 @@ pub async fn heartbeat(broker: &Broker, conn: &Connection, req: &RemotingCommand
     let mut topics_created = false;
     let mut changed_groups = Vec::new();
     for consumer in &data.consumer_data_set {
-        let Some(group) = broker.groups.find_or_create(&consumer.group_name, broker.config.policy.auto_create_group) else {
+        let Some(group) = broker.groups.find_or_create(&consumer.group_name, broker.config.policy.auto_create_group)
+        else {
             debug!(group = %consumer.group_name, "heartbeat from an unknown group; consumer not registered");
             continue;
         };
-        let (_, created) = broker.topics.ensure(&retry_topic(&group.group_name), group.retry_queue_nums.max(1), perm::READ_WRITE);
+        let (_, created) =
+            broker.topics.ensure(&retry_topic(&group.group_name), group.retry_queue_nums.max(1), perm::READ_WRITE);
         topics_created |= created;
         if broker.clients.register_consumer(channel(conn, req, &data.client_id), consumer) {
             info!(group = %consumer.group_name, client = %data.client_id, "consumer group changed");

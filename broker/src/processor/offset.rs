@@ -26,11 +26,16 @@ pub fn query_consumer_offset(broker: &Broker, req: &RemotingCommand) -> Remoting
     if let Some(offset) = broker.offsets.get(&h.consumer_group, &h.topic, h.queue_id) {
         return offset_response(req, offset);
     }
-    let starts_at_zero = broker.store.min_offset(&h.topic, h.queue_id) <= 0 && broker.store.max_offset(&h.topic, h.queue_id) > 0;
+    let starts_at_zero =
+        broker.store.min_offset(&h.topic, h.queue_id) <= 0 && broker.store.max_offset(&h.topic, h.queue_id) > 0;
     if h.set_zero_if_not_found != Some(false) && starts_at_zero {
         return offset_response(req, 0);
     }
-    RemotingCommand::error(req, ResponseCode::QueryNotFound, "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first")
+    RemotingCommand::error(
+        req,
+        ResponseCode::QueryNotFound,
+        "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first",
+    )
 }
 
 /// UPDATE_CONSUMER_OFFSET.

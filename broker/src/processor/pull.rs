@@ -31,7 +31,8 @@ fn tag_filter(expression: &str) -> Result<Option<BTreeSet<i32>>, String> {
     if expr.is_empty() || expr == "*" {
         return Ok(None);
     }
-    let codes: BTreeSet<i32> = expr.split("||").map(str::trim).filter(|t| !t.is_empty()).map(java_string_hash).collect();
+    let codes: BTreeSet<i32> =
+        expr.split("||").map(str::trim).filter(|t| !t.is_empty()).map(java_string_hash).collect();
     if codes.is_empty() {
         return Err(format!("cannot parse the subscription expression '{expression}'"));
     }
@@ -45,14 +46,18 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
         Err(e) => return Some(bad_header(req, e)),
     };
     let reject = |code, remark: String| Some(RemotingCommand::error(req, code, remark));
-    let Some(group) = broker.groups.find_or_create(&header.consumer_group, broker.config.policy.auto_create_group) else {
+    let Some(group) = broker.groups.find_or_create(&header.consumer_group, broker.config.policy.auto_create_group)
+    else {
         return reject(
             ResponseCode::SubscriptionGroupNotExist,
             format!("subscription group [{}] does not exist", header.consumer_group),
         );
     };
     if !group.consume_enable {
-        return reject(ResponseCode::NoPermission, format!("subscription group no permission, {}", header.consumer_group));
+        return reject(
+            ResponseCode::NoPermission,
+            format!("subscription group no permission, {}", header.consumer_group),
+        );
     }
     let Some(topic) = broker.topics.get(&header.topic) else {
         return reject(ResponseCode::TopicNotExist, format!("topic[{}] not exist, apply first please!", header.topic));
@@ -63,7 +68,10 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
     if header.queue_id < 0 || header.queue_id >= topic.read_queue_nums {
         return reject(
             ResponseCode::InvalidParameter,
-            format!("queueId[{}] is illegal, topic {} has {} read queues", header.queue_id, header.topic, topic.read_queue_nums),
+            format!(
+                "queueId[{}] is illegal, topic {} has {} read queues",
+                header.queue_id, header.topic, topic.read_queue_nums
+            ),
         );
     }
     let (expression, expression_type) = if header.sys_flag & pull_flag::SUBSCRIPTION != 0 {
@@ -80,7 +88,10 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
         }
     };
     if expression_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("TAG")) {
-        return reject(ResponseCode::SubscriptionParseFailed, "only TAG subscriptions are supported by this broker".into());
+        return reject(
+            ResponseCode::SubscriptionParseFailed,
+            "only TAG subscriptions are supported by this broker".into(),
+        );
     }
     let filter = match tag_filter(&expression) {
         Ok(f) => f,
@@ -93,7 +104,8 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
     }
 
     let max_count = usize::try_from(header.max_msg_nums).unwrap_or(1).clamp(1, MAX_PULL_COUNT);
-    let max_bytes = header.max_msg_bytes.and_then(|b| usize::try_from(b).ok()).unwrap_or(MAX_PULL_BYTES).min(MAX_PULL_BYTES);
+    let max_bytes =
+        header.max_msg_bytes.and_then(|b| usize::try_from(b).ok()).unwrap_or(MAX_PULL_BYTES).min(MAX_PULL_BYTES);
     let accept = |code: i64| filter.as_ref().is_none_or(|codes| codes.contains(&(code as i32)));
     let suspend = header.sys_flag & pull_flag::SUSPEND != 0;
     let hold = if broker.config.policy.long_polling {
@@ -107,7 +119,8 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
         let notified = signal.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let result = broker.store.read(&header.topic, header.queue_id, header.queue_offset, max_count, max_bytes, &accept);
+        let result =
+            broker.store.read(&header.topic, header.queue_id, header.queue_offset, max_count, max_bytes, &accept);
         let waiting = suspend && result.status == ReadStatus::OffsetOverflowOne && Instant::now() < deadline;
         if !waiting {
             return Some(respond(broker, req, result, header.queue_offset));
@@ -128,8 +141,12 @@ fn respond(broker: &Broker, req: &RemotingCommand, result: ReadResult, requested
         ReadStatus::NoMessageInQueue | ReadStatus::NoMatchedLogicQueue => {
             (if requested != 0 { ResponseCode::PullOffsetMoved } else { ResponseCode::PullNotFound }, 0)
         }
-        ReadStatus::OffsetTooSmall | ReadStatus::OffsetOverflowBadly => (ResponseCode::PullOffsetMoved, result.next_begin_offset),
-        ReadStatus::OffsetOverflowOne | ReadStatus::OffsetFoundNull => (ResponseCode::PullNotFound, result.next_begin_offset),
+        ReadStatus::OffsetTooSmall | ReadStatus::OffsetOverflowBadly => {
+            (ResponseCode::PullOffsetMoved, result.next_begin_offset)
+        }
+        ReadStatus::OffsetOverflowOne | ReadStatus::OffsetFoundNull => {
+            (ResponseCode::PullNotFound, result.next_begin_offset)
+        }
     };
     let header = PullMessageResponse {
         suggest_which_broker_id: 0,

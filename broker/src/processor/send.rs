@@ -63,8 +63,11 @@ pub fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> Remoti
         None if header.topic.starts_with(RETRY_PREFIX) => Some(broker.topics.ensure(&header.topic, 1, 6).0),
         None if broker.config.policy.auto_create_topic => {
             let default_topic = header.default_topic.as_deref().unwrap_or(AUTO_CREATE_TOPIC);
-            let created =
-                broker.topics.create_on_send(&header.topic, default_topic, header.default_topic_queue_nums.unwrap_or(4));
+            let created = broker.topics.create_on_send(
+                &header.topic,
+                default_topic,
+                header.default_topic_queue_nums.unwrap_or(4),
+            );
             if created.is_some() {
                 broker.register_soon();
             }
@@ -83,7 +86,10 @@ pub fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> Remoti
     if queue_id >= topic.write_queue_nums.max(topic.read_queue_nums) {
         return reject(
             ResponseCode::InvalidParameter,
-            format!("request queueId[{queue_id}] is illegal, topic {} has {} queues", topic.topic_name, topic.write_queue_nums),
+            format!(
+                "request queueId[{queue_id}] is illegal, topic {} has {} queues",
+                topic.topic_name, topic.write_queue_nums
+            ),
         );
     }
 
@@ -91,10 +97,9 @@ pub fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> Remoti
     let base = MessageBase { broker, conn, header: &header, queue_id };
     let messages = if is_batch {
         match decode_batch(&req.body) {
-            Ok(entries) if !entries.is_empty() => entries
-                .into_iter()
-                .map(|e| base.message(e.body, e.flag, e.properties))
-                .collect::<Vec<_>>(),
+            Ok(entries) if !entries.is_empty() => {
+                entries.into_iter().map(|e| base.message(e.body, e.flag, e.properties)).collect::<Vec<_>>()
+            }
             Ok(_) => return reject(ResponseCode::MessageIllegal, "the batch is empty".into()),
             Err(e) => return reject(ResponseCode::MessageIllegal, format!("bad batch body: {e}")),
         }
@@ -170,12 +175,8 @@ impl MessageBase<'_> {
 
 fn success(broker: &Broker, req: &RemotingCommand, ok: &PutOk, queue_id: i32, uniq_keys: &[String]) -> RemotingCommand {
     let store_host = std::net::SocketAddr::new(broker.config.network.broker_ip1, broker.config.network.listen_port);
-    let msg_id = ok
-        .commit_log_offsets
-        .iter()
-        .map(|off| create_offset_msg_id(store_host, *off))
-        .collect::<Vec<_>>()
-        .join(",");
+    let msg_id =
+        ok.commit_log_offsets.iter().map(|off| create_offset_msg_id(store_host, *off)).collect::<Vec<_>>().join(",");
     let header = SendMessageResponse {
         msg_id,
         queue_id,

@@ -37,7 +37,14 @@ pub fn runtime_info(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
     }
     set("msgPutTotalTodayNow", put);
     set("msgGetTotalTodayNow", get);
-    for key in ["putTps", "getFoundTps", "getMissTps", "getTotalTps", "getTransferredTps", "sendThreadPoolQueueHeadWaitTimeMills"] {
+    for key in [
+        "putTps",
+        "getFoundTps",
+        "getMissTps",
+        "getTotalTps",
+        "getTransferredTps",
+        "sendThreadPoolQueueHeadWaitTimeMills",
+    ] {
         set(key, "0.0 0.0 0.0".into());
     }
     for key in [
@@ -160,7 +167,11 @@ pub fn producer_connections(broker: &Broker, req: &RemotingCommand) -> RemotingC
     };
     let body = broker.clients.producer_connection(&h.producer_group);
     if body.connection_set.is_empty() {
-        return RemotingCommand::error(req, ResponseCode::SystemError, format!("the producer group[{}] not exist", h.producer_group));
+        return RemotingCommand::error(
+            req,
+            ResponseCode::SystemError,
+            format!("the producer group[{}] not exist", h.producer_group),
+        );
     }
     RemotingCommand::success(req).with_body(to_json(&body))
 }
@@ -171,8 +182,12 @@ pub fn topic_consumed_by(broker: &Broker, req: &RemotingCommand) -> RemotingComm
         Ok(h) => h,
         Err(e) => return bad_header(req, e),
     };
-    let groups: BTreeSet<String> =
-        broker.offsets.groups_of_topic(&h.topic).into_iter().chain(broker.clients.groups_subscribing(&h.topic)).collect();
+    let groups: BTreeSet<String> = broker
+        .offsets
+        .groups_of_topic(&h.topic)
+        .into_iter()
+        .chain(broker.clients.groups_subscribing(&h.topic))
+        .collect();
     RemotingCommand::success(req).with_body(to_json(&GroupList { group_list: groups.into_iter().collect() }))
 }
 
@@ -181,5 +196,6 @@ pub fn topics_of_consumer(broker: &Broker, req: &RemotingCommand) -> RemotingCom
     let group = req.ext("group").unwrap_or_default().to_owned();
     let topics: BTreeSet<String> =
         broker.offsets.topics_of_group(&group).into_iter().chain(broker.clients.topics_of_group(&group)).collect();
-    RemotingCommand::success(req).with_body(to_json(&TopicList { topic_list: topics.into_iter().collect(), broker_addr: None }))
+    RemotingCommand::success(req)
+        .with_body(to_json(&TopicList { topic_list: topics.into_iter().collect(), broker_addr: None }))
 }

@@ -41,8 +41,7 @@ struct WireOut<'a> {
 
 /// Decodes a JSON header; the body is attached by the caller.
 pub fn decode(header: &[u8], body: Bytes) -> Result<RemotingCommand, Error> {
-    let wire: WireIn =
-        serde_json::from_slice(header).map_err(|e| Error::Malformed(format!("json header: {e}")))?;
+    let wire: WireIn = serde_json::from_slice(header).map_err(|e| Error::Malformed(format!("json header: {e}")))?;
     let code = wire.code.ok_or_else(|| Error::Malformed("json header has no code".into()))?;
     let ext_fields = wire
         .ext_fields

@@ -66,7 +66,12 @@ impl<H: Handler> RemotingClient<H> {
     }
 
     /// Sends `request` to `addr` and waits for the response.
-    pub async fn invoke(&self, addr: &str, request: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, Error> {
+    pub async fn invoke(
+        &self,
+        addr: &str,
+        request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, Error> {
         let conn = tokio::time::timeout(timeout, self.connection(addr))
             .await
             .map_err(|_| Error::Timeout { addr: addr.to_owned(), millis: timeout.as_millis() as u64 })??;

@@ -20,7 +20,11 @@ use crate::command::RemotingCommand;
 /// answered regardless). Long-running requests (held pulls) simply await inside `handle`.
 pub trait Handler: Send + Sync + 'static {
     /// Handles one request.
-    fn handle(&self, conn: Connection, request: RemotingCommand) -> impl Future<Output = Option<RemotingCommand>> + Send;
+    fn handle(
+        &self,
+        conn: Connection,
+        request: RemotingCommand,
+    ) -> impl Future<Output = Option<RemotingCommand>> + Send;
 
     /// Whether requests with this code may wait a long time (long polling); they use a separate,
     /// larger concurrency budget so that held pulls never starve sends.

@@ -40,7 +40,12 @@ impl Default for ServerConfig {
 
 /// Serves `listener` until `shutdown` completes; then stops accepting and returns. Connections
 /// already open keep being served by their own tasks until the runtime stops.
-pub async fn serve<H: Handler>(listener: TcpListener, handler: Arc<H>, config: ServerConfig, shutdown: impl Future<Output = ()>) {
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) {
     let admission = Admission {
         normal: Arc::new(Semaphore::new(config.max_concurrent)),
         long_running: Arc::new(Semaphore::new(config.max_long_running)),
