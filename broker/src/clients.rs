@@ -67,17 +67,25 @@ impl ClientRegistry {
         group.consume_from_where = data.consume_from_where.clone();
         let id = channel.conn.id();
         let joined = group.channels.insert(id, channel).is_none();
+        // As Apache's ConsumerGroupInfo: a new or dropped topic is a change worth a rebalance; a
+        // newer version of an existing subscription (clients bump it after every rebalance) only
+        // replaces it, or every rebalance would trigger another one.
         let mut changed = joined;
         for sub in &data.subscription_data_set {
             match group.subscriptions.get(&sub.topic) {
-                Some(old) if old.sub_version >= sub.sub_version && old.sub_string == sub.sub_string => {}
-                _ => {
+                None => {
                     group.subscriptions.insert(sub.topic.clone(), sub.clone());
                     changed = true;
                 }
+                Some(old) if sub.sub_version > old.sub_version => {
+                    group.subscriptions.insert(sub.topic.clone(), sub.clone());
+                }
+                Some(_) => {}
             }
         }
-        changed
+        let before = group.subscriptions.len();
+        group.subscriptions.retain(|topic, _| data.subscription_data_set.iter().any(|s| &s.topic == topic));
+        changed || group.subscriptions.len() != before
     }
 
     /// Registers (or refreshes) a producer channel.
@@ -200,5 +208,61 @@ impl ClientRegistry {
     pub fn topics_of_group(&self, group: &str) -> Vec<String> {
         let consumers = self.consumers.read().unwrap_or_else(|e| e.into_inner());
         consumers.get(group).map(|g| g.subscriptions.keys().cloned().collect()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rmq_remoting::rpc::{serve, ClientConfig, RejectAll, RemotingClient, ServerConfig};
+    use std::sync::Arc;
+
+    async fn connection() -> Connection {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        tokio::spawn(serve(listener, Arc::new(RejectAll), ServerConfig::default(), std::future::pending()));
+        RemotingClient::new(ClientConfig::default()).connection(&addr).await.expect("connect")
+    }
+
+    fn data(topics: &[(&str, i64)]) -> ConsumerData {
+        ConsumerData {
+            group_name: "g".into(),
+            message_model: "CLUSTERING".into(),
+            subscription_data_set: topics
+                .iter()
+                .map(|(t, v)| SubscriptionData {
+                    topic: (*t).into(),
+                    sub_string: "*".into(),
+                    sub_version: *v,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn channel(conn: &Connection) -> ClientChannel {
+        ClientChannel {
+            conn: conn.clone(),
+            client_id: "c1".into(),
+            language: LanguageCode::Java,
+            version: 479,
+            last_seen: Instant::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_membership_and_topic_set_changes_count_as_changes() {
+        let registry = ClientRegistry::default();
+        let conn = connection().await;
+        assert!(registry.register_consumer(channel(&conn), &data(&[("t", 1)])), "first heartbeat joins");
+        assert!(!registry.register_consumer(channel(&conn), &data(&[("t", 1)])), "same heartbeat again");
+        assert!(!registry.register_consumer(channel(&conn), &data(&[("t", 2)])), "version bump after a rebalance");
+        assert_eq!(registry.subscription("g", "t").map(|s| s.sub_version), Some(2));
+        assert!(registry.register_consumer(channel(&conn), &data(&[("t", 2), ("u", 1)])), "new topic");
+        assert!(registry.register_consumer(channel(&conn), &data(&[("u", 1)])), "dropped topic");
+        assert_eq!(registry.consumer_ids("g"), vec!["c1".to_owned()]);
+        assert_eq!(registry.remove_connection(conn.id()), vec!["g".to_owned()]);
+        assert!(registry.consumer_ids("g").is_empty());
     }
 }
