@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Java compatibility suite: the official Apache RocketMQ Java client against our servers.
+#
+#   tests/run-java.sh                  # against target/debug/rmq-{namesrv,broker}
+#   RMQ_IMPL=apache tests/run-java.sh  # against the real Apache RocketMQ 5.3.3 (the reference)
+#   RMQ_BIN_DIR=target/release tests/run-java.sh
+#
+# Runs, in order:
+#   1. full suite, client 5.3.3, JSON headers
+#   2. smoke subset (@Tag smoke), client 5.3.3, ROCKETMQ (binary) headers
+#   3. smoke subset, client 4.9.8
+# Needs Java 17+ and Maven (downloads everything from Maven Central). Exits non-zero if any run fails.
+# Full Maven logs: tests/java/target/run-java-logs/; server logs: tests/java/target/rmq-work/;
+# reports: tests/java/target/surefire-reports/<run>/ and tests/java/target/client-4.9.8/surefire-reports/.
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+PROJ="$HERE/java"
+IMPL="${RMQ_IMPL:-rmq}"
+BIN_DIR="${RMQ_BIN_DIR:-$ROOT/target/debug}"
+case "$BIN_DIR" in /*) ;; *) BIN_DIR="$ROOT/$BIN_DIR" ;; esac
+LOGS="$PROJ/target/run-java-logs"
+mkdir -p "$LOGS"
+
+case "$IMPL" in
+  rmq)
+    for b in rmq-namesrv rmq-broker; do
+      if [ ! -x "$BIN_DIR/$b" ]; then
+        echo "run-java.sh: $BIN_DIR/$b not found (run 'cargo build' first, or set RMQ_BIN_DIR)" >&2
+        exit 1
+      fi
+    done ;;
+  apache) ;;
+  *) echo "run-java.sh: RMQ_IMPL must be 'rmq' or 'apache', got '$IMPL'" >&2; exit 2 ;;
+esac
+command -v mvn >/dev/null || { echo "run-java.sh: mvn not found" >&2; exit 1; }
+
+FAILED=()
+
+# run NAME MAVEN-ARGS...: prints only Surefire's progress/summary lines and errors (without stack traces)
+run() {
+  local name="$1"; shift
+  local log="$LOGS/$name.log"
+  local start=$SECONDS
+  echo "=== [$name] impl=$IMPL $*"
+  mvn -B -ntp -f "$PROJ/pom.xml" -Drmq.impl="$IMPL" -Drmq.bin.dir="$BIN_DIR" -Drmq.run.name="$name" "$@" test \
+      > "$log" 2>&1
+  local rc=$?
+  grep -E '^\[(INFO|WARNING|ERROR)\] (Running |Tests run:|Results:|BUILD )|^\[ERROR\] |^\[WARNING\] Tests run:' "$log" \
+    | grep -vE '^\[ERROR\] *$|^\[ERROR\] (-> \[Help|Re-run Maven|For more information|To see the full|Please refer|\[Help 1\])' \
+    || true
+  echo "=== [$name] exit=$rc, $((SECONDS - start)) s (full log: $log)"
+  [ $rc -eq 0 ] || FAILED+=("$name")
+}
+
+run full-json
+run smoke-rocketmq-serialize -Dgroups=smoke -Drocketmq.serialize.type=ROCKETMQ
+run smoke-client-4.9.8 -Pclient-4.9.8
+
+if [ ${#FAILED[@]} -ne 0 ]; then
+  echo "run-java.sh: FAILED runs: ${FAILED[*]} (impl=$IMPL)"
+  exit 1
+fi
+echo "run-java.sh: all runs passed (impl=$IMPL)"
