@@ -123,6 +123,12 @@ pub struct BrokerConfig {
     pub consume_queue_file_size: u64,
     /// `maxMessageSize` (body limit).
     pub max_message_size: usize,
+    /// `messageIndexEnable`: build the key/UNIQ_KEY index.
+    pub message_index_enable: bool,
+    /// `maxHashSlotNum` of each index file.
+    pub max_hash_slot_num: usize,
+    /// `maxIndexNum` of each index file.
+    pub max_index_num: usize,
     /// `flushIntervalCommitLog`.
     pub flush_interval: Duration,
     /// `flushConsumerOffsetInterval`.
@@ -322,6 +328,9 @@ impl BrokerConfig {
             commit_log_file_size: props.get("mappedFileSizeCommitLog", 1024 * 1024 * 1024u64)?,
             consume_queue_file_size: props.get("mappedFileSizeConsumeQueue", 300_000 * 20u64)?,
             max_message_size: props.get("maxMessageSize", 4 * 1024 * 1024usize)?,
+            message_index_enable: props.get("messageIndexEnable", true)?,
+            max_hash_slot_num: props.get("maxHashSlotNum", 5_000_000usize)?,
+            max_index_num: props.get("maxIndexNum", 20_000_000usize)?,
             flush_interval: millis(&mut props, "flushIntervalCommitLog", 500)?,
             flush_offset_interval: millis(&mut props, "flushConsumerOffsetInterval", 5000)?,
             delete_when: props.get("deleteWhen", "04".to_owned())?,
@@ -380,6 +389,9 @@ impl BrokerConfig {
                 FlushDiskType::Sync => FlushMode::Sync,
             },
             max_message_size: self.max_message_size,
+            message_index_enable: self.message_index_enable,
+            max_hash_slot_num: self.max_hash_slot_num,
+            max_index_num: self.max_index_num,
             ..StoreConfig::new(self.store_root.clone(), self.broker_addr_socket())
         }
     }

@@ -8,8 +8,9 @@ use std::time::Duration;
 use common::*;
 use rmq_remoting::message::{decode_offset_msg_id, keys, StoredMessage};
 use rmq_remoting::protocol::consumer::PullMessageResponse;
+use rmq_remoting::protocol::consumer::QueryMessageRequest;
 use rmq_remoting::protocol::send::SendMessageResponse;
-use rmq_remoting::ResponseCode;
+use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sent_messages_are_pulled_back_and_survive_restart() {
@@ -49,6 +50,31 @@ async fn sent_messages_are_pulled_back_and_survive_restart() {
     let h: PullMessageResponse = resp.header().expect("pull header");
     assert_eq!(h.next_begin_offset, 5);
     check(&StoredMessage::decode_all(&resp.body).expect("records"));
+
+    // The index finds them by a KEYS token and by UNIQ_KEY.
+    let query = |key: &str, unique: bool| {
+        let header = QueryMessageRequest {
+            topic: "RoundTrip".into(),
+            key: key.into(),
+            max_num: 32,
+            begin_timestamp: 0,
+            end_timestamp: i64::MAX,
+        };
+        let mut req = RemotingCommand::request(RequestCode::QueryMessage).with_header(&header);
+        req.ext_fields.insert("_UNIQUE_KEY_QUERY".into(), unique.to_string());
+        req
+    };
+    let resp = client.invoke(&broker.addr(), query("k2", false), TIMEOUT).await.expect("query");
+    assert_eq!(resp.response_code(), ResponseCode::Success, "{:?}", resp.remark);
+    let by_key = StoredMessage::decode_all(&resp.body).expect("records");
+    assert_eq!(by_key.len(), sent.len());
+    let uniq = by_key[2].properties.get(keys::UNIQ_KEY).cloned().expect("uniq key");
+    let resp = client.invoke(&broker.addr(), query(&uniq, true), TIMEOUT).await.expect("query");
+    let by_uniq = StoredMessage::decode_all(&resp.body).expect("records");
+    assert_eq!(by_uniq.len(), 1);
+    assert_eq!(by_uniq[0].body.as_ref(), sent[2].as_bytes());
+    let resp = client.invoke(&broker.addr(), query("absent", false), TIMEOUT).await.expect("query");
+    assert_eq!(resp.response_code(), ResponseCode::QueryNotFound);
 
     let took = broker.terminate();
     assert!(took < Duration::from_secs(10), "shutdown took {took:?}");

@@ -44,6 +44,12 @@ pub struct StoreConfig {
     pub max_message_size: usize,
     /// This broker's address as written into STOREHOST (brokerIP1:listenPort).
     pub store_host: SocketAddr,
+    /// Whether messages are indexed by key and UNIQ_KEY (`messageIndexEnable`, true).
+    pub message_index_enable: bool,
+    /// Hash slots per IndexFile (`maxHashSlotNum`, 5 000 000).
+    pub max_hash_slot_num: usize,
+    /// Entries per IndexFile (`maxIndexNum`, 20 000 000; entry 0 is never used).
+    pub max_index_num: usize,
 }
 
 /// Bytes of one ConsumeQueue entry.
@@ -61,7 +67,31 @@ impl StoreConfig {
             flush: FlushMode::default(),
             max_message_size: 4 * 1024 * 1024,
             store_host,
+            message_index_enable: true,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
         }
+    }
+
+    /// The IndexFile directory, `<root>/index`.
+    pub fn index_dir(&self) -> PathBuf {
+        self.root_dir.join("index")
+    }
+
+    /// Checks the IndexFile geometry; returns `(slots, entries)`. The file size
+    /// (40 + 4 × slots + 20 × entries) must fit in an i32 like Apache's.
+    pub(crate) fn checked_index_geometry(&self) -> Result<(u32, u32), StoreError> {
+        let (slots, entries) = (self.max_hash_slot_num, self.max_index_num);
+        let size = (slots as u128) * 4 + (entries as u128) * 20 + 40;
+        if slots == 0 || entries < 2 || size > i32::MAX as u128 {
+            return Err(StoreError::Config(format!(
+                "max_hash_slot_num {slots} must be ≥ 1 and max_index_num {entries} ≥ 2, \
+                 with an index file of at most {} bytes",
+                i32::MAX
+            )));
+        }
+        // Both fit: each term alone is below i32::MAX.
+        Ok((slots as u32, entries as u32))
     }
 
     /// The ConsumeQueue root, `<root>/consumequeue`.
@@ -105,6 +135,22 @@ mod tests {
         assert_eq!(c.consume_queue_dir(), PathBuf::from("/tmp/x/consumequeue"));
         assert_eq!(c.checked_file_sizes().ok(), Some((1 << 30, 6_000_000)));
         assert_eq!(c.flush, FlushMode::Async { interval: Duration::from_millis(500) });
+        assert_eq!(c.index_dir(), PathBuf::from("/tmp/x/index"));
+        assert!(c.message_index_enable);
+        assert_eq!(c.checked_index_geometry().ok(), Some((5_000_000, 20_000_000)));
+    }
+
+    #[test]
+    fn index_geometry_must_fit_an_i32_file() {
+        let mut c = config();
+        c.max_index_num = 1;
+        assert!(c.checked_index_geometry().is_err());
+        c.max_index_num = 2;
+        c.max_hash_slot_num = 0;
+        assert!(c.checked_index_geometry().is_err());
+        c.max_hash_slot_num = 1;
+        c.max_index_num = 200_000_000;
+        assert!(c.checked_index_geometry().is_err());
     }
 
     #[test]

@@ -1,16 +1,19 @@
-//! rmq message store: CommitLog and ConsumeQueues on memory-mapped files, in Apache RocketMQ's
-//! on-disk format, with crash recovery. It knows nothing of request processing, networking or
-//! replication; the broker's processors call [`MessageStore`].
+//! rmq message store: CommitLog, ConsumeQueues and IndexFiles on memory-mapped files, in Apache
+//! RocketMQ's on-disk format, with crash recovery. It knows nothing of request processing,
+//! networking or replication; the broker's processors call [`MessageStore`].
 //!
 //! # Layout
 //! - [`config`]: [`StoreConfig`], [`FlushMode`] (Apache defaults).
 //! - [`error`]: the [`StoreError`] enum.
-//! - `mapped_file`: one preallocated mmapped file; the only `unsafe` in the crate.
+//! - `mapped_file`: preallocated mmapped files (append-only, and rewritable for IndexFiles); the
+//!   only `unsafe` in the crate.
 //! - `mapped_queue`: ordered files named by their 20-digit start offset (roll, find, truncate).
 //! - `commitlog`: record reads, appends with BLANK padding and rolling, startup recovery.
 //! - `consumequeue`: 20-byte entries per (topic, queue) and the registry of all queues.
+//! - `index`: IndexFiles mapping `topic#key` (KEYS tokens, UNIQ_KEY) to CommitLog offsets.
 //! - `flush`: the background flush thread of [`FlushMode::Async`].
-//! - `message_store`: [`MessageStore`]: open (recover + re-dispatch), put, read, lookups.
+//! - `message_store`: [`MessageStore`]: open (recover + re-dispatch), put, read, lookups,
+//!   queries by key.
 //!
 //! Records are encoded and decoded with `rmq_remoting::message::record`, so a stored record is
 //! byte for byte what a pull response carries.
@@ -21,13 +24,16 @@ pub mod error;
 mod commitlog;
 mod consumequeue;
 mod flush;
+mod index;
 mod mapped_file;
 mod mapped_queue;
 mod message_store;
 
 pub use config::{FlushMode, StoreConfig};
 pub use error::StoreError;
-pub use message_store::{ArrivalListener, Boundary, MessageStore, NewMessage, PutOk, ReadResult, ReadStatus};
+pub use message_store::{
+    ArrivalListener, Boundary, MessageStore, NewMessage, PutOk, QueryResult, ReadResult, ReadStatus,
+};
 
 /// Current wall-clock time in ms since the Unix epoch.
 pub(crate) fn now_ms() -> i64 {

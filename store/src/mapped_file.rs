@@ -1,4 +1,5 @@
 //! One preallocated, memory-mapped store file: append, read, flush. The only `unsafe` in the crate.
+//! Also [`MappedRegion`], a mapped file rewritten in place (IndexFiles), borrowed like a slice.
 //!
 //! Concurrency contract: bytes below the *wrote position* are immutable while the file is
 //! shared, and readers only see those (the position is published with Release/Acquire after the
@@ -182,6 +183,75 @@ impl MappedFile {
     /// Makes the size and tail changes of [`MappedFile::truncate_tail`] durable.
     pub(crate) fn sync_metadata(&self) -> Result<(), StoreError> {
         self.file.sync_all().map_err(|e| StoreError::io(&self.path, e))
+    }
+}
+
+/// A preallocated file mapped as one byte slice that is rewritten in place (IndexFile slots and
+/// header). Unlike [`MappedFile`] it has no append protocol: reading needs `&self`, writing
+/// `&mut self`, so the owner serializes access (an `RwLock`) and the borrow checker does the rest.
+pub(crate) struct MappedRegion {
+    path: PathBuf,
+    file: File,
+    mmap: MmapMut,
+}
+
+impl std::fmt::Debug for MappedRegion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappedRegion").field("path", &self.path).field("size", &self.mmap.len()).finish()
+    }
+}
+
+impl MappedRegion {
+    /// Creates a new file of `size` zero bytes (sparse) and maps it.
+    pub(crate) fn create(path: &Path, size: usize) -> Result<MappedRegion, StoreError> {
+        let io = |e| StoreError::io(path, e);
+        let file = OpenOptions::new().read(true).write(true).create_new(true).open(path).map_err(io)?;
+        file.set_len(size as u64).map_err(io)?;
+        Self::map(path, file)
+    }
+
+    /// Maps an existing file, which must be exactly `size` bytes.
+    pub(crate) fn open(path: &Path, size: usize) -> Result<MappedRegion, StoreError> {
+        let io = |e| StoreError::io(path, e);
+        let file = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        if len != size as u64 {
+            return Err(StoreError::Corrupt {
+                file: path.to_path_buf(),
+                offset: 0,
+                reason: format!("file is {len} bytes, expected {size}"),
+            });
+        }
+        Self::map(path, file)
+    }
+
+    fn map(path: &Path, file: File) -> Result<MappedRegion, StoreError> {
+        // SAFETY: as in `MappedFile::map`: the file is the store's own, nothing truncates it
+        // while mapped, so every page of the mapping stays backed. All access goes through the
+        // safe slice borrows below, so Rust's aliasing rules hold within this process.
+        let mmap = unsafe { MmapMut::map_mut(&file) }.map_err(|e| StoreError::io(path, e))?;
+        Ok(MappedRegion { path: path.to_path_buf(), file, mmap })
+    }
+
+    /// Path of the file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The whole file.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.mmap
+    }
+
+    /// The whole file, writable.
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.mmap
+    }
+
+    /// Forces the mapping and the file's metadata to disk.
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        self.mmap.flush().map_err(|e| StoreError::io(&self.path, e))?;
+        self.file.sync_data().map_err(|e| StoreError::io(&self.path, e))
     }
 }
 

@@ -1,11 +1,15 @@
-//! Message lookups: VIEW_MESSAGE_BY_ID (33) by CommitLog offset, and QUERY_MESSAGE (12) by key,
-//! which needs the index store (not built yet: it answers QUERY_NOT_FOUND).
+//! Message lookups: VIEW_MESSAGE_BY_ID (33) by CommitLog offset, and QUERY_MESSAGE (12) by key or
+//! by UNIQ_KEY through the store's index.
 
-use rmq_remoting::protocol::consumer::{QueryMessageRequest, ViewMessageRequest};
+use bytes::BytesMut;
+use rmq_remoting::protocol::consumer::{QueryMessageRequest, QueryMessageResponse, ViewMessageRequest};
 use rmq_remoting::{RemotingCommand, ResponseCode};
 
 use super::bad_header;
 use crate::runtime::Broker;
+
+/// Results of a unique-key query (`defaultQueryMaxNum`).
+const UNIQUE_KEY_QUERY_MAX: usize = 32;
 
 /// VIEW_MESSAGE_BY_ID: the raw stored record at a CommitLog offset.
 pub fn view_by_id(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
@@ -23,14 +27,30 @@ pub fn view_by_id(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
     }
 }
 
-/// QUERY_MESSAGE: key lookups need the index store, which is not built yet.
-pub fn query_by_key(_broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
-    match req.header::<QueryMessageRequest>() {
-        Ok(_) => RemotingCommand::error(
+/// QUERY_MESSAGE: records whose KEYS contain `key` (or whose UNIQ_KEY is `key` when the
+/// `_UNIQUE_KEY_QUERY` ext field is true) stored within the time range.
+pub fn query_by_key(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
+    let h = match req.header::<QueryMessageRequest>() {
+        Ok(h) => h,
+        Err(e) => return bad_header(req, e),
+    };
+    let unique = req.ext("_UNIQUE_KEY_QUERY").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let max = if unique { UNIQUE_KEY_QUERY_MAX } else { usize::try_from(h.max_num).unwrap_or(0) };
+    let result = broker.store.query_by_key(&h.topic, &h.key, max, h.begin_timestamp, h.end_timestamp);
+    if result.records.is_empty() {
+        return RemotingCommand::error(
             req,
             ResponseCode::QueryNotFound,
-            "can not find message, maybe time range not correct (message index is not available on this broker yet)",
-        ),
-        Err(e) => bad_header(req, e),
+            "can not find message, maybe time range not correct",
+        );
     }
+    let mut body = BytesMut::with_capacity(result.records.iter().map(|r| r.len()).sum());
+    for record in &result.records {
+        body.extend_from_slice(record);
+    }
+    let header = QueryMessageResponse {
+        index_last_update_timestamp: result.index_last_update_timestamp,
+        index_last_update_phyoffset: result.index_last_update_phy_offset,
+    };
+    RemotingCommand::success(req).with_header(&header).with_body(body.freeze())
 }

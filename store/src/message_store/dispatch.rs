@@ -1,10 +1,12 @@
-//! Rebuilding ConsumeQueue entries from CommitLog records at open (Apache's re-dispatch).
+//! Rebuilding ConsumeQueue entries and index keys from CommitLog records at open (Apache's
+//! re-dispatch).
 //!
 //! Every record is visited; an entry is written only when its queue offset is at or beyond
 //! the queue's max offset, so queues that are complete are left alone and lost or deleted
-//! queues are rebuilt. The tags code is recomputed from the record: the `TAGS` hash, or for
-//! `SCHEDULE_TOPIC_XXXX` the delivery time `STORETIMESTAMP + delay(DELAY level)` with Apache's
-//! default delay levels (a broker configured with other levels gets those on live puts only).
+//! queues are rebuilt. Records after the last indexed one are indexed. The tags code is
+//! recomputed from the record: the `TAGS` hash, or for `SCHEDULE_TOPIC_XXXX` the delivery time
+//! `STORETIMESTAMP + delay(DELAY level)` with Apache's default delay levels (a broker configured
+//! with other levels gets those on live puts only).
 
 use rmq_remoting::message::properties::{find_property, keys};
 use rmq_remoting::message::record::RecordView;
@@ -14,6 +16,7 @@ use crate::commitlog::CommitLog;
 use crate::consumequeue::table::QueueTable;
 use crate::consumequeue::CqEntry;
 use crate::error::StoreError;
+use crate::index::IndexService;
 
 /// The topic of delayed messages, whose tags code is the delivery timestamp.
 pub(crate) const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
@@ -47,17 +50,34 @@ fn tags_code_of(topic: &str, view: &RecordView<'_>) -> i64 {
 }
 
 /// Re-dispatches the whole CommitLog; returns the largest STORETIMESTAMP seen (0 if none).
-pub(crate) fn redispatch(commit_log: &CommitLog, queues: &QueueTable) -> Result<i64, StoreError> {
+pub(crate) fn redispatch(
+    commit_log: &CommitLog,
+    queues: &QueueTable,
+    index: Option<&IndexService>,
+) -> Result<i64, StoreError> {
     let mut last_store_timestamp = 0;
-    let mut rebuilt = 0usize;
+    let (mut rebuilt, mut keys) = (0usize, 0usize);
     let mut failure = None;
+    let indexed_through = index.and_then(IndexService::indexed_through).unwrap_or(i64::MIN);
     commit_log.walk(commit_log.min_offset(), false, |offset, view| {
         let header = &view.header;
         last_store_timestamp = last_store_timestamp.max(header.store_timestamp);
-        if failure.is_some() || !sys_flag::is_dispatchable(header.sys_flag) || header.queue_id < 0 {
+        let Ok(topic) = view.topic_str() else { return };
+        if failure.is_some() {
             return;
         }
-        let Ok(topic) = view.topic_str() else { return };
+        if let Some(index) = index.filter(|_| offset > indexed_through) {
+            match index.build(topic, &view.properties_str(), header.sys_flag, offset, header.store_timestamp) {
+                Ok(added) => keys += added,
+                Err(e) => {
+                    failure = Some(e);
+                    return;
+                }
+            }
+        }
+        if !sys_flag::is_dispatchable(header.sys_flag) || header.queue_id < 0 {
+            return;
+        }
         if !is_path_safe_topic(topic) {
             tracing::warn!(offset, topic, "not dispatching a record with an unsafe topic name");
             return;
@@ -79,6 +99,9 @@ pub(crate) fn redispatch(commit_log: &CommitLog, queues: &QueueTable) -> Result<
     }
     if rebuilt > 0 {
         tracing::info!(entries = rebuilt, "rebuilt ConsumeQueue entries from the CommitLog");
+    }
+    if keys > 0 {
+        tracing::info!(keys, "rebuilt index keys from the CommitLog");
     }
     Ok(last_store_timestamp)
 }

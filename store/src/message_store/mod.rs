@@ -1,9 +1,10 @@
 //! [`MessageStore`]: the store's public face. Opening recovers the files and starts the flush
-//! thread; appends are in [`put`], reads and offset lookups in [`read`], the rebuilding of
-//! ConsumeQueues from the CommitLog in [`dispatch`].
+//! thread; appends are in [`put`], reads and offset lookups in [`read`], queries by key in
+//! [`query`], the rebuilding of ConsumeQueues and the index from the CommitLog in [`dispatch`].
 
 mod dispatch;
 mod put;
+mod query;
 mod read;
 
 use std::fs;
@@ -11,14 +12,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::{Bytes, BytesMut};
+use rmq_remoting::message::record::peek_header;
 
 use crate::commitlog::CommitLog;
 use crate::config::{FlushMode, StoreConfig};
 use crate::consumequeue::table::{load_queues, QueueTable};
 use crate::error::StoreError;
 use crate::flush::Flusher;
+use crate::index::IndexService;
 
 pub use put::{NewMessage, PutOk};
+pub use query::QueryResult;
 pub use read::{Boundary, ReadResult, ReadStatus};
 
 /// Callback run after messages become readable: `(topic, queue_id, new max offset)`.
@@ -33,18 +37,21 @@ struct PutState {
     buf: BytesMut,
 }
 
-/// The message store: a CommitLog plus ConsumeQueues. `Send + Sync`, shared in an `Arc`; its
-/// methods are synchronous and fast (memory copies into and out of mapped files).
+/// The message store: a CommitLog plus ConsumeQueues and the message index. `Send + Sync`,
+/// shared in an `Arc`; its methods are synchronous and fast (memory copies into and out of
+/// mapped files).
 pub struct MessageStore {
     config: StoreConfig,
     commit_log: Arc<CommitLog>,
     queues: Arc<QueueTable>,
+    /// `None` when `message_index_enable` is off.
+    index: Option<IndexService>,
     put_lock: Mutex<PutState>,
     listener: RwLock<Option<Arc<ArrivalListener>>>,
     flusher: Mutex<Option<Flusher>>,
     closed: AtomicBool,
-    /// Set when a ConsumeQueue write failed after its CommitLog append: the two disagree until
-    /// the next open rebuilds the queue, so further writes are refused.
+    /// Set when a ConsumeQueue or index write failed after its CommitLog append: they disagree
+    /// until the next open rebuilds them, so further writes are refused.
     poisoned: AtomicBool,
 }
 
@@ -59,8 +66,8 @@ impl std::fmt::Debug for MessageStore {
 
 impl MessageStore {
     /// Opens (or creates) the store: loads the CommitLog and cuts its torn tail, loads the
-    /// ConsumeQueues and drops entries beyond the CommitLog end, re-dispatches records the
-    /// queues do not cover, then starts the flush thread.
+    /// ConsumeQueues and IndexFiles and drops entries beyond the CommitLog end, re-dispatches
+    /// records the queues or the index do not cover, then starts the flush thread.
     pub fn open(config: StoreConfig) -> Result<Arc<MessageStore>, StoreError> {
         let (commit_log_size, queue_size) = config.checked_file_sizes()?;
         for dir in [&config.root_dir, &config.commit_log_dir] {
@@ -74,7 +81,15 @@ impl MessageStore {
             queue.recover(commit_log.min_offset(), end)?;
         }
         let queues = Arc::new(QueueTable::new(queue_root, queue_size, loaded));
-        let last_store_timestamp = dispatch::redispatch(&commit_log, &queues)?;
+        let index = if config.message_index_enable {
+            let (slots, entries) = config.checked_index_geometry()?;
+            let store_time =
+                |offset| commit_log.record_at(offset).and_then(|r| peek_header(&r).ok()).map(|h| h.store_timestamp);
+            Some(IndexService::load(&config.index_dir(), slots, entries, end, &store_time)?)
+        } else {
+            None
+        };
+        let last_store_timestamp = dispatch::redispatch(&commit_log, &queues, index.as_ref())?;
         let commit_log = Arc::new(commit_log);
         let flusher = match config.flush {
             FlushMode::Async { interval } => {
@@ -86,6 +101,7 @@ impl MessageStore {
             config,
             commit_log,
             queues,
+            index,
             put_lock: Mutex::new(PutState { last_store_timestamp, buf: BytesMut::new() }),
             listener: RwLock::new(None),
             flusher: Mutex::new(flusher),
@@ -141,10 +157,11 @@ impl MessageStore {
         }
     }
 
-    /// Forces the CommitLog and every ConsumeQueue to disk.
+    /// Forces the CommitLog, every ConsumeQueue and the IndexFiles to disk.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.commit_log.flush()?;
-        self.queues.flush()
+        self.queues.flush()?;
+        self.index.as_ref().map_or(Ok(()), IndexService::flush)
     }
 
     /// Stops the flush thread, waits for in-flight puts, flushes everything and refuses later

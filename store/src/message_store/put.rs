@@ -1,5 +1,5 @@
 //! Appending messages: validation, queue offset assignment, encoding under the put lock,
-//! ConsumeQueue entries, sync flush and the arrival notification.
+//! ConsumeQueue entries, index keys, sync flush and the arrival notification.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -86,7 +86,7 @@ impl MessageStore {
         }
         if self.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::ServiceUnavailable(
-                "message store is not writable after a ConsumeQueue write error".into(),
+                "message store is not writable after a ConsumeQueue or index write error".into(),
             ));
         }
         Ok(())
@@ -185,6 +185,7 @@ impl MessageStore {
                     }
                 }
             }
+            self.index_messages(msgs, &offsets, store_timestamp);
             let new_max = queue.map(|_| first_queue_offset + msgs.len() as i64);
             (PutOk { commit_log_offsets: offsets, first_queue_offset, store_timestamp }, new_max)
         };
@@ -195,5 +196,19 @@ impl MessageStore {
             self.notify_arrival(&first.topic, first.queue_id, new_max);
         }
         Ok(put_ok)
+    }
+
+    /// Adds the appended messages' keys to the index (under the put lock). A failure does not
+    /// fail this put, whose message is stored and consumable, but like Apache's index error
+    /// flag it makes the store refuse later writes until a reopen rebuilds the index.
+    fn index_messages(&self, msgs: &[NewMessage], offsets: &[i64], store_timestamp: i64) {
+        let Some(index) = &self.index else { return };
+        for (msg, offset) in msgs.iter().zip(offsets) {
+            if let Err(e) = index.build(&msg.topic, &msg.properties, msg.sys_flag, *offset, store_timestamp) {
+                self.poisoned.store(true, Ordering::Release);
+                tracing::error!(error = %e, offset, "index write failed; the store refuses writes until reopened");
+                return;
+            }
+        }
     }
 }

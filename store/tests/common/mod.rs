@@ -13,11 +13,14 @@ use rmq_store::{FlushMode, MessageStore, NewMessage, StoreConfig};
 /// CommitLog file size used by the tests (forces frequent rolls).
 pub const COMMIT_LOG_FILE_SIZE: u64 = 4096;
 
-/// A config with 4 KiB CommitLog files and 10-entry ConsumeQueue files under `dir`.
+/// A config with 4 KiB CommitLog files, 10-entry ConsumeQueue files and IndexFiles of 64 slots
+/// and 1000 entries under `dir`.
 pub fn config(dir: &Path) -> StoreConfig {
     let mut config = StoreConfig::new(dir, "10.0.0.9:10911".parse().expect("addr"));
     config.commit_log_file_size = COMMIT_LOG_FILE_SIZE;
     config.consume_queue_file_size = 200;
+    config.max_hash_slot_num = 64;
+    config.max_index_num = 1000;
     config.flush = FlushMode::Async { interval: Duration::from_secs(3600) };
     config
 }
