@@ -37,6 +37,9 @@ esac
 command -v mvn >/dev/null || { echo "run-java.sh: mvn not found" >&2; exit 1; }
 
 FAILED=()
+PASSED_TOTAL=0
+FAILED_TOTAL=0
+SKIPPED_TOTAL=0
 
 # run NAME MAVEN-ARGS...: prints only Surefire's progress/summary lines and errors (without stack traces)
 run() {
@@ -52,12 +55,25 @@ run() {
     || true
   echo "=== [$name] exit=$rc, $((SECONDS - start)) s (full log: $log)"
   [ $rc -eq 0 ] || FAILED+=("$name")
+  # Surefire's aggregate line: "Tests run: N, Failures: F, Errors: E, Skipped: S" (the last one).
+  local totals
+  totals=$(grep -E '^\[(INFO|WARNING|ERROR)\] Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+, Skipped: [0-9]+$' "$log" | tail -1)
+  if [ -n "$totals" ]; then
+    local n f e sk
+    read -r n f e sk < <(echo "$totals" | sed -E 's/.*Tests run: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+), Skipped: ([0-9]+)/\1 \2 \3 \4/')
+    PASSED_TOTAL=$((PASSED_TOTAL + n - f - e - sk))
+    FAILED_TOTAL=$((FAILED_TOTAL + f + e))
+    SKIPPED_TOTAL=$((SKIPPED_TOTAL + sk))
+  elif [ $rc -ne 0 ]; then
+    FAILED_TOTAL=$((FAILED_TOTAL + 1))
+  fi
 }
 
 run full-json
 run smoke-rocketmq-serialize -Dgroups=smoke -Drocketmq.serialize.type=ROCKETMQ
 run smoke-client-4.9.8 -Pclient-4.9.8
 
+echo "java: $PASSED_TOTAL passed, $FAILED_TOTAL failed, $SKIPPED_TOTAL skipped"
 if [ ${#FAILED[@]} -ne 0 ]; then
   echo "run-java.sh: FAILED runs: ${FAILED[*]} (impl=$IMPL)"
   exit 1
