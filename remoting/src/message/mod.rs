@@ -5,6 +5,7 @@
 //! producers, the broker and the store (tag hashing, `sysFlag` bits, topic and group names).
 
 pub mod batch;
+pub mod compression;
 pub mod id;
 pub mod properties;
 pub mod record;
