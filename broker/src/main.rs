@@ -49,6 +49,7 @@ fn main() -> anyhow::Result<()> {
             format!("cannot listen on {}:{}", config.network.bind_address, config.network.listen_port)
         })?;
         let broker = Broker::open(config.clone()).context("cannot open the message store")?;
+        let shutdown = rmq_remoting::rpc::signal::termination().context("cannot install signal handlers")?;
         let accepted = broker.register_once().await;
         println!(
             "The broker[{}, {}] boot success. serializeType=JSON and name server is {} (registered with {} of {})",
@@ -58,31 +59,9 @@ fn main() -> anyhow::Result<()> {
             accepted,
             config.network.namesrv_addrs.len()
         );
-        run(broker, main, vip, shutdown_signal()).await;
+        run(broker, main, vip, shutdown).await;
         Ok::<(), anyhow::Error>(())
     })?;
     runtime.shutdown_timeout(Duration::from_secs(2));
     Ok(())
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

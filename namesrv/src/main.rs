@@ -60,31 +60,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let namesrv = Namesrv::new(config)?;
     info!(kv = %namesrv.config().kv_config_path.display(), "KV config loaded");
     let local = listener.local_addr()?;
+    let shutdown = rmq_remoting::rpc::signal::termination().context("cannot install signal handlers")?;
     println!("The Name Server boot success. listening on {local}");
-    rmq_namesrv::serve(listener, Arc::new(namesrv), shutdown_signal()).await;
+    rmq_namesrv::serve(listener, Arc::new(namesrv), shutdown).await;
     info!("The Name Server shut down");
     Ok(())
-}
-
-/// Completes on SIGTERM or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => info!("SIGTERM received; shutting down"),
-                    _ = tokio::signal::ctrl_c() => info!("SIGINT received; shutting down"),
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

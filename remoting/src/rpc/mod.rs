@@ -5,6 +5,7 @@
 mod client;
 mod connection;
 pub mod server;
+pub mod signal;
 
 pub use client::{ClientConfig, RemotingClient};
 pub use connection::{Connection, ConnectionId};
