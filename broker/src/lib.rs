@@ -8,10 +8,12 @@
 //! - [`meta`]: topics, subscription groups and consumer offsets, persisted as Apache's JSON files.
 //! - [`clients`]: connected producers and consumers, heartbeats and expiry.
 //! - [`pull_hold`]: long polling.
+//! - [`locks`]: queue locks of orderly consumers.
 //! - [`namesrv`]: registration with the NameServers.
 
 pub mod clients;
 pub mod config;
+pub mod locks;
 pub mod meta;
 pub mod namesrv;
 pub mod processor;

@@ -44,6 +44,8 @@ pub struct Broker {
     pub offsets: OffsetTable,
     /// Connected clients.
     pub clients: ClientRegistry,
+    /// Queue locks of orderly consumers.
+    pub locks: crate::locks::QueueLocks,
     /// Long-polling signals.
     pub pull_hold: Arc<PullHold>,
     /// NameServer link.
@@ -72,6 +74,7 @@ impl Broker {
             groups: GroupTable::load(&config.store_root),
             offsets: OffsetTable::load(&config.store_root),
             clients: ClientRegistry::default(),
+            locks: Default::default(),
             namesrv: NamesrvLink::new(&config),
             stats: Stats::default(),
             permission: AtomicI32::new(config.policy.broker_permission),

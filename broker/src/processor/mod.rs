@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod client;
 pub mod offset;
+pub mod order;
 pub mod pull;
 pub mod query;
 pub mod send;
@@ -66,6 +67,8 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         C::UnregisterClient => client::unregister(broker, &conn, &req).await,
         C::GetConsumerListByGroup => client::consumer_list(broker, &req),
         C::CheckClientConfig => RemotingCommand::success(&req),
+        C::LockBatchMq => order::lock(broker, &req),
+        C::UnlockBatchMq => order::unlock(broker, &req),
         C::QueryConsumerOffset => offset::query_consumer_offset(broker, &req),
         C::UpdateConsumerOffset => offset::update_consumer_offset(broker, &req),
         C::GetMaxOffset => offset::max_offset(broker, &req),
@@ -103,8 +106,6 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         | C::EndTransaction
         | C::CheckTransactionState
         | C::NotifyConsumerIdsChanged
-        | C::LockBatchMq
-        | C::UnlockBatchMq
         | C::GetAllConsumerOffset
         | C::GetAllDelayOffset
         | C::GetClientConfig

@@ -1,0 +1,35 @@
+//! Orderly consumption: LOCK_BATCH_MQ (41) and UNLOCK_BATCH_MQ (42).
+
+use std::time::Instant;
+
+use rmq_remoting::protocol::body::{from_json, to_json, LockBatchRequest, LockBatchResponse};
+use rmq_remoting::{RemotingCommand, ResponseCode};
+
+use crate::runtime::Broker;
+
+fn body(req: &RemotingCommand) -> Result<LockBatchRequest, RemotingCommand> {
+    from_json(&req.body)
+        .map_err(|e| RemotingCommand::error(req, ResponseCode::SystemError, format!("bad lock body: {e}")))
+}
+
+/// LOCK_BATCH_MQ: answers the queues the client now holds.
+pub fn lock(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
+    let request = match body(req) {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let lock_ok_mq_set =
+        broker.locks.lock(&request.consumer_group, &request.client_id, &request.mq_set, Instant::now());
+    RemotingCommand::success(req).with_body(to_json(&LockBatchResponse { lock_ok_mq_set }))
+}
+
+/// UNLOCK_BATCH_MQ.
+pub fn unlock(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
+    match body(req) {
+        Ok(request) => {
+            broker.locks.unlock(&request.consumer_group, &request.client_id, &request.mq_set);
+            RemotingCommand::success(req)
+        }
+        Err(resp) => resp,
+    }
+}
