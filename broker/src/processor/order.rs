@@ -14,9 +14,9 @@ fn body(req: &RemotingCommand) -> Result<LockBatchRequest, RemotingCommand> {
 
 /// LOCK_BATCH_MQ: answers the queues the client now holds.
 pub fn lock(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
-    let request = match body(req) {
+    let request: LockBatchRequest = match from_json(&req.body) {
         Ok(b) => b,
-        Err(resp) => return resp,
+        Err(e) => return bad_body(req, e),
     };
     let lock_ok_mq_set =
         broker.locks.lock(&request.consumer_group, &request.client_id, &request.mq_set, Instant::now());
@@ -25,11 +25,11 @@ pub fn lock(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
 
 /// UNLOCK_BATCH_MQ.
 pub fn unlock(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
-    match body(req) {
+    match from_json::<LockBatchRequest>(&req.body) {
         Ok(request) => {
             broker.locks.unlock(&request.consumer_group, &request.client_id, &request.mq_set);
             RemotingCommand::success(req)
         }
-        Err(resp) => resp,
+        Err(e) => bad_body(req, e),
     }
 }
