@@ -7,9 +7,8 @@ use rmq_remoting::{RemotingCommand, ResponseCode};
 
 use crate::runtime::Broker;
 
-fn body(req: &RemotingCommand) -> Result<LockBatchRequest, RemotingCommand> {
-    from_json(&req.body)
-        .map_err(|e| RemotingCommand::error(req, ResponseCode::SystemError, format!("bad lock body: {e}")))
+fn bad_body(req: &RemotingCommand, e: serde_json::Error) -> RemotingCommand {
+    RemotingCommand::error(req, ResponseCode::SystemError, format!("bad lock body: {e}"))
 }
 
 /// LOCK_BATCH_MQ: answers the queues the client now holds.
