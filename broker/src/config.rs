@@ -123,6 +123,8 @@ pub struct BrokerConfig {
     pub consume_queue_file_size: u64,
     /// `maxMessageSize` (body limit).
     pub max_message_size: usize,
+    /// `messageDelayLevel`.
+    pub delay_levels: crate::schedule::delay::DelayLevels,
     /// `messageIndexEnable`: build the key/UNIQ_KEY index.
     pub message_index_enable: bool,
     /// `maxHashSlotNum` of each index file.
@@ -328,6 +330,12 @@ impl BrokerConfig {
             commit_log_file_size: props.get("mappedFileSizeCommitLog", 1024 * 1024 * 1024u64)?,
             consume_queue_file_size: props.get("mappedFileSizeConsumeQueue", 300_000 * 20u64)?,
             max_message_size: props.get("maxMessageSize", 4 * 1024 * 1024usize)?,
+            delay_levels: props.get(
+                "messageDelayLevel",
+                crate::schedule::delay::DelayLevels::parse(crate::schedule::delay::DEFAULT_LEVELS).map_err(
+                    |reason| ConfigError::Invalid { key: "messageDelayLevel".into(), value: String::new(), reason },
+                )?,
+            )?,
             message_index_enable: props.get("messageIndexEnable", true)?,
             max_hash_slot_num: props.get("maxHashSlotNum", 5_000_000usize)?,
             max_index_num: props.get("maxIndexNum", 20_000_000usize)?,

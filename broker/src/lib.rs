@@ -10,6 +10,7 @@
 //! - [`pull_hold`]: long polling.
 //! - [`locks`]: queue locks of orderly consumers.
 //! - [`namesrv`]: registration with the NameServers.
+//! - [`schedule`]: delay levels (`SCHEDULE_TOPIC_XXXX`) and their delivery.
 
 pub mod clients;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod namesrv;
 pub mod processor;
 pub mod pull_hold;
 pub mod runtime;
+pub mod schedule;
 
 pub use config::BrokerConfig;
 pub use runtime::{bind, run, Broker};

@@ -44,6 +44,10 @@ pub struct Broker {
     pub offsets: OffsetTable,
     /// Connected clients.
     pub clients: ClientRegistry,
+    /// Delay levels (`messageDelayLevel`).
+    pub delay_levels: crate::schedule::delay::DelayLevels,
+    /// Delivery progress of delayed messages.
+    pub delay: crate::schedule::delay::DelayService,
     /// Queue locks of orderly consumers.
     pub locks: crate::locks::QueueLocks,
     /// Long-polling signals.
@@ -75,6 +79,8 @@ impl Broker {
             offsets: OffsetTable::load(&config.store_root),
             clients: ClientRegistry::default(),
             locks: Default::default(),
+            delay_levels: config.delay_levels.clone(),
+            delay: crate::schedule::delay::DelayService::load(&config.store_root),
             namesrv: NamesrvLink::new(&config),
             stats: Stats::default(),
             permission: AtomicI32::new(config.policy.broker_permission),
@@ -127,10 +133,13 @@ pub async fn run(broker: Arc<Broker>, main: TcpListener, vip: Option<TcpListener
             let _ = rx.wait_for(|stop| *stop).await;
         })));
     }
-    let tasks = [
+    let mut tasks = vec![
         tokio::spawn(registration_loop(Arc::clone(&broker), stop_rx.clone())),
         tokio::spawn(housekeeping_loop(Arc::clone(&broker), stop_rx.clone())),
     ];
+    if broker.config.role != crate::config::BrokerRole::Slave {
+        tasks.push(tokio::spawn(crate::schedule::delay::run(Arc::clone(&broker), stop_rx.clone())));
+    }
 
     shutdown.await;
     info!("shutting down");
@@ -139,7 +148,7 @@ pub async fn run(broker: Arc<Broker>, main: TcpListener, vip: Option<TcpListener
         let _ = s.await;
     }
     for t in tasks {
-        t.abort();
+        let _ = tokio::time::timeout(Duration::from_millis(500), t).await;
     }
     let _ = tokio::time::timeout(Duration::from_secs(4), broker.namesrv.unregister()).await;
     broker.offsets.persist();

@@ -7,6 +7,7 @@ pub mod offset;
 pub mod order;
 pub mod pull;
 pub mod query;
+pub mod retry;
 pub mod send;
 mod stats;
 
@@ -68,6 +69,7 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         C::GetConsumerListByGroup => client::consumer_list(broker, &req),
         C::CheckClientConfig => RemotingCommand::success(&req),
         C::LockBatchMq => order::lock(broker, &req),
+        C::ConsumerSendMsgBack => retry::send_back(broker, &req),
         C::UnlockBatchMq => order::unlock(broker, &req),
         C::QueryConsumerOffset => offset::query_consumer_offset(broker, &req),
         C::UpdateConsumerOffset => offset::update_consumer_offset(broker, &req),
@@ -102,7 +104,6 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         | C::GetTopicConfigList
         | C::GetTopicNameList
         | C::TriggerDeleteFiles
-        | C::ConsumerSendMsgBack
         | C::EndTransaction
         | C::CheckTransactionState
         | C::NotifyConsumerIdsChanged

@@ -18,8 +18,9 @@ use tracing::debug;
 
 use super::bad_header;
 use crate::config::BrokerRole;
-use crate::meta::topics::{send_allowed, AUTO_CREATE_TOPIC, RETRY_PREFIX};
+use crate::meta::topics::{send_allowed, AUTO_CREATE_TOPIC, DLQ_PREFIX, RETRY_PREFIX};
 use crate::runtime::Broker;
+use crate::schedule::delay::park_if_delayed;
 
 fn decode_header(req: &RemotingCommand) -> Result<SendMessageRequest, HeaderError> {
     match req.request_code() {
@@ -94,18 +95,24 @@ pub fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> Remoti
     }
 
     let is_batch = req.request_code() == RequestCode::SendBatchMessage || header.batch == Some(true);
-    let base = MessageBase { broker, conn, header: &header, queue_id };
+    // A send to a retry topic (a consumer re-sending a failed message itself) goes to the DLQ
+    // once it has been retried too often, as Apache's handleRetryAndDLQ.
+    let (topic_name, queue_id) = match super::retry::retry_or_dlq(broker, &header, queue_id) {
+        Ok(target) => target,
+        Err(why) => return reject(ResponseCode::SubscriptionGroupNotExist, why),
+    };
+    let base = MessageBase { broker, topic: topic_name, conn, header: &header, queue_id };
     let messages = if is_batch {
         match decode_batch(&req.body) {
             Ok(entries) if !entries.is_empty() => {
-                entries.into_iter().map(|e| base.message(e.body, e.flag, e.properties)).collect::<Vec<_>>()
+                entries.into_iter().map(|e| base.message(e.body, e.flag, e.properties, true)).collect::<Vec<_>>()
             }
             Ok(_) => return reject(ResponseCode::MessageIllegal, "the batch is empty".into()),
             Err(e) => return reject(ResponseCode::MessageIllegal, format!("bad batch body: {e}")),
         }
     } else {
         let props = decode_properties(header.properties.as_deref().unwrap_or(""));
-        vec![base.message(req.body.clone(), header.flag, props)]
+        vec![base.message(req.body.clone(), header.flag, props, false)]
     };
     if let Some(too_big) = messages.iter().find(|m| m.body.len() > broker.config.max_message_size) {
         return reject(
@@ -146,19 +153,20 @@ fn uniq_key_of(properties: &str) -> String {
 
 struct MessageBase<'a> {
     broker: &'a Broker,
+    topic: String,
     conn: &'a Connection,
     header: &'a SendMessageRequest,
     queue_id: i32,
 }
 
 impl MessageBase<'_> {
-    fn message(&self, body: Bytes, flag: i32, mut props: Properties) -> NewMessage {
+    fn message(&self, body: Bytes, flag: i32, mut props: Properties, batch: bool) -> NewMessage {
         props.entry(keys::UNIQ_KEY.to_owned()).or_insert_with(|| uniq_ids(self.broker).next());
         props.insert(keys::CLUSTER.to_owned(), self.broker.config.cluster_name.clone());
         props.remove("POP_CK");
         let tags = tags_code(props.get(keys::TAGS).map(String::as_str));
-        NewMessage {
-            topic: self.header.topic.clone(),
+        let mut msg = NewMessage {
+            topic: self.topic.clone(),
             queue_id: self.queue_id,
             flag,
             body,
@@ -169,7 +177,14 @@ impl MessageBase<'_> {
             born_host: self.conn.peer_addr(),
             reconsume_times: self.header.reconsume_times.unwrap_or(0),
             prepared_transaction_offset: 0,
+        };
+        if self.topic.starts_with(DLQ_PREFIX) {
+            props.remove(keys::DELAY);
+            msg.properties = encode_properties(&props);
+        } else if !batch && rmq_remoting::message::sys_flag::is_dispatchable(msg.sys_flag) {
+            park_if_delayed(&self.broker.delay_levels, &mut msg, &mut props);
         }
+        msg
     }
 }
 

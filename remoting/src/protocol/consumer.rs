@@ -126,3 +126,16 @@ command_header! {
         index_last_update_phyoffset: i64 => "indexLastUpdatePhyoffset",
     }
 }
+
+command_header! {
+    /// CONSUMER_SEND_MSG_BACK (36) request header.
+    pub struct ConsumerSendMsgBackRequest {
+        offset: i64 => "offset",
+        group: String => "group",
+        delay_level: i32 => "delayLevel",
+        origin_msg_id: Option<String> => "originMsgId",
+        origin_topic: Option<String> => "originTopic",
+        unit_mode: Option<bool> => "unitMode",
+        max_reconsume_times: Option<i32> => "maxReconsumeTimes",
+    }
+}
