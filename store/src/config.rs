@@ -50,6 +50,25 @@ pub struct StoreConfig {
     pub max_hash_slot_num: usize,
     /// Entries per IndexFile (`maxIndexNum`, 20 000 000; entry 0 is never used).
     pub max_index_num: usize,
+    /// How long a CommitLog file is kept after its last modification (`fileReservedTime`, 72 h).
+    pub file_reserved_time: Duration,
+    /// Hours of the day (UTC), `;`-separated, at which expired files are deleted even without
+    /// disk pressure (`deleteWhen`, `"04"`).
+    pub delete_when: String,
+    /// Usage percentage above which expired files are deleted at any hour
+    /// (`diskMaxUsedSpaceRatio`, 75; clamped to 10..=95).
+    pub disk_max_used_space_ratio: u32,
+    /// Usage percentage above which even unexpired CommitLog files are deleted, oldest first
+    /// (`diskSpaceCleanForciblyRatio`, 85; clamped to 30..=85).
+    pub disk_space_clean_forcibly_ratio: u32,
+    /// Usage percentage at which the store is marked disk-full and refuses writes
+    /// (`diskSpaceWarningLevelRatio`, 90; clamped to 35..=90).
+    pub disk_space_warning_level_ratio: u32,
+    /// Period of the cleaning thread (`cleanResourceInterval`, 10 s).
+    pub clean_resource_interval: Duration,
+    /// rmq extension: a quota for the store. When set, usage is the bytes of the store's files
+    /// divided by this budget instead of the file system's used / total space.
+    pub disk_budget_bytes: Option<u64>,
 }
 
 /// Bytes of one ConsumeQueue entry.
@@ -70,7 +89,25 @@ impl StoreConfig {
             message_index_enable: true,
             max_hash_slot_num: 5_000_000,
             max_index_num: 20_000_000,
+            file_reserved_time: Duration::from_secs(72 * 3600),
+            delete_when: "04".into(),
+            disk_max_used_space_ratio: 75,
+            disk_space_clean_forcibly_ratio: 85,
+            disk_space_warning_level_ratio: 90,
+            clean_resource_interval: Duration::from_secs(10),
+            disk_budget_bytes: None,
         }
+    }
+
+    /// The usage ratios in effect, as fractions: (max used, clean forcibly, warning level),
+    /// clamped like Apache's.
+    pub(crate) fn usage_thresholds(&self) -> (f64, f64, f64) {
+        let ratio = |v: u32, lo: u32, hi: u32| f64::from(v.clamp(lo, hi)) / 100.0;
+        (
+            ratio(self.disk_max_used_space_ratio, 10, 95),
+            ratio(self.disk_space_clean_forcibly_ratio, 30, 85),
+            ratio(self.disk_space_warning_level_ratio, 35, 90),
+        )
     }
 
     /// The IndexFile directory, `<root>/index`.
@@ -138,6 +175,21 @@ mod tests {
         assert_eq!(c.index_dir(), PathBuf::from("/tmp/x/index"));
         assert!(c.message_index_enable);
         assert_eq!(c.checked_index_geometry().ok(), Some((5_000_000, 20_000_000)));
+        assert_eq!(c.file_reserved_time, Duration::from_secs(72 * 3600));
+        assert_eq!(c.delete_when, "04");
+        assert_eq!(c.clean_resource_interval, Duration::from_secs(10));
+        assert_eq!(c.disk_budget_bytes, None);
+        assert_eq!(c.usage_thresholds(), (0.75, 0.85, 0.90));
+    }
+
+    #[test]
+    fn usage_ratios_are_clamped_like_apache() {
+        let mut c = config();
+        (c.disk_max_used_space_ratio, c.disk_space_clean_forcibly_ratio, c.disk_space_warning_level_ratio) =
+            (99, 99, 99);
+        assert_eq!(c.usage_thresholds(), (0.95, 0.85, 0.90));
+        (c.disk_max_used_space_ratio, c.disk_space_clean_forcibly_ratio, c.disk_space_warning_level_ratio) = (1, 1, 1);
+        assert_eq!(c.usage_thresholds(), (0.10, 0.30, 0.35));
     }
 
     #[test]

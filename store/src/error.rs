@@ -31,6 +31,9 @@ pub enum StoreError {
     /// The store does not accept writes (shut down, or poisoned by an earlier write failure).
     #[error("store service unavailable: {0}")]
     ServiceUnavailable(String),
+    /// Another store (in this or another process) holds the lock on the root directory.
+    #[error("store at {} is locked by another process", .0.display())]
+    Locked(PathBuf),
     /// The configuration is unusable.
     #[error("invalid store config: {0}")]
     Config(String),

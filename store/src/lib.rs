@@ -11,9 +11,13 @@
 //! - `commitlog`: record reads, appends with BLANK padding and rolling, startup recovery.
 //! - `consumequeue`: 20-byte entries per (topic, queue) and the registry of all queues.
 //! - `index`: IndexFiles mapping `topic#key` (KEYS tokens, UNIQ_KEY) to CommitLog offsets.
-//! - `flush`: the background flush thread of [`FlushMode::Async`].
-//! - `message_store`: [`MessageStore`]: open (recover + re-dispatch), put, read, lookups,
-//!   queries by key.
+//! - `flush`: the flush path (CommitLog, ConsumeQueues, checkpoint) and the background flush
+//!   thread of [`FlushMode::Async`].
+//! - `instance`: the `lock` file (one store per root) and the `abort` marker (unclean stop).
+//! - `checkpoint`: the 4096-byte `checkpoint` file of flushed timestamps (Apache 5.x layout).
+//! - `retention`: the cleaning thread, disk usage and the disk-full flag.
+//! - `message_store`: [`MessageStore`]: open (lock + recover + re-dispatch), put, read,
+//!   lookups, queries by key, retention passes.
 //!
 //! Records are encoded and decoded with `rmq_remoting::message::record`, so a stored record is
 //! byte for byte what a pull response carries.
@@ -21,13 +25,16 @@
 pub mod config;
 pub mod error;
 
+mod checkpoint;
 mod commitlog;
 mod consumequeue;
 mod flush;
 mod index;
+mod instance;
 mod mapped_file;
 mod mapped_queue;
 mod message_store;
+mod retention;
 
 pub use config::{FlushMode, StoreConfig};
 pub use error::StoreError;

@@ -16,6 +16,35 @@ use memmap2::MmapMut;
 
 use crate::error::StoreError;
 
+/// Creates `path` (which must not exist) as `size` zero bytes. With `allocate` its disk blocks
+/// are reserved up front (`fallocate`), so a full disk fails here rather than as a SIGBUS when a
+/// page of the mapping is first written (a file system without `fallocate` keeps it sparse,
+/// with a warning); otherwise the file is sparse. On failure the file is removed, so a later
+/// attempt can create it again.
+fn create_file(path: &Path, size: usize, allocate: bool) -> Result<File, StoreError> {
+    let io = |e| StoreError::io(path, e);
+    let file = OpenOptions::new().read(true).write(true).create_new(true).open(path).map_err(io)?;
+    let sized = if allocate {
+        match rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, size as u64) {
+            Err(e) if e == rustix::io::Errno::OPNOTSUPP => {
+                tracing::warn!(path = %path.display(), "file system cannot preallocate; the store file stays sparse");
+                file.set_len(size as u64)
+            }
+            other => other.map_err(std::io::Error::from),
+        }
+    } else {
+        file.set_len(size as u64)
+    };
+    if let Err(e) = sized {
+        drop(file);
+        if let Err(rm) = std::fs::remove_file(path) {
+            tracing::warn!(path = %path.display(), error = %rm, "removing a store file that could not be sized failed");
+        }
+        return Err(io(e));
+    }
+    Ok(file)
+}
+
 /// A memory-mapped file of fixed size holding one segment of a CommitLog or ConsumeQueue.
 pub(crate) struct MappedFile {
     path: PathBuf,
@@ -49,11 +78,15 @@ impl std::fmt::Debug for MappedFile {
 }
 
 impl MappedFile {
-    /// Creates a new file of `size` zero bytes (sparse) and maps it; the wrote position is 0.
-    pub(crate) fn create(path: &Path, start_offset: u64, size: usize) -> Result<MappedFile, StoreError> {
-        let io = |e| StoreError::io(path, e);
-        let file = OpenOptions::new().read(true).write(true).create_new(true).open(path).map_err(io)?;
-        file.set_len(size as u64).map_err(io)?;
+    /// Creates a new file of `size` zero bytes, its blocks allocated up front if `allocate`
+    /// (see [`create_file`]), and maps it; the wrote position is 0.
+    pub(crate) fn create(
+        path: &Path,
+        start_offset: u64,
+        size: usize,
+        allocate: bool,
+    ) -> Result<MappedFile, StoreError> {
+        let file = create_file(path, size, allocate)?;
         Self::map(path, file, start_offset, size, 0)
     }
 
@@ -204,9 +237,7 @@ impl std::fmt::Debug for MappedRegion {
 impl MappedRegion {
     /// Creates a new file of `size` zero bytes (sparse) and maps it.
     pub(crate) fn create(path: &Path, size: usize) -> Result<MappedRegion, StoreError> {
-        let io = |e| StoreError::io(path, e);
-        let file = OpenOptions::new().read(true).write(true).create_new(true).open(path).map_err(io)?;
-        file.set_len(size as u64).map_err(io)?;
+        let file = create_file(path, size, false)?;
         Self::map(path, file)
     }
 
@@ -263,7 +294,7 @@ mod tests {
     fn append_is_readable_and_bounded_by_size() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("00000000000000000000");
-        let file = MappedFile::create(&path, 0, 16).expect("create");
+        let file = MappedFile::create(&path, 0, 16, false).expect("create");
         assert_eq!(file.slice(0, 1), None);
         assert_eq!(file.append(b"hello"), Some(0));
         assert_eq!(file.append(b"world"), Some(5));
@@ -278,11 +309,24 @@ mod tests {
     }
 
     #[test]
+    fn allocated_files_are_not_sparse() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("00000000000000000000");
+        let file = MappedFile::create(&path, 0, 1 << 20, true).expect("create");
+        let meta = std::fs::metadata(&path).expect("metadata");
+        assert_eq!(meta.len(), 1 << 20);
+        assert!(meta.blocks() * 512 >= 1 << 20, "{} blocks allocated", meta.blocks());
+        drop(file);
+        assert!(matches!(MappedFile::create(&path, 0, 4096, true), Err(StoreError::Io { .. })), "never overwrites");
+    }
+
+    #[test]
     fn reopen_checks_length_and_truncate_zeroes_the_tail() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("00000000000000004096");
         {
-            let file = MappedFile::create(&path, 4096, 4096).expect("create");
+            let file = MappedFile::create(&path, 4096, 4096, false).expect("create");
             file.append(&[7; 100]).expect("fits");
             file.flush().expect("flush");
         }

@@ -18,13 +18,15 @@ pub(crate) fn file_name(offset: u64) -> String {
 pub(crate) struct MappedQueue {
     dir: PathBuf,
     file_size: usize,
+    /// Whether new files get their disk blocks allocated up front (the CommitLog).
+    allocate: bool,
     files: RwLock<Vec<Arc<MappedFile>>>,
 }
 
 impl MappedQueue {
     /// A queue over `dir` (created lazily on the first roll) with no files loaded.
     pub(crate) fn empty(dir: PathBuf, file_size: usize) -> MappedQueue {
-        MappedQueue { dir, file_size, files: RwLock::new(Vec::new()) }
+        MappedQueue { dir, file_size, allocate: false, files: RwLock::new(Vec::new()) }
     }
 
     /// Loads the files of `dir` in name order. A file of the wrong length is
@@ -68,7 +70,14 @@ impl MappedQueue {
             }
             files.push(Arc::new(MappedFile::open(path, *offset, file_size)?));
         }
-        Ok(MappedQueue { dir: dir.to_path_buf(), file_size, files: RwLock::new(files) })
+        Ok(MappedQueue { dir: dir.to_path_buf(), file_size, allocate: false, files: RwLock::new(files) })
+    }
+
+    /// Makes new files preallocated (`fallocate`) instead of sparse, so a full disk is found
+    /// when a file is created (the CommitLog; ConsumeQueues stay sparse like Apache's).
+    pub(crate) fn preallocated(mut self) -> MappedQueue {
+        self.allocate = true;
+        self
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Vec<Arc<MappedFile>>> {
@@ -123,9 +132,29 @@ impl MappedQueue {
         let mut files = self.write();
         let start = files.last().map_or(start_if_empty, |f| f.start_offset() + self.file_size as u64);
         fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
-        let file = Arc::new(MappedFile::create(&self.dir.join(file_name(start)), start, self.file_size)?);
+        let file =
+            Arc::new(MappedFile::create(&self.dir.join(file_name(start)), start, self.file_size, self.allocate)?);
         files.push(Arc::clone(&file));
         Ok(file)
+    }
+
+    /// Deletes files from the front, oldest first, while `delete` says so, at most `max` of
+    /// them and never the last (active) one. Returns how many were deleted. Readers holding a
+    /// file keep its mapping until they drop it.
+    pub(crate) fn delete_front(
+        &self,
+        max: usize,
+        mut delete: impl FnMut(&MappedFile) -> bool,
+    ) -> Result<usize, StoreError> {
+        let mut files = self.write();
+        let mut deleted = 0;
+        while deleted < max && files.len() > 1 && delete(&files[0]) {
+            let path = files[0].path().to_path_buf();
+            fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+            files.remove(0);
+            deleted += 1;
+        }
+        Ok(deleted)
     }
 
     /// Forces every file's unflushed bytes to disk.
@@ -206,6 +235,23 @@ mod tests {
         q.truncate(100, false).expect("truncate");
         assert_eq!(q.files().len(), 1);
         assert_eq!(q.max_offset(), 100);
+    }
+
+    #[test]
+    fn delete_front_stops_at_the_first_kept_file_and_never_deletes_the_last() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = MappedQueue::empty(dir.path().join("q"), 100);
+        for _ in 0..4 {
+            q.roll(0).expect("roll").mark_full();
+        }
+        assert_eq!(q.delete_front(1, |_| true).expect("delete"), 1);
+        assert_eq!(q.min_offset(), 100);
+        assert_eq!(q.delete_front(10, |f| f.start_offset() != 100).expect("delete"), 0);
+        assert_eq!(q.delete_front(10, |_| true).expect("delete"), 2);
+        assert_eq!(q.min_offset(), 300);
+        assert_eq!(q.find(350).map(|f| f.start_offset()), Some(300));
+        assert!(q.find(250).is_none());
+        assert!(!dir.path().join("q").join(file_name(200)).exists());
     }
 
     #[test]

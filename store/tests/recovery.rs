@@ -1,5 +1,6 @@
 //! Reopening the store: after a clean shutdown, after a kill (data only in the page cache),
-//! with a torn or garbage CommitLog tail, and with lost or deleted ConsumeQueues.
+//! with a torn or garbage CommitLog tail, and with lost or deleted ConsumeQueues. Damage is
+//! applied after a simulated crash (`abandon`), which is when it happens for real.
 
 mod common;
 
@@ -38,6 +39,13 @@ fn write_at(path: &Path, pos: u64, bytes: &[u8]) {
     file.write_all(bytes).expect("write");
 }
 
+/// Stops the store like a crash: the `abort` file stays, so the next open validates everything
+/// (damaged files are what a crash leaves; a clean stop trusts the ConsumeQueues).
+fn crash(store: std::sync::Arc<MessageStore>) {
+    store.abandon();
+    drop(store);
+}
+
 fn last_file_and_pos(max_offset: i64) -> (u64, u64) {
     let start = max_offset as u64 / COMMIT_LOG_FILE_SIZE * COMMIT_LOG_FILE_SIZE;
     (start, max_offset as u64 - start)
@@ -71,8 +79,9 @@ fn reopen_after_kill_keeps_page_cache_data() {
     let store = open(dir.path());
     fill(&store);
     let before = snapshot(&store);
-    // No shutdown, no flush, no drop: like kill -9, only the page cache holds the data.
-    std::mem::forget(store);
+    // No shutdown, no flush: like kill -9, only the page cache holds the data.
+    store.abandon();
+    drop(store);
     let store = open(dir.path());
     assert_eq!(snapshot(&store), before);
 }
@@ -84,7 +93,7 @@ fn garbage_after_the_last_record_is_cut() {
     fill(&store);
     let before = snapshot(&store);
     let max = store.commit_log_max_offset();
-    drop(store);
+    crash(store);
     let (file, pos) = last_file_and_pos(max);
     // A record header that claims to be a V1 record of 500 bytes, then junk.
     let mut junk = 500i32.to_be_bytes().to_vec();
@@ -116,7 +125,7 @@ fn torn_last_record_is_cut_with_its_queue_entry() {
     let last_len = store.message_at(last).expect("last record").len();
     // message 39 went to TOPICS[0]
     assert_eq!(store.max_offset("A", 0), before[0].len() as i64);
-    drop(store);
+    crash(store);
     let (file, pos) = last_file_and_pos(last);
     // Zero the second half of the record: a write torn by a crash.
     write_at(&commit_log_file(dir.path(), file), pos + last_len as u64 / 2, &vec![0; last_len - last_len / 2]);
@@ -135,7 +144,7 @@ fn corrupt_body_crc_cuts_the_log_there() {
     let store = open(dir.path());
     let offsets = fill(&store);
     let victim = offsets[35];
-    drop(store);
+    crash(store);
     let (file, pos) = last_file_and_pos(victim);
     // Flip a body byte (BODY starts at 88 with IPv4 hosts): only the CRC notices.
     write_at(&commit_log_file(dir.path(), file), pos + 90, &[0x01]);
@@ -167,7 +176,7 @@ fn lost_consume_queue_tail_is_redispatched() {
     fill(&store);
     let before = snapshot(&store);
     let entries = before[2].len() as u64; // queue B/0, 10 entries per 200-byte file
-    drop(store);
+    crash(store);
     let cq_file = dir.path().join(format!("consumequeue/B/0/{:020}", (entries - 1) / 10 * 200));
     write_at(&cq_file, (entries - 1) % 10 * 20, &[0; 20]);
     let store = open(dir.path());
@@ -221,7 +230,8 @@ fn sync_flush_mode_persists_before_returning() {
     let store = MessageStore::open(config.clone()).expect("open");
     fill(&store);
     let before = snapshot(&store);
-    std::mem::forget(store);
+    store.abandon();
+    drop(store);
     let store = MessageStore::open(config).expect("reopen");
     assert_eq!(snapshot(&store), before);
 }

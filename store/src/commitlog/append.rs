@@ -28,11 +28,23 @@ impl CommitLog {
                     full.append(&blank_record(remaining as i32));
                     full.mark_full();
                 }
-                self.files.roll(0)?
+                self.roll()?
             }
-            None => self.files.roll(0)?,
+            None => self.roll()?,
         };
         Ok((file.start_offset() + file.wrote() as u64) as i64)
+    }
+
+    /// Creates the next file. Failing to create or allocate it (typically a full disk) makes
+    /// the put [`StoreError::ServiceUnavailable`] with nothing written.
+    fn roll(&self) -> Result<std::sync::Arc<crate::mapped_file::MappedFile>, StoreError> {
+        self.files.roll(0).map_err(|e| {
+            tracing::error!(error = %e, "cannot create the next CommitLog file");
+            StoreError::ServiceUnavailable(format!(
+                "service not available now. It may be caused by the broker's disk is full: \
+                 cannot create the next CommitLog file ({e})"
+            ))
+        })
     }
 
     /// Appends already-encoded records at the offset [`CommitLog::reserve`] returned.

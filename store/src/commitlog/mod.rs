@@ -13,6 +13,7 @@ use bytes::Bytes;
 use rmq_remoting::message::record::{peek_header, read_size_and_magic, MAGIC_V1, MAGIC_V2};
 
 use crate::error::StoreError;
+use crate::mapped_file::MappedFile;
 use crate::mapped_queue::MappedQueue;
 
 /// Enough leading bytes of a record to read its header up to STORETIMESTAMP with IPv6 hosts.
@@ -25,9 +26,10 @@ pub(crate) struct CommitLog {
 }
 
 impl CommitLog {
-    /// Loads the CommitLog files of `dir` (recovery must run before use).
+    /// Loads the CommitLog files of `dir` (recovery must run before use). New files are
+    /// preallocated, so a full disk fails the roll instead of a later write to the mapping.
     pub(crate) fn load(dir: &Path, file_size: usize) -> Result<CommitLog, StoreError> {
-        Ok(CommitLog { files: MappedQueue::load(dir, file_size)? })
+        Ok(CommitLog { files: MappedQueue::load(dir, file_size)?.preallocated() })
     }
 
     /// Offset of the oldest byte still stored.
@@ -80,6 +82,22 @@ impl CommitLog {
     pub(crate) fn store_timestamp(&self, offset: i64, size: i32) -> Option<i64> {
         let len = usize::try_from(size).ok()?.min(HEADER_PREFIX_LEN);
         self.with_bytes(offset, len, |bytes| peek_header(bytes).ok().map(|h| h.store_timestamp))?
+    }
+
+    /// Start of the file holding `offset`, clamped to the stored files (0 when there are none):
+    /// where a scan must begin to reach `offset` from a record boundary.
+    pub(crate) fn file_start_of(&self, offset: i64) -> i64 {
+        let files = self.files.files();
+        let (Some(first), Some(last)) = (files.first(), files.last()) else { return 0 };
+        let offset = u64::try_from(offset).unwrap_or(0).clamp(first.start_offset(), last.start_offset());
+        let size = self.file_size() as u64;
+        (first.start_offset() + (offset - first.start_offset()) / size * size) as i64
+    }
+
+    /// Deletes the oldest file if `delete` says so and it is not the active (last) one; returns
+    /// whether one was deleted. The min offset moves to the next file.
+    pub(crate) fn delete_oldest_if(&self, delete: impl FnMut(&MappedFile) -> bool) -> Result<bool, StoreError> {
+        Ok(self.files.delete_front(1, delete)? == 1)
     }
 
     /// Whether appended records wait for a flush.

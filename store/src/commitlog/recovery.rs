@@ -84,13 +84,15 @@ impl CommitLog {
         }
     }
 
-    /// Finds the end of the valid records (checking body CRCs) and cuts everything after it:
-    /// the rest of its file is zeroed and later files are deleted. Returns the end offset.
-    pub(crate) fn recover(&mut self) -> Result<i64, StoreError> {
-        let end = self.walk(self.min_offset(), true, |_, _| {});
+    /// Finds the end of the valid records (checking body CRCs), scanning from `from` (a record
+    /// boundary: the first file after a crash, a late file after a clean shutdown), and cuts
+    /// everything after it: the rest of its file is zeroed and later files are deleted. Returns
+    /// the end offset.
+    pub(crate) fn recover(&mut self, from: i64) -> Result<i64, StoreError> {
+        let end = self.walk(from, true, |_, _| {});
         let before = self.files.files().last().map_or(0, |f| f.start_offset() + f.size() as u64);
         self.files.truncate(end as u64, true)?;
-        tracing::info!(min = self.min_offset(), end, files_end = before, "CommitLog recovered");
+        tracing::info!(min = self.min_offset(), from, end, files_end = before, "CommitLog recovered");
         Ok(end)
     }
 }

@@ -139,21 +139,69 @@ impl ConsumeQueue {
                 "truncating ConsumeQueue entries beyond the recovered CommitLog");
         }
         self.files.truncate(cut, false)?;
-        let min = match self.files.files().first() {
-            None => 0,
-            Some(first) => {
-                let bytes = first.slice(0, first.wrote()).unwrap_or_default();
-                let skip = (0..bytes.len() / ENTRY_LEN)
-                    .take_while(|i| {
-                        let e = Self::entry_in(bytes, *i);
-                        e.is_blank() || e.commit_log_offset < commit_log_min
-                    })
-                    .count();
-                ((first.start_offset() as usize + skip * ENTRY_LEN) / ENTRY_LEN) as i64
-            }
-        };
+        *self.min_offset.get_mut() = 0;
+        let min = self.first_live_offset(commit_log_min, true);
         *self.min_offset.get_mut() = min;
         Ok(())
+    }
+
+    /// The first logical offset at or above the current min whose entry is a message at or
+    /// above `commit_log_min`. With `one_file` only the file holding the current min is
+    /// searched (like Apache's `correctMinOffset`; if it has none, the end of its entries);
+    /// otherwise the search continues through later files (the max offset if none).
+    fn first_live_offset(&self, commit_log_min: i64, one_file: bool) -> i64 {
+        let from = u64::try_from(self.min_offset()).unwrap_or(0) * CQ_ENTRY_LEN;
+        for file in self.files.files() {
+            let end = file.start_offset() + file.wrote() as u64;
+            if end <= from {
+                continue;
+            }
+            let skip = from.saturating_sub(file.start_offset()) as usize;
+            let bytes = file.slice(skip, file.wrote() - skip).unwrap_or_default();
+            let live = (0..bytes.len() / ENTRY_LEN).find(|i| {
+                let e = Self::entry_in(bytes, *i);
+                !e.is_blank() && e.commit_log_offset >= commit_log_min
+            });
+            if live.is_some() || one_file {
+                let pos = file.start_offset() as usize + skip + live.unwrap_or(bytes.len() / ENTRY_LEN) * ENTRY_LEN;
+                return (pos / ENTRY_LEN) as i64;
+            }
+        }
+        self.max_offset()
+    }
+
+    /// CommitLog offset just past the last message this queue points at, if any (where a
+    /// clean restart resumes dispatching).
+    pub(crate) fn last_entry_end(&self) -> Option<i64> {
+        let file = self.files.last()?;
+        let bytes = file.slice(0, file.wrote())?;
+        (0..bytes.len() / ENTRY_LEN)
+            .rev()
+            .map(|i| Self::entry_in(bytes, i))
+            .find(|e| !e.is_blank())
+            .map(|e| e.commit_log_offset + i64::from(e.size))
+    }
+
+    /// Retention: deletes the files (never the last) whose entries all point below
+    /// `commit_log_min`, then moves the min offset to the first message at or above it, so
+    /// reads below it are `OffsetTooSmall`. Returns how many files were deleted.
+    pub(crate) fn delete_below(&self, commit_log_min: i64) -> Result<usize, StoreError> {
+        // The min moves first, so readers never meet a deleted file above it.
+        let min = self.first_live_offset(commit_log_min, false);
+        let old = self.min_offset.fetch_max(min, Ordering::AcqRel);
+        let deleted = self.files.delete_front(usize::MAX, |file| {
+            let last = file.wrote() / ENTRY_LEN;
+            last > 0
+                && file.slice((last - 1) * ENTRY_LEN, ENTRY_LEN).is_some_and(|b| {
+                    let e = CqEntry::decode(b);
+                    e.is_blank() || e.commit_log_offset < commit_log_min
+                })
+        })?;
+        if min > old {
+            tracing::info!(topic = %self.topic, queue_id = self.queue_id, old, min, deleted,
+                "ConsumeQueue min offset moved by retention");
+        }
+        Ok(deleted)
     }
 
     /// Smallest logical offset with a message.
@@ -293,6 +341,24 @@ mod tests {
         assert!(!cq.put(1_000_000, entry(100)).expect("refused"));
         assert!(cq.put(3, entry(100)).expect("small gap is filled"));
         assert_eq!(cq.max_offset(), 4);
+    }
+
+    #[test]
+    fn delete_below_drops_whole_old_files_and_moves_the_min_offset() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cq = ConsumeQueue::new(dir.path(), "T", 0, 60);
+        for i in 0..8 {
+            cq.put(i, entry(i * 100)).expect("put");
+        }
+        assert_eq!(cq.last_entry_end(), Some(800));
+        assert_eq!(cq.delete_below(450).expect("delete"), 1, "file 0 (entries 0..3) is wholly below");
+        assert_eq!(cq.min_offset(), 5);
+        assert_eq!(cq.entry(2), None);
+        assert_eq!(cq.entry(5), Some(entry(500)));
+        assert_eq!(cq.delete_below(10_000).expect("delete"), 1, "the last file stays");
+        assert_eq!((cq.min_offset(), cq.max_offset()), (8, 8));
+        assert_eq!(cq.delete_below(0).expect("delete"), 0);
+        assert_eq!(cq.min_offset(), 8, "the min offset never moves back");
     }
 
     #[test]

@@ -233,6 +233,20 @@ impl IndexService {
         (newest.end_timestamp, newest.end_phy_offset)
     }
 
+    /// Retention: deletes the files (never the newest) whose last entry's CommitLog offset is
+    /// below `commit_log_min`. Returns how many were deleted.
+    pub(crate) fn delete_below(&self, commit_log_min: i64) -> Result<usize, StoreError> {
+        let mut files = self.files.write().unwrap_or_else(PoisonError::into_inner);
+        let mut deleted = 0;
+        while files.len() > 1 && files[0].header().end_phy_offset < commit_log_min {
+            let path = files[0].path();
+            fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+            files.remove(0);
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
     /// Forces every file to disk.
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
         let files = self.files.read().unwrap_or_else(PoisonError::into_inner).clone();

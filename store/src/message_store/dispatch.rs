@@ -49,17 +49,19 @@ fn tags_code_of(topic: &str, view: &RecordView<'_>) -> i64 {
     tags_code(find_property(&props, keys::TAGS))
 }
 
-/// Re-dispatches the whole CommitLog; returns the largest STORETIMESTAMP seen (0 if none).
+/// Re-dispatches the CommitLog from `from` (a record boundary) to its end; returns the largest
+/// STORETIMESTAMP seen (0 if none).
 pub(crate) fn redispatch(
     commit_log: &CommitLog,
     queues: &QueueTable,
     index: Option<&IndexService>,
+    from: i64,
 ) -> Result<i64, StoreError> {
     let mut last_store_timestamp = 0;
     let (mut rebuilt, mut keys) = (0usize, 0usize);
     let mut failure = None;
     let indexed_through = index.and_then(IndexService::indexed_through).unwrap_or(i64::MIN);
-    commit_log.walk(commit_log.min_offset(), false, |offset, view| {
+    commit_log.walk(from, false, |offset, view| {
         let header = &view.header;
         last_store_timestamp = last_store_timestamp.max(header.store_timestamp);
         let Ok(topic) = view.topic_str() else { return };

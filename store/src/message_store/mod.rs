@@ -1,25 +1,29 @@
-//! [`MessageStore`]: the store's public face. Opening recovers the files and starts the flush
-//! thread; appends are in [`put`], reads and offset lookups in [`read`], queries by key in
-//! [`query`], the rebuilding of ConsumeQueues and the index from the CommitLog in [`dispatch`].
+//! [`MessageStore`]: the store's public face. Opening locks the root, recovers the files
+//! (see [`open`]) and starts the flush and cleaning threads; appends are in [`put`], reads and
+//! offset lookups in [`read`], queries by key in [`query`], the rebuilding of ConsumeQueues and
+//! the index from the CommitLog in [`dispatch`], retention in [`clean`].
 
+mod clean;
 mod dispatch;
+mod open;
 mod put;
 mod query;
 mod read;
 
-use std::fs;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::{Bytes, BytesMut};
-use rmq_remoting::message::record::peek_header;
 
+use crate::checkpoint::Field;
 use crate::commitlog::CommitLog;
-use crate::config::{FlushMode, StoreConfig};
-use crate::consumequeue::table::{load_queues, QueueTable};
+use crate::config::StoreConfig;
+use crate::consumequeue::table::QueueTable;
 use crate::error::StoreError;
-use crate::flush::Flusher;
+use crate::flush::{FlushTargets, Flusher};
 use crate::index::IndexService;
+use crate::instance::{AbortFile, StoreLock};
+use crate::retention::{Cleaner, DiskFlag};
 
 pub use put::{NewMessage, PutOk};
 pub use query::QueryResult;
@@ -49,6 +53,15 @@ pub struct MessageStore {
     put_lock: Mutex<PutState>,
     listener: RwLock<Option<Arc<ArrivalListener>>>,
     flusher: Mutex<Option<Flusher>>,
+    /// The flush path and the checkpoint.
+    durable: Arc<FlushTargets>,
+    cleaner: Mutex<Option<Cleaner>>,
+    /// Serializes cleaning passes (thread and [`MessageStore::clean_now`]).
+    clean_lock: Mutex<()>,
+    disk: DiskFlag,
+    /// The `<root>/lock` lock, held until shutdown.
+    lock: Mutex<Option<StoreLock>>,
+    abort: AbortFile,
     closed: AtomicBool,
     /// Set when a ConsumeQueue or index write failed after its CommitLog append: they disagree
     /// until the next open rebuilds them, so further writes are refused.
@@ -65,51 +78,6 @@ impl std::fmt::Debug for MessageStore {
 }
 
 impl MessageStore {
-    /// Opens (or creates) the store: loads the CommitLog and cuts its torn tail, loads the
-    /// ConsumeQueues and IndexFiles and drops entries beyond the CommitLog end, re-dispatches
-    /// records the queues or the index do not cover, then starts the flush thread.
-    pub fn open(config: StoreConfig) -> Result<Arc<MessageStore>, StoreError> {
-        let (commit_log_size, queue_size) = config.checked_file_sizes()?;
-        for dir in [&config.root_dir, &config.commit_log_dir] {
-            fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-        }
-        let mut commit_log = CommitLog::load(&config.commit_log_dir, commit_log_size)?;
-        let end = commit_log.recover()?;
-        let queue_root = config.consume_queue_dir();
-        let mut loaded = load_queues(&queue_root, queue_size)?;
-        for queue in &mut loaded {
-            queue.recover(commit_log.min_offset(), end)?;
-        }
-        let queues = Arc::new(QueueTable::new(queue_root, queue_size, loaded));
-        let index = if config.message_index_enable {
-            let (slots, entries) = config.checked_index_geometry()?;
-            let store_time =
-                |offset| commit_log.record_at(offset).and_then(|r| peek_header(&r).ok()).map(|h| h.store_timestamp);
-            Some(IndexService::load(&config.index_dir(), slots, entries, end, &store_time)?)
-        } else {
-            None
-        };
-        let last_store_timestamp = dispatch::redispatch(&commit_log, &queues, index.as_ref())?;
-        let commit_log = Arc::new(commit_log);
-        let flusher = match config.flush {
-            FlushMode::Async { interval } => {
-                Some(Flusher::start(interval, Arc::clone(&commit_log), Arc::clone(&queues))?)
-            }
-            FlushMode::Sync => None,
-        };
-        Ok(Arc::new(MessageStore {
-            config,
-            commit_log,
-            queues,
-            index,
-            put_lock: Mutex::new(PutState { last_store_timestamp, buf: BytesMut::new() }),
-            listener: RwLock::new(None),
-            flusher: Mutex::new(flusher),
-            closed: AtomicBool::new(false),
-            poisoned: AtomicBool::new(false),
-        }))
-    }
-
     /// The configuration the store was opened with.
     pub fn config(&self) -> &StoreConfig {
         &self.config
@@ -157,27 +125,60 @@ impl MessageStore {
         }
     }
 
-    /// Forces the CommitLog, every ConsumeQueue and the IndexFiles to disk.
+    /// Forces the CommitLog, every ConsumeQueue and the IndexFiles to disk, and records it in
+    /// the checkpoint.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.commit_log.flush()?;
-        self.queues.flush()?;
-        self.index.as_ref().map_or(Ok(()), IndexService::flush)
+        let through = self.durable.stored_through.load(Ordering::Acquire);
+        self.durable.flush_logs()?;
+        if let Some(index) = &self.index {
+            index.flush()?;
+        }
+        self.durable.checkpoint.set(Field::IndexMsgTimestamp, through);
+        self.durable.checkpoint.flush()
     }
 
-    /// Stops the flush thread, waits for in-flight puts, flushes everything and refuses later
-    /// puts. Idempotent; also run on drop.
-    pub fn shutdown(&self) {
-        if self.closed.swap(true, Ordering::SeqCst) {
-            return;
+    fn stop_threads(&self) {
+        if let Some(mut cleaner) = self.cleaner.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            cleaner.stop();
         }
         if let Some(mut flusher) = self.flusher.lock().unwrap_or_else(PoisonError::into_inner).take() {
             flusher.stop();
         }
-        let _guard = self.put_lock.lock().unwrap_or_else(PoisonError::into_inner);
-        match self.flush() {
-            Ok(()) => tracing::info!(max_offset = self.commit_log.max_offset(), "message store shut down"),
-            Err(e) => tracing::error!(error = %e, "flush at shutdown failed"),
+    }
+
+    /// Stops the flush and cleaning threads, waits for in-flight puts, flushes everything,
+    /// forces the checkpoint, deletes the `abort` file (a clean stop: the next open trusts the
+    /// ConsumeQueues) and releases the lock; later puts are refused. Idempotent; also run on
+    /// drop. If the flush fails, `abort` stays and the next open validates everything.
+    pub fn shutdown(&self) {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return;
         }
+        self.stop_threads();
+        let _guard = self.put_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let clean = !self.poisoned.load(Ordering::Acquire);
+        match self.flush() {
+            Ok(()) if clean => match self.abort.remove() {
+                Ok(()) => tracing::info!(max_offset = self.commit_log.max_offset(), "message store shut down"),
+                Err(e) => tracing::error!(error = %e, "deleting the abort file failed"),
+            },
+            Ok(()) => tracing::warn!("message store shut down after a write error; the next open recovers fully"),
+            Err(e) => tracing::error!(error = %e, "flush at shutdown failed; the next open recovers fully"),
+        }
+        self.lock.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
+
+    /// Stops the store the way a crash (`kill -9`) would, for tests and crash drills: the
+    /// threads end and the lock is released, but nothing is flushed and the `abort` file stays,
+    /// so the next open recovers as after a crash. Later puts are refused.
+    pub fn abandon(&self) {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.stop_threads();
+        let _guard = self.put_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.lock.lock().unwrap_or_else(PoisonError::into_inner).take();
+        tracing::warn!("message store abandoned without a clean shutdown");
     }
 }
 

@@ -84,6 +84,13 @@ impl MessageStore {
         if self.closed.load(Ordering::Acquire) {
             return Err(StoreError::ServiceUnavailable("message store is shut down".into()));
         }
+        if self.disk.is_full() {
+            return Err(StoreError::ServiceUnavailable(
+                "service not available now. It may be caused by the broker's disk is full: store usage \
+                 reached disk_space_warning_level_ratio, writes resume when cleaning frees space"
+                    .into(),
+            ));
+        }
         if self.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::ServiceUnavailable(
                 "message store is not writable after a ConsumeQueue or index write error".into(),
@@ -186,6 +193,7 @@ impl MessageStore {
                 }
             }
             self.index_messages(msgs, &offsets, store_timestamp);
+            self.durable.stored_through.store(store_timestamp, Ordering::Release);
             let new_max = queue.map(|_| first_queue_offset + msgs.len() as i64);
             (PutOk { commit_log_offsets: offsets, first_queue_offset, store_timestamp }, new_max)
         };

@@ -1,0 +1,121 @@
+//! Opening the store (Apache `load`, `recover` and `start`): lock the root, recover the
+//! CommitLog, ConsumeQueues and IndexFiles, re-dispatch what they miss, create `abort`, start
+//! the flush and cleaning threads.
+//!
+//! Without an `abort` file the previous run shut down cleanly: the ConsumeQueues are trusted,
+//! and the CommitLog is validated and re-dispatched only from the file holding the end of the
+//! last message they point at (Apache 5.x normal recovery), so a restart costs about one file
+//! whatever the CommitLog size. With `abort` present every CommitLog file is validated (body
+//! CRCs included) from the first, and the queues and index are cut to what it holds.
+
+use std::fs;
+use std::sync::atomic::{AtomicBool, AtomicI64};
+use std::sync::{Arc, Mutex, RwLock};
+
+use bytes::BytesMut;
+use rmq_remoting::message::record::peek_header;
+
+use super::{dispatch, MessageStore, PutState};
+use crate::checkpoint::{Checkpoint, Field};
+use crate::commitlog::CommitLog;
+use crate::config::{FlushMode, StoreConfig};
+use crate::consumequeue::table::{load_queues, QueueTable};
+use crate::consumequeue::ConsumeQueue;
+use crate::error::StoreError;
+use crate::flush::{FlushTargets, Flusher};
+use crate::index::IndexService;
+use crate::instance::{AbortFile, StoreLock};
+use crate::retention::usage::usage_ratio;
+use crate::retention::{Cleaner, DiskFlag};
+
+impl MessageStore {
+    /// Opens (or creates) the store: takes the `<root>/lock` lock ([`StoreError::Locked`] if
+    /// another store holds it), recovers the CommitLog (cutting a torn tail), the ConsumeQueues
+    /// and the IndexFiles, re-dispatches records they do not cover, creates the `abort` file
+    /// and starts the flush and cleaning threads.
+    pub fn open(config: StoreConfig) -> Result<Arc<MessageStore>, StoreError> {
+        let (commit_log_size, queue_size) = config.checked_file_sizes()?;
+        for dir in [&config.root_dir, &config.commit_log_dir] {
+            fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        }
+        let lock = StoreLock::acquire(&config.root_dir)?;
+        let abort = AbortFile::new(&config.root_dir);
+        let clean = !abort.exists();
+        let checkpoint = Checkpoint::open(&config.root_dir.join("checkpoint"))?;
+        let mut commit_log = CommitLog::load(&config.commit_log_dir, commit_log_size)?;
+        let mut loaded = load_queues(&config.consume_queue_dir(), queue_size)?;
+        let min = commit_log.min_offset();
+        let from = if clean {
+            for queue in &mut loaded {
+                queue.recover(min, i64::MAX)?;
+            }
+            let dispatched = loaded.iter().filter_map(ConsumeQueue::last_entry_end).max();
+            dispatched.map_or(min, |end| commit_log.file_start_of(end))
+        } else {
+            tracing::warn!(root = %config.root_dir.display(),
+                "abort file found: the last run did not shut down cleanly; validating the whole CommitLog");
+            min
+        };
+        let end = commit_log.recover(from)?;
+        for queue in &mut loaded {
+            queue.recover(commit_log.min_offset(), end)?;
+        }
+        let queues = Arc::new(QueueTable::new(config.consume_queue_dir(), queue_size, loaded));
+        let index = if config.message_index_enable {
+            let (slots, entries) = config.checked_index_geometry()?;
+            let store_time =
+                |offset| commit_log.record_at(offset).and_then(|r| peek_header(&r).ok()).map(|h| h.store_timestamp);
+            Some(IndexService::load(&config.index_dir(), slots, entries, end, &store_time)?)
+        } else {
+            None
+        };
+        let redispatch_from = match &index {
+            Some(index) if clean => from.min(index.indexed_through().unwrap_or(min)),
+            _ if clean => from,
+            _ => min,
+        };
+        let last = dispatch::redispatch(&commit_log, &queues, index.as_ref(), redispatch_from)?;
+        let last_store_timestamp = last.max(checkpoint.get(Field::PhysicMsgTimestamp));
+        abort.create()?;
+        let commit_log = Arc::new(commit_log);
+        let durable = Arc::new(FlushTargets {
+            commit_log: Arc::clone(&commit_log),
+            queues: Arc::clone(&queues),
+            checkpoint,
+            stored_through: AtomicI64::new(last_store_timestamp),
+        });
+        let flusher = match config.flush {
+            FlushMode::Async { interval } => Some(Flusher::start(interval, Arc::clone(&durable))?),
+            FlushMode::Sync => None,
+        };
+        let interval = config.clean_resource_interval;
+        let store = Arc::new(MessageStore {
+            config,
+            commit_log,
+            queues,
+            index,
+            put_lock: Mutex::new(PutState { last_store_timestamp, buf: BytesMut::new() }),
+            listener: RwLock::new(None),
+            flusher: Mutex::new(flusher),
+            durable,
+            cleaner: Mutex::new(None),
+            clean_lock: Mutex::new(()),
+            disk: DiskFlag::default(),
+            lock: Mutex::new(Some(lock)),
+            abort,
+            closed: AtomicBool::new(false),
+            poisoned: AtomicBool::new(false),
+        });
+        match usage_ratio(&store.config) {
+            Ok(ratio) => {
+                let (_, forcibly, warning) = store.config.usage_thresholds();
+                store.disk.update(ratio, forcibly, warning);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot measure disk usage"),
+        }
+        let cleaner = Cleaner::start(interval, Arc::downgrade(&store))?;
+        *store.cleaner.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(cleaner);
+        tracing::info!(clean, from, end, "message store opened");
+        Ok(store)
+    }
+}
