@@ -139,6 +139,12 @@ pub struct BrokerConfig {
     pub delete_when: String,
     /// `fileReservedTime` in hours.
     pub file_reserved_hours: u32,
+    /// `diskMaxUsedSpaceRatio`, `diskSpaceCleanForciblyRatio`, `diskSpaceWarningLevelRatio` (%).
+    pub disk_ratios: (u32, u32, u32),
+    /// `cleanResourceInterval`.
+    pub clean_interval: Duration,
+    /// `diskBudgetBytes` (rmq): a disk quota for the store instead of the file system's size.
+    pub disk_budget_bytes: Option<u64>,
     /// Every effective key/value, as `GET_BROKER_CONFIG` shows them.
     pub display: Vec<(String, String)>,
 }
@@ -343,6 +349,16 @@ impl BrokerConfig {
             flush_offset_interval: millis(&mut props, "flushConsumerOffsetInterval", 5000)?,
             delete_when: props.get("deleteWhen", "04".to_owned())?,
             file_reserved_hours: props.get("fileReservedTime", 72u32)?,
+            disk_ratios: (
+                props.get("diskMaxUsedSpaceRatio", 75u32)?,
+                props.get("diskSpaceCleanForciblyRatio", 85u32)?,
+                props.get("diskSpaceWarningLevelRatio", 90u32)?,
+            ),
+            clean_interval: millis(&mut props, "cleanResourceInterval", 10_000)?,
+            disk_budget_bytes: match props.get("diskBudgetBytes", 0u64)? {
+                0 => None,
+                n => Some(n),
+            },
             display: Vec::new(),
         };
         let (accepted, unknown) = props.leftovers(APACHE_KEYS);
@@ -398,6 +414,13 @@ impl BrokerConfig {
             },
             max_message_size: self.max_message_size,
             message_index_enable: self.message_index_enable,
+            file_reserved_time: Duration::from_secs(u64::from(self.file_reserved_hours) * 3600),
+            delete_when: self.delete_when.clone(),
+            disk_max_used_space_ratio: self.disk_ratios.0,
+            disk_space_clean_forcibly_ratio: self.disk_ratios.1,
+            disk_space_warning_level_ratio: self.disk_ratios.2,
+            clean_resource_interval: self.clean_interval,
+            disk_budget_bytes: self.disk_budget_bytes,
             max_hash_slot_num: self.max_hash_slot_num,
             max_index_num: self.max_index_num,
             ..StoreConfig::new(self.store_root.clone(), self.broker_addr_socket())

@@ -7,6 +7,7 @@ pub mod offset;
 pub mod order;
 pub mod pull;
 pub mod query;
+pub mod reset;
 pub mod retry;
 pub mod send;
 mod stats;
@@ -70,6 +71,11 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         C::CheckClientConfig => RemotingCommand::success(&req),
         C::LockBatchMq => order::lock(broker, &req),
         C::ConsumerSendMsgBack => retry::send_back(broker, &req),
+        C::InvokeBrokerToResetOffset => reset::reset_offset(broker, &req).await,
+        C::DeleteExpiredCommitlog => {
+            broker.store.clean_now();
+            RemotingCommand::success(&req)
+        }
         C::UnlockBatchMq => order::unlock(broker, &req),
         C::QueryConsumerOffset => offset::query_consumer_offset(broker, &req),
         C::UpdateConsumerOffset => offset::update_consumer_offset(broker, &req),
@@ -137,7 +143,6 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         | C::GetKvlistByNamespace
         | C::ResetConsumerClientOffset
         | C::GetConsumerStatusFromClient
-        | C::InvokeBrokerToResetOffset
         | C::InvokeBrokerToGetConsumerStatus
         | C::GetTopicsByCluster
         | C::UpdateAndCreateSubscriptiongroupList
@@ -166,7 +171,6 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         | C::PushReplyMessageToClient
         | C::AddWritePermOfBroker
         | C::GetAllProducerInfo
-        | C::DeleteExpiredCommitlog
         | C::QuerySubscriptionByConsumer
         | C::GetSubscriptiongroupConfig
         | C::UpdateAndGetGroupForbidden

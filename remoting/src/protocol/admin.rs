@@ -45,3 +45,15 @@ command_header! {
     /// GET_BROKER_CONFIG (26) response header: the config DataVersion as JSON.
     pub struct BrokerConfigResponse { version: Option<String> => "version" }
 }
+
+command_header! {
+    /// INVOKE_BROKER_TO_RESET_OFFSET (222) and RESET_CONSUMER_CLIENT_OFFSET (220) header.
+    pub struct ResetOffsetRequest {
+        topic: String => "topic",
+        group: String => "group",
+        timestamp: i64 => "timestamp",
+        is_force: Option<bool> => "isForce",
+        queue_id: Option<i32> => "queueId",
+        offset: Option<i64> => "offset",
+    }
+}

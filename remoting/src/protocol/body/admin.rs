@@ -111,3 +111,17 @@ impl TopicStatsTable {
         format!(r#"{{"offsetTable":{},"topicPutTps":0.0}}"#, mq_map(&self.offset_table)).into_bytes()
     }
 }
+
+/// RESET_CONSUMER_CLIENT_OFFSET (220) / INVOKE_BROKER_TO_RESET_OFFSET (222) body.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResetOffsetBody {
+    /// Queue → new offset.
+    pub offset_table: Vec<(MessageQueue, i64)>,
+}
+
+impl ResetOffsetBody {
+    /// fastjson form (`MessageQueue` object keys).
+    pub fn to_json(&self) -> Vec<u8> {
+        format!(r#"{{"offsetTable":{}}}"#, mq_map(&self.offset_table)).into_bytes()
+    }
+}
