@@ -287,4 +287,34 @@ class MqAdminTest {
         assertMatches(r, "^Keys:\\s+\\[" + Pattern.quote(key) + "\\]\\s*$", what + " keys");
         assertMatches(r, "^Message Body:\\s+" + Pattern.quote(body) + "\\s*$", what + " body");
     }
+
+    @Test
+    void resetOffsetByTimeMakesAnOnlineConsumerReadAgain() throws Exception {
+        String topic = Clients.unique("ResetTopic");
+        admin.createTopic(cluster.clusterName, topic, 4);
+        String group = Clients.unique("reset_cg");
+        DefaultMQProducer p = producer(Clients.unique("reset_pg"));
+        Received received = new Received();
+        DefaultMQPushConsumer c = Clients.pushConsumer(cluster.nameServerAddr(), group, topic, received);
+        try {
+            List<Message> msgs = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                Message m = Clients.message(topic, 64, "Reset");
+                assertEquals(SendStatus.SEND_OK, p.send(m).getSendStatus());
+                msgs.add(m);
+            }
+            c.start();
+            received.assertExactly(msgs, Duration.ofSeconds(60), 500, "consumer " + group + " before the reset");
+            // let the consumer commit its offsets, then rewind the group to the beginning
+            Wait.sleep(6000);
+            int before = received.count();
+            ok("resetOffsetByTime", "-g", group, "-t", topic, "-s", "0");
+            Wait.require(Duration.ofSeconds(60), 500, () -> received.count() >= before + msgs.size(),
+                () -> "after resetOffsetByTime the consumer should read all " + msgs.size()
+                    + " messages again; total deliveries " + received.count());
+        } finally {
+            c.shutdown();
+            p.shutdown();
+        }
+    }
 }
