@@ -198,6 +198,15 @@ impl ClientRegistry {
         }
     }
 
+    /// Live connections of a producer group.
+    pub fn producer_channels(&self, group: &str) -> Vec<Connection> {
+        let producers = self.producers.read().unwrap_or_else(|e| e.into_inner());
+        producers
+            .get(group)
+            .map(|g| g.values().filter(|c| !c.conn.is_closed()).map(|c| c.conn.clone()).collect())
+            .unwrap_or_default()
+    }
+
     /// Online consumer groups subscribing to `topic`.
     pub fn groups_subscribing(&self, topic: &str) -> Vec<String> {
         let consumers = self.consumers.read().unwrap_or_else(|e| e.into_inner());

@@ -123,6 +123,8 @@ pub struct BrokerConfig {
     pub consume_queue_file_size: u64,
     /// `maxMessageSize` (body limit).
     pub max_message_size: usize,
+    /// Transactions.
+    pub transaction: crate::transaction::TransactionConfig,
     /// `messageDelayLevel`.
     pub delay_levels: crate::schedule::delay::DelayLevels,
     /// `messageIndexEnable`: build the key/UNIQ_KEY index.
@@ -343,6 +345,11 @@ impl BrokerConfig {
                 )?,
             )?,
             message_index_enable: props.get("messageIndexEnable", true)?,
+            transaction: crate::transaction::TransactionConfig {
+                timeout: millis(&mut props, "transactionTimeOut", 6_000)?,
+                check_max: props.get("transactionCheckMax", 15i32)?,
+                check_interval: millis(&mut props, "transactionCheckInterval", 30_000)?.max(Duration::from_millis(100)),
+            },
             max_hash_slot_num: props.get("maxHashSlotNum", 5_000_000usize)?,
             max_index_num: props.get("maxIndexNum", 20_000_000usize)?,
             flush_interval: millis(&mut props, "flushIntervalCommitLog", 500)?,

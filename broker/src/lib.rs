@@ -10,6 +10,7 @@
 //! - [`pull_hold`]: long polling.
 //! - [`locks`]: queue locks of orderly consumers.
 //! - [`namesrv`]: registration with the NameServers.
+//! - [`transaction`]: half messages, commit/rollback and check-back.
 //! - [`schedule`]: delay levels (`SCHEDULE_TOPIC_XXXX`) and their delivery.
 
 pub mod clients;
@@ -21,6 +22,7 @@ pub mod processor;
 pub mod pull_hold;
 pub mod runtime;
 pub mod schedule;
+pub mod transaction;
 
 pub use config::BrokerConfig;
 pub use runtime::{bind, run, Broker};

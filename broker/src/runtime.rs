@@ -48,6 +48,8 @@ pub struct Broker {
     pub delay_levels: crate::schedule::delay::DelayLevels,
     /// Delivery progress of delayed messages.
     pub delay: crate::schedule::delay::DelayService,
+    /// Resolved half messages.
+    pub transactions: crate::transaction::Transactions,
     /// Queue locks of orderly consumers.
     pub locks: crate::locks::QueueLocks,
     /// Long-polling signals.
@@ -79,6 +81,7 @@ impl Broker {
             offsets: OffsetTable::load(&config.store_root),
             clients: ClientRegistry::default(),
             locks: Default::default(),
+            transactions: Default::default(),
             delay_levels: config.delay_levels.clone(),
             delay: crate::schedule::delay::DelayService::load(&config.store_root),
             namesrv: NamesrvLink::new(&config),
@@ -139,6 +142,7 @@ pub async fn run(broker: Arc<Broker>, main: TcpListener, vip: Option<TcpListener
     ];
     if broker.config.role != crate::config::BrokerRole::Slave {
         tasks.push(tokio::spawn(crate::schedule::delay::run(Arc::clone(&broker), stop_rx.clone())));
+        tasks.push(tokio::spawn(crate::transaction::run(Arc::clone(&broker), stop_rx.clone())));
     }
 
     shutdown.await;

@@ -11,6 +11,7 @@ pub mod reset;
 pub mod retry;
 pub mod send;
 mod stats;
+pub mod transaction;
 
 use std::sync::Arc;
 
@@ -71,6 +72,7 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         C::CheckClientConfig => RemotingCommand::success(&req),
         C::LockBatchMq => order::lock(broker, &req),
         C::ConsumerSendMsgBack => retry::send_back(broker, &req),
+        C::EndTransaction => transaction::end_transaction(broker, &req),
         C::InvokeBrokerToResetOffset => reset::reset_offset(broker, &req).await,
         C::DeleteExpiredCommitlog => {
             broker.store.clean_now();
@@ -110,7 +112,6 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         | C::GetTopicConfigList
         | C::GetTopicNameList
         | C::TriggerDeleteFiles
-        | C::EndTransaction
         | C::CheckTransactionState
         | C::NotifyConsumerIdsChanged
         | C::GetAllConsumerOffset

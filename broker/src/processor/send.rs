@@ -181,6 +181,11 @@ impl MessageBase<'_> {
         if self.topic.starts_with(DLQ_PREFIX) {
             props.remove(keys::DELAY);
             msg.properties = encode_properties(&props);
+        } else if !batch
+            && rmq_remoting::message::sys_flag::transaction_type(msg.sys_flag)
+                == rmq_remoting::message::sys_flag::TRANSACTION_PREPARED
+        {
+            crate::transaction::park_half(&mut msg, &mut props);
         } else if !batch && rmq_remoting::message::sys_flag::is_dispatchable(msg.sys_flag) {
             park_if_delayed(&self.broker.delay_levels, &mut msg, &mut props);
         }

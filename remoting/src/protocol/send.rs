@@ -110,3 +110,15 @@ command_header! {
         transaction_id: Option<String> => "transactionId",
     }
 }
+
+command_header! {
+    /// CHECK_TRANSACTION_STATE (39) header, sent by the broker to a producer.
+    pub struct CheckTransactionStateRequest {
+        topic: Option<String> => "topic",
+        tran_state_table_offset: i64 => "tranStateTableOffset",
+        commit_log_offset: i64 => "commitLogOffset",
+        msg_id: Option<String> => "msgId",
+        transaction_id: Option<String> => "transactionId",
+        offset_msg_id: Option<String> => "offsetMsgId",
+    }
+}

@@ -1,0 +1,34 @@
+//! END_TRANSACTION (37): the producer's commit or rollback of a half message (usually one-way,
+//! so errors are only logged by the sender's absence of a reply).
+
+use rmq_remoting::message::sys_flag;
+use rmq_remoting::protocol::send::EndTransactionRequest;
+use rmq_remoting::{RemotingCommand, ResponseCode};
+use tracing::{debug, warn};
+
+use super::bad_header;
+use crate::runtime::Broker;
+use crate::transaction;
+
+/// Handles END_TRANSACTION.
+pub fn end_transaction(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
+    let h = match req.header::<EndTransactionRequest>() {
+        Ok(h) => h,
+        Err(e) => return bad_header(req, e),
+    };
+    let commit = match h.commit_or_rollback {
+        sys_flag::TRANSACTION_COMMIT => true,
+        sys_flag::TRANSACTION_ROLLBACK => false,
+        _ => {
+            debug!(msg_id = %h.msg_id, "transaction state unknown; the broker will check back");
+            return RemotingCommand::success(req);
+        }
+    };
+    match transaction::end(broker, h.commit_log_offset, &h.producer_group, commit) {
+        Ok(()) => RemotingCommand::success(req),
+        Err(why) => {
+            warn!(msg_id = %h.msg_id, %why, "END_TRANSACTION failed");
+            RemotingCommand::error(req, ResponseCode::SystemError, why)
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Half messages stay invisible until committed, vanish when rolled back, and unresolved ones are
+//! checked back with a live producer of the group, whose answer then commits them.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rmq_remoting::message::{decode_offset_msg_id, keys, sys_flag, StoredMessage};
+use rmq_remoting::protocol::body::{to_json, HeartbeatData, ProducerData};
+use rmq_remoting::protocol::send::{CheckTransactionStateRequest, EndTransactionRequest, SendMessageResponse};
+use rmq_remoting::rpc::{ClientConfig, Connection, Handler, RemotingClient};
+use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
+use tokio::sync::mpsc;
+
+struct CheckCollector(mpsc::UnboundedSender<RemotingCommand>);
+
+impl Handler for CheckCollector {
+    async fn handle(&self, _conn: Connection, req: RemotingCommand) -> Option<RemotingCommand> {
+        let _ = self.0.send(req);
+        None
+    }
+}
+
+fn half(body: &[u8]) -> RemotingCommand {
+    let mut req = send_request("TxTopic", 0, body, &[("TRAN_MSG", "true"), ("PGROUP", "TXG")]);
+    req.ext_fields.insert("f".into(), sys_flag::TRANSACTION_PREPARED.to_string());
+    req
+}
+
+fn end(commit_log_offset: i64, queue_offset: i64, state: i32) -> RemotingCommand {
+    let header = EndTransactionRequest {
+        topic: Some("TxTopic".into()),
+        producer_group: "TXG".into(),
+        tran_state_table_offset: queue_offset,
+        commit_log_offset,
+        commit_or_rollback: state,
+        from_transaction_check: Some(false),
+        msg_id: "x".into(),
+        transaction_id: None,
+    };
+    RemotingCommand::request(RequestCode::EndTransaction).with_header(&header)
+}
+
+async fn visible(client: &RemotingClient<CheckCollector>, addr: &str) -> Vec<StoredMessage> {
+    let resp = client.invoke(addr, pull_request("TxTopic", 0, 0, 32), TIMEOUT).await.expect("pull");
+    if resp.response_code() != ResponseCode::Success {
+        return Vec::new();
+    }
+    StoredMessage::decode_all(&resp.body).expect("records")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_rollback_and_check_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker =
+        BrokerProcess::start(dir.path(), free_port(), "transactionTimeOut=500\ntransactionCheckInterval=200\n");
+    let addr = broker.addr();
+    let (tx, mut checks) = mpsc::unbounded_channel();
+    let client = RemotingClient::with_handler(ClientConfig::default(), Arc::new(CheckCollector(tx)));
+    let heartbeat = HeartbeatData {
+        client_id: "127.0.0.1@tx".into(),
+        producer_data_set: vec![ProducerData { group_name: "TXG".into() }],
+        ..Default::default()
+    };
+    let hb = RemotingCommand::request(RequestCode::HeartBeat).with_body(to_json(&heartbeat));
+    assert_eq!(client.invoke(&addr, hb, TIMEOUT).await.expect("heartbeat").response_code(), ResponseCode::Success);
+
+    let send = |body: &'static [u8]| {
+        let client = &client;
+        let addr = addr.clone();
+        async move {
+            let resp = client.invoke(&addr, half(body), TIMEOUT).await.expect("send half");
+            assert_eq!(resp.response_code(), ResponseCode::Success, "{:?}", resp.remark);
+            let h: SendMessageResponse = resp.header().expect("header");
+            (decode_offset_msg_id(&h.msg_id).expect("offset id").1, h.queue_offset)
+        }
+    };
+
+    // Committed: invisible until END_TRANSACTION, then visible as a COMMIT-type message.
+    let (offset, queue_offset) = send(b"commit-me").await;
+    assert!(visible(&client, &addr).await.is_empty(), "half message must be invisible");
+    client.invoke_oneway(&addr, end(offset, queue_offset, sys_flag::TRANSACTION_COMMIT)).await.expect("end");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut got = visible(&client, &addr).await;
+    while got.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        got = visible(&client, &addr).await;
+    }
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body.as_ref(), b"commit-me");
+    assert_eq!(sys_flag::transaction_type(got[0].sys_flag), sys_flag::TRANSACTION_COMMIT);
+    assert_eq!(got[0].prepared_transaction_offset, offset);
+
+    // Rolled back: never visible.
+    let (offset, queue_offset) = send(b"roll-me-back").await;
+    client.invoke_oneway(&addr, end(offset, queue_offset, sys_flag::TRANSACTION_ROLLBACK)).await.expect("end");
+
+    // Unresolved: the broker asks the producer, whose commit makes it visible.
+    send(b"ask-me").await;
+    let check =
+        tokio::time::timeout(Duration::from_secs(10), checks.recv()).await.expect("a check arrives").expect("open");
+    assert_eq!(check.request_code(), RequestCode::CheckTransactionState);
+    assert!(check.is_oneway());
+    let h: CheckTransactionStateRequest = check.header().expect("check header");
+    let (msg, _) = StoredMessage::decode(&check.body).expect("check body is a record");
+    assert_eq!(msg.body.as_ref(), b"ask-me");
+    assert_eq!(msg.topic, "TxTopic", "the producer sees the real topic");
+    assert_eq!(msg.properties.get(keys::PGROUP).map(String::as_str), Some("TXG"));
+    client
+        .invoke_oneway(&addr, end(h.commit_log_offset, h.tran_state_table_offset, sys_flag::TRANSACTION_COMMIT))
+        .await
+        .expect("end after check");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let bodies: Vec<Vec<u8>> = visible(&client, &addr).await.iter().map(|m| m.body.to_vec()).collect();
+        if bodies.len() == 2 {
+            assert_eq!(bodies, vec![b"commit-me".to_vec(), b"ask-me".to_vec()], "rolled-back message never shows");
+            break;
+        }
+        assert!(Instant::now() < deadline, "checked message not committed: {bodies:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
