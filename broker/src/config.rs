@@ -94,6 +94,8 @@ pub struct PolicyConfig {
     pub region_id: String,
     /// `traceOn`, echoed in send responses.
     pub trace_on: bool,
+    /// `enablePropertyFilter`: allow SQL92 subscriptions.
+    pub property_filter: bool,
 }
 
 /// The whole broker configuration.
@@ -332,6 +334,7 @@ impl BrokerConfig {
                 short_polling: millis(&mut props, "shortPollingTimeMills", 1000)?,
                 region_id: props.get("regionId", "DefaultRegion".to_owned())?,
                 trace_on: props.get("traceOn", true)?,
+                property_filter: props.get("enablePropertyFilter", false)?,
             },
             commit_log_dir: props.get("storePathCommitLog", store_root.join("commitlog"))?,
             store_root,

@@ -6,6 +6,7 @@
 //! - [`runtime`]: the shared [`runtime::Broker`] state, listeners, background tasks, shutdown.
 //! - [`processor`]: one exhaustive `match` from request code to the processor of its family.
 //! - [`meta`]: topics, subscription groups and consumer offsets, persisted as Apache's JSON files.
+//! - [`filter`]: tag and SQL92 subscription filters.
 //! - [`clients`]: connected producers and consumers, heartbeats and expiry.
 //! - [`pull_hold`]: long polling.
 //! - [`locks`]: queue locks of orderly consumers.
@@ -15,6 +16,7 @@
 
 pub mod clients;
 pub mod config;
+pub mod filter;
 pub mod locks;
 pub mod meta;
 pub mod namesrv;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod client_config;
 pub mod offset;
 pub mod order;
 pub mod pull;
@@ -69,7 +70,7 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         C::HeartBeat => client::heartbeat(broker, &conn, &req).await,
         C::UnregisterClient => client::unregister(broker, &conn, &req).await,
         C::GetConsumerListByGroup => client::consumer_list(broker, &req),
-        C::CheckClientConfig => RemotingCommand::success(&req),
+        C::CheckClientConfig => client_config::check(broker, &req),
         C::LockBatchMq => order::lock(broker, &req),
         C::ConsumerSendMsgBack => retry::send_back(broker, &req),
         C::EndTransaction => transaction::end_transaction(broker, &req),

@@ -2,12 +2,10 @@
 //! the store with the tag filter, map the store status to a response, and hold the request
 //! (long polling) while the queue has nothing new.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use rmq_remoting::message::java_string_hash;
 use rmq_remoting::protocol::body::perm;
 use rmq_remoting::protocol::consumer::{pull_flag, PullMessageRequest, PullMessageResponse};
 use rmq_remoting::{RemotingCommand, ResponseCode};
@@ -15,6 +13,7 @@ use rmq_store::{ReadResult, ReadStatus};
 use tokio::time::Instant;
 
 use super::bad_header;
+use crate::filter::{FilterBuildError, MessageFilter};
 use crate::runtime::Broker;
 
 /// Most messages one pull returns (`maxTransferCountOnMessageInMemory`).
@@ -24,20 +23,6 @@ const MAX_PULL_COUNT: usize = 32;
 const MAX_PULL_BYTES: usize = 256 * 1024;
 /// Longest hold accepted from a client, well below the clients' 30 s RPC timeout.
 const MAX_SUSPEND: Duration = Duration::from_secs(20);
-
-/// Which tag hash codes a subscription accepts; `None` accepts everything.
-fn tag_filter(expression: &str) -> Result<Option<BTreeSet<i32>>, String> {
-    let expr = expression.trim();
-    if expr.is_empty() || expr == "*" {
-        return Ok(None);
-    }
-    let codes: BTreeSet<i32> =
-        expr.split("||").map(str::trim).filter(|t| !t.is_empty()).map(java_string_hash).collect();
-    if codes.is_empty() {
-        return Err(format!("cannot parse the subscription expression '{expression}'"));
-    }
-    Ok(Some(codes))
-}
 
 /// Handles a pull; `None` never happens today but keeps the door open for zero-copy writes.
 pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingCommand> {
@@ -87,16 +72,12 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
             }
         }
     };
-    if expression_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("TAG")) {
-        return reject(
-            ResponseCode::SubscriptionParseFailed,
-            "only TAG subscriptions are supported by this broker".into(),
-        );
-    }
-    let filter = match tag_filter(&expression) {
-        Ok(f) => f,
-        Err(why) => return reject(ResponseCode::SubscriptionParseFailed, why),
-    };
+    let filter =
+        match MessageFilter::build(&expression, expression_type.as_deref(), broker.config.policy.property_filter) {
+            Ok(f) => f,
+            Err(e @ FilterBuildError::Disabled(_)) => return reject(ResponseCode::NoPermission, e.to_string()),
+            Err(e) => return reject(ResponseCode::SubscriptionParseFailed, e.to_string()),
+        };
     if header.sys_flag & pull_flag::COMMIT_OFFSET != 0 {
         if let Some(commit) = header.commit_offset.filter(|c| *c >= 0) {
             broker.offsets.commit(&header.consumer_group, &header.topic, header.queue_id, commit);
@@ -106,7 +87,7 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
     let max_count = usize::try_from(header.max_msg_nums).unwrap_or(1).clamp(1, MAX_PULL_COUNT);
     let max_bytes =
         header.max_msg_bytes.and_then(|b| usize::try_from(b).ok()).unwrap_or(MAX_PULL_BYTES).min(MAX_PULL_BYTES);
-    let accept = |code: i64| filter.as_ref().is_none_or(|codes| codes.contains(&(code as i32)));
+    let accept = |code: i64| filter.accepts_tags_code(code);
     let suspend = header.sys_flag & pull_flag::SUSPEND != 0;
     let hold = if broker.config.policy.long_polling {
         Duration::from_millis(header.suspend_timeout_millis.unwrap_or(15_000).max(0) as u64).min(MAX_SUSPEND)
@@ -119,8 +100,14 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
         let notified = signal.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let result =
+        let mut result =
             broker.store.read(&header.topic, header.queue_id, header.queue_offset, max_count, max_bytes, &accept);
+        if result.status == ReadStatus::Found && matches!(filter, MessageFilter::Sql(_)) {
+            result.records.retain(|r| filter.accepts_record(r));
+            if result.records.is_empty() {
+                result.status = ReadStatus::NoMatchedMessage;
+            }
+        }
         let waiting = suspend && result.status == ReadStatus::OffsetOverflowOne && Instant::now() < deadline;
         if !waiting {
             return Some(respond(broker, req, result, header.queue_offset));
@@ -164,23 +151,4 @@ fn respond(broker: &Broker, req: &RemotingCommand, result: ReadResult, requested
         resp.body = body.freeze();
     }
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn star_and_empty_accept_everything() {
-        assert_eq!(tag_filter("*"), Ok(None));
-        assert_eq!(tag_filter(""), Ok(None));
-    }
-
-    #[test]
-    fn tag_lists_hash_each_tag() {
-        let codes = tag_filter("TagA || TagB").expect("parses").expect("filter");
-        assert!(codes.contains(&java_string_hash("TagA")));
-        assert!(codes.contains(&java_string_hash("TagB")));
-        assert_eq!(codes.len(), 2);
-    }
 }
