@@ -71,7 +71,9 @@ class TransactionTest {
             @Override
             public LocalTransactionState checkLocalTransaction(MessageExt msg) {
                 checked.add(msg.getKeys());
-                return LocalTransactionState.COMMIT_MESSAGE;
+                // answer as the application's local state would: the rolled-back one stays rolled back
+                return "rollback".equals(msg.getKeys())
+                    ? LocalTransactionState.ROLLBACK_MESSAGE : LocalTransactionState.COMMIT_MESSAGE;
             }
         });
         producer.start();
