@@ -59,6 +59,13 @@ impl Transactions {
     fn mark(&self, half_offset: i64) {
         self.resolved.lock().unwrap_or_else(|e| e.into_inner()).insert(half_offset);
     }
+
+    /// Forgets decisions below `offset`: the checker never looks there again, so the set stays
+    /// as small as the window of unresolved half messages.
+    fn forget_below(&self, offset: i64) {
+        let mut resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        *resolved = resolved.split_off(&offset);
+    }
 }
 
 /// Turns a prepared send into a half message: real topic and queue go to properties, the
@@ -187,6 +194,7 @@ async fn check_pass(broker: &Broker) {
                     .unwrap_or(cfg.timeout);
                 if now_ms() - half.store_timestamp < immunity.as_millis() as i64 {
                     tx.check_from.store(offset, Ordering::Relaxed);
+                    tx.forget_below(offset);
                     return;
                 }
                 check_back(broker, &half).await;
@@ -195,6 +203,7 @@ async fn check_pass(broker: &Broker) {
         }
     }
     tx.check_from.store(offset, Ordering::Relaxed);
+    tx.forget_below(offset);
 }
 
 /// Re-appends an unresolved half message (so its age restarts) and asks its producer group.
