@@ -25,11 +25,12 @@ pub fn save_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// Reads JSON from `path`, falling back to `<path>.bak`; `None` when neither exists or parses.
+/// Reads JSON from `path` (also fastjson's unquoted numeric keys, as Apache writes them),
+/// falling back to `<path>.bak`; `None` when neither exists or parses.
 pub fn load_json<T: DeserializeOwned>(path: &Path) -> Option<T> {
     for candidate in [path.to_path_buf(), path.with_extension("json.bak")] {
         match std::fs::read(&candidate) {
-            Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(bytes) => match rmq_remoting::protocol::body::from_fastjson(&bytes) {
                 Ok(v) => return Some(v),
                 Err(e) => warn!(path = %candidate.display(), error = %e, "unreadable metadata file"),
             },

@@ -97,4 +97,19 @@ mod tests {
         assert_eq!(again.get("g", "t", 2), None);
         assert_eq!(again.topics_of_group("g"), vec!["t".to_owned()]);
     }
+
+    #[test]
+    fn apache_written_offset_file_loads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("config");
+        std::fs::create_dir_all(&config).expect("mkdir");
+        std::fs::write(
+            config.join("consumerOffset.json"),
+            r#"{"offsetTable":{"TopicTest@group1":{0:42,1:40}},"dataVersion":{"counter":3,"stateVersion":0,"timestamp":1}}"#,
+        )
+        .expect("write");
+        let table = OffsetTable::load(dir.path());
+        assert_eq!(table.get("group1", "TopicTest", 0), Some(42));
+        assert_eq!(table.get("group1", "TopicTest", 1), Some(40));
+    }
 }

@@ -6,11 +6,13 @@
 
 mod admin;
 mod heartbeat;
+mod lenient;
 mod route;
 mod topic;
 
 pub use admin::*;
 pub use heartbeat::*;
+pub use lenient::{from_fastjson, quote_numeric_keys};
 pub use route::*;
 pub use topic::*;
 
