@@ -86,6 +86,12 @@ impl BrokerProcess {
         }
     }
 
+    /// SIGKILL: no shutdown hook runs, nothing is flushed by the broker.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Resident set size of the broker process, in KiB.
     pub fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("proc status");
