@@ -207,6 +207,16 @@ impl ClientRegistry {
             .unwrap_or_default()
     }
 
+    /// The connection of a producer client by its client id (for pushing replies).
+    pub fn producer_channel_of_client(&self, client_id: &str) -> Option<Connection> {
+        let producers = self.producers.read().unwrap_or_else(|e| e.into_inner());
+        producers
+            .values()
+            .flat_map(|g| g.values())
+            .find(|c| c.client_id == client_id && !c.conn.is_closed())
+            .map(|c| c.conn.clone())
+    }
+
     /// Online consumer groups subscribing to `topic`.
     pub fn groups_subscribing(&self, topic: &str) -> Vec<String> {
         let consumers = self.consumers.read().unwrap_or_else(|e| e.into_inner());

@@ -8,6 +8,7 @@ pub mod offset;
 pub mod order;
 pub mod pull;
 pub mod query;
+pub mod reply;
 pub mod reset;
 pub mod retry;
 pub mod send;
@@ -73,6 +74,7 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         C::CheckClientConfig => client_config::check(broker, &req),
         C::LockBatchMq => order::lock(broker, &req),
         C::ConsumerSendMsgBack => retry::send_back(broker, &req),
+        C::SendReplyMessage | C::SendReplyMessageV2 => reply::reply(broker, &conn, &req).await,
         C::EndTransaction => transaction::end_transaction(broker, &req),
         C::InvokeBrokerToResetOffset => reset::reset_offset(broker, &req).await,
         C::DeleteExpiredCommitlog => {
@@ -168,8 +170,6 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         | C::QueryConsumeQueue
         | C::QueryDataVersion
         | C::ResumeCheckHalfMessage
-        | C::SendReplyMessage
-        | C::SendReplyMessageV2
         | C::PushReplyMessageToClient
         | C::AddWritePermOfBroker
         | C::GetAllProducerInfo

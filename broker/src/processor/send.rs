@@ -22,9 +22,9 @@ use crate::meta::topics::{send_allowed, AUTO_CREATE_TOPIC, DLQ_PREFIX, RETRY_PRE
 use crate::runtime::Broker;
 use crate::schedule::delay::park_if_delayed;
 
-fn decode_header(req: &RemotingCommand) -> Result<SendMessageRequest, HeaderError> {
+pub(super) fn decode_header(req: &RemotingCommand) -> Result<SendMessageRequest, HeaderError> {
     match req.request_code() {
-        RequestCode::SendMessage => req.header::<SendMessageRequest>(),
+        RequestCode::SendMessage | RequestCode::SendReplyMessage => req.header::<SendMessageRequest>(),
         _ => req.header::<SendMessageRequestV2>().map(Into::into),
     }
 }
