@@ -2,15 +2,16 @@
 //! the checkpoint how far they are durable; under `FlushMode::Async` a background thread runs it
 //! every interval until stopped.
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::checkpoint::{Checkpoint, Field};
 use crate::commitlog::CommitLog;
 use crate::consumequeue::table::QueueTable;
 use crate::error::StoreError;
+use crate::periodic::Periodic;
 
 /// What the flush path forces, and the checkpoint it records progress in.
 #[derive(Debug)]
@@ -48,63 +49,23 @@ impl FlushTargets {
     }
 }
 
-/// Handle of the running flush thread; [`Flusher::stop`] ends it.
-#[derive(Debug)]
-pub(crate) struct Flusher {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    handle: Option<JoinHandle<()>>,
-}
+/// The flush thread of `FlushMode::Async`.
+pub(crate) type Flusher = Periodic;
 
-impl Flusher {
-    /// Starts the thread.
-    pub(crate) fn start(interval: Duration, targets: Arc<FlushTargets>) -> Result<Flusher, StoreError> {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let signal = Arc::clone(&stop);
-        let handle = std::thread::Builder::new()
-            .name("rmq-store-flush".into())
-            .spawn(move || run(interval, &signal, &targets))
-            .map_err(|e| StoreError::io("rmq-store-flush thread", e))?;
-        Ok(Flusher { stop, handle: Some(handle) })
-    }
-
-    /// Signals the thread and waits for it to finish; idempotent.
-    pub(crate) fn stop(&mut self) {
-        let (stopped, wake) = &*self.stop;
-        *stopped.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        wake.notify_all();
-        if let Some(handle) = self.handle.take() {
-            if handle.join().is_err() {
-                tracing::error!("store flush thread panicked");
-            }
-        }
-    }
-}
-
-fn run(interval: Duration, stop: &(Mutex<bool>, Condvar), targets: &FlushTargets) {
-    let (stopped, wake) = stop;
-    loop {
-        let deadline = Instant::now() + interval;
-        let mut guard = stopped.lock().unwrap_or_else(PoisonError::into_inner);
-        while !*guard {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            guard = wake.wait_timeout(guard, left).unwrap_or_else(PoisonError::into_inner).0;
-        }
-        if *guard {
-            return;
-        }
-        drop(guard);
+/// Starts the flush thread: every `interval`, [`FlushTargets::flush_logs`].
+pub(crate) fn start_flusher(interval: Duration, targets: Arc<FlushTargets>) -> Result<Flusher, StoreError> {
+    Periodic::start("rmq-store-flush", interval, move || {
         if let Err(e) = targets.flush_logs() {
             tracing::error!(error = %e, "store flush failed");
         }
-    }
+        ControlFlow::Continue(())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn flushes_every_interval_and_stops_promptly() {
@@ -122,7 +83,7 @@ mod tests {
         commit_log.append(&[1; 100]).expect("append");
         targets.stored_through.store(42, Ordering::Release);
         assert!(commit_log.is_dirty());
-        let mut flusher = Flusher::start(Duration::from_millis(5), Arc::clone(&targets)).expect("start");
+        let mut flusher = start_flusher(Duration::from_millis(5), Arc::clone(&targets)).expect("start");
         let deadline = Instant::now() + Duration::from_secs(5);
         while commit_log.is_dirty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));
@@ -134,7 +95,7 @@ mod tests {
         assert_eq!(targets.checkpoint.get(Field::LogicsMsgTimestamp), 42);
         assert_eq!(targets.checkpoint.get(Field::ConfirmPhyOffset), 100);
 
-        let mut slow = Flusher::start(Duration::from_secs(3600), targets).expect("start");
+        let mut slow = start_flusher(Duration::from_secs(3600), targets).expect("start");
         let started = Instant::now();
         slow.stop();
         assert!(started.elapsed() < Duration::from_secs(5), "stop does not wait for the interval");

@@ -16,6 +16,7 @@
 //! - `instance`: the `lock` file (one store per root) and the `abort` marker (unclean stop).
 //! - `checkpoint`: the 4096-byte `checkpoint` file of flushed timestamps (Apache 5.x layout).
 //! - `retention`: the cleaning thread, disk usage and the disk-full flag.
+//! - `periodic`: the interval thread both background tasks run on.
 //! - `message_store`: [`MessageStore`]: open (lock + recover + re-dispatch), put, read,
 //!   lookups, queries by key, retention passes.
 //!
@@ -34,6 +35,7 @@ mod instance;
 mod mapped_file;
 mod mapped_queue;
 mod message_store;
+mod periodic;
 mod retention;
 
 pub use config::{FlushMode, StoreConfig};

@@ -22,11 +22,11 @@ use crate::config::{FlushMode, StoreConfig};
 use crate::consumequeue::table::{load_queues, QueueTable};
 use crate::consumequeue::ConsumeQueue;
 use crate::error::StoreError;
-use crate::flush::{FlushTargets, Flusher};
+use crate::flush::{start_flusher, FlushTargets};
 use crate::index::IndexService;
 use crate::instance::{AbortFile, StoreLock};
 use crate::retention::usage::usage_ratio;
-use crate::retention::{Cleaner, DiskFlag};
+use crate::retention::{start_cleaner, DiskFlag};
 
 impl MessageStore {
     /// Opens (or creates) the store: takes the `<root>/lock` lock ([`StoreError::Locked`] if
@@ -85,7 +85,7 @@ impl MessageStore {
             stored_through: AtomicI64::new(last_store_timestamp),
         });
         let flusher = match config.flush {
-            FlushMode::Async { interval } => Some(Flusher::start(interval, Arc::clone(&durable))?),
+            FlushMode::Async { interval } => Some(start_flusher(interval, Arc::clone(&durable))?),
             FlushMode::Sync => None,
         };
         let interval = config.clean_resource_interval;
@@ -113,7 +113,7 @@ impl MessageStore {
             }
             Err(e) => tracing::warn!(error = %e, "cannot measure disk usage"),
         }
-        let cleaner = Cleaner::start(interval, Arc::downgrade(&store))?;
+        let cleaner = start_cleaner(interval, Arc::downgrade(&store))?;
         *store.cleaner.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(cleaner);
         tracing::info!(clean, from, end, "message store opened");
         Ok(store)

@@ -5,13 +5,14 @@
 
 pub(crate) mod usage;
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::Weak;
+use std::time::Duration;
 
 use crate::error::StoreError;
 use crate::message_store::MessageStore;
+use crate::periodic::Periodic;
 
 /// The `DISK_FULL` flag: set when usage reaches the warning level, cleared when it falls to the
 /// clean-forcibly level or below (Apache's hysteresis). Each transition is logged once.
@@ -43,58 +44,18 @@ impl DiskFlag {
     }
 }
 
-/// Handle of the cleaning thread; [`Cleaner::stop`] ends it.
-#[derive(Debug)]
-pub(crate) struct Cleaner {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    handle: Option<JoinHandle<()>>,
-}
+/// The cleaning thread.
+pub(crate) type Cleaner = Periodic;
 
-impl Cleaner {
-    /// Starts a thread running a cleaning pass of `store` every `interval` while it lives.
-    pub(crate) fn start(interval: Duration, store: Weak<MessageStore>) -> Result<Cleaner, StoreError> {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let signal = Arc::clone(&stop);
-        let handle = std::thread::Builder::new()
-            .name("rmq-store-clean".into())
-            .spawn(move || run(interval, &signal, &store))
-            .map_err(|e| StoreError::io("rmq-store-clean thread", e))?;
-        Ok(Cleaner { stop, handle: Some(handle) })
-    }
-
-    /// Signals the thread and waits for its current pass; idempotent. Called from the thread
-    /// itself (it held the last reference to the store), it only signals.
-    pub(crate) fn stop(&mut self) {
-        let (stopped, wake) = &*self.stop;
-        *stopped.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        wake.notify_all();
-        if let Some(handle) = self.handle.take() {
-            if handle.thread().id() != std::thread::current().id() && handle.join().is_err() {
-                tracing::error!("store cleaning thread panicked");
-            }
+/// Starts a thread running a cleaning pass of `store` every `interval` while the store lives.
+pub(crate) fn start_cleaner(interval: Duration, store: Weak<MessageStore>) -> Result<Cleaner, StoreError> {
+    Periodic::start("rmq-store-clean", interval, move || match store.upgrade() {
+        Some(store) => {
+            store.clean_pass(false);
+            ControlFlow::Continue(())
         }
-    }
-}
-
-fn run(interval: Duration, stop: &(Mutex<bool>, Condvar), store: &Weak<MessageStore>) {
-    let (stopped, wake) = stop;
-    loop {
-        let deadline = Instant::now() + interval;
-        let mut guard = stopped.lock().unwrap_or_else(PoisonError::into_inner);
-        while !*guard {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            guard = wake.wait_timeout(guard, left).unwrap_or_else(PoisonError::into_inner).0;
-        }
-        if *guard {
-            return;
-        }
-        drop(guard);
-        let Some(store) = store.upgrade() else { return };
-        store.clean_pass(false);
-    }
+        None => ControlFlow::Break(()),
+    })
 }
 
 #[cfg(test)]
