@@ -68,15 +68,14 @@ impl Transactions {
     }
 }
 
-/// Turns a prepared send into a half message: real topic and queue go to properties, the
-/// message goes to the half topic as a plain (dispatchable) message.
+/// Turns a prepared send into a half message: real topic and queue go to properties (which the
+/// caller encodes afterwards), the message goes to the half topic as a plain (dispatchable) message.
 pub fn park_half(msg: &mut NewMessage, props: &mut Properties) {
     props.insert(keys::REAL_TOPIC.to_owned(), std::mem::replace(&mut msg.topic, HALF_TOPIC.to_owned()));
     props.insert(keys::REAL_QID.to_owned(), msg.queue_id.to_string());
     msg.queue_id = 0;
     msg.sys_flag &= !sys_flag::TRANSACTION_MASK;
     msg.tags_code = 0;
-    msg.properties = encode_properties(props);
 }
 
 /// Records a decision on the half message at `half_offset` in the op topic.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use rmq_remoting::message::decode_properties;
 use rmq_remoting::protocol::body::{to_json, HeartbeatData, ProducerData};
-use rmq_remoting::protocol::send::ReplyMessageRequest;
+use rmq_remoting::protocol::send::{ReplyMessageExtras, SendMessageRequest};
 use rmq_remoting::rpc::{ClientConfig, Connection, Handler, RemotingClient};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use tokio::sync::mpsc;
@@ -56,11 +56,12 @@ async fn reply_is_pushed_to_the_requester() {
     let push = tokio::time::timeout(Duration::from_secs(5), pushed.recv()).await.expect("pushed").expect("open");
     assert_eq!(push.request_code(), RequestCode::PushReplyMessageToClient);
     assert_eq!(push.body.as_ref(), b"pong");
-    let h: ReplyMessageRequest = push.header().expect("reply header");
+    let h: SendMessageRequest = push.header().expect("reply header");
     assert_eq!(h.topic, "DefaultCluster_REPLY_TOPIC");
     let props = decode_properties(h.properties.as_deref().unwrap_or(""));
     assert_eq!(props.get("CORRELATION_ID").map(String::as_str), Some("corr-1"));
-    assert!(h.born_host.contains(':') && h.store_host.contains(':'));
+    let hosts: ReplyMessageExtras = push.header().expect("reply hosts");
+    assert!(hosts.born_host.contains(':') && hosts.store_host.contains(':'));
 
     let resp = replier.invoke(&addr, reply("10.0.0.9@gone"), TIMEOUT).await.expect("reply");
     assert_eq!(resp.response_code(), ResponseCode::SystemError);

@@ -5,7 +5,7 @@ pub mod sql92;
 
 use std::collections::BTreeSet;
 
-use rmq_remoting::message::{java_string_hash, StoredMessage};
+use rmq_remoting::message::{decode_properties, java_string_hash, RecordView};
 
 /// What a subscription accepts.
 #[derive(Debug, Clone)]
@@ -56,7 +56,8 @@ impl MessageFilter {
     /// Second stage, on the stored record (only SQL92 looks at it).
     pub fn accepts_record(&self, record: &[u8]) -> bool {
         match self {
-            MessageFilter::Sql(expr) => StoredMessage::decode(record).is_ok_and(|(m, _)| expr.matches(&m.properties)),
+            MessageFilter::Sql(expr) => RecordView::parse(record)
+                .is_ok_and(|(view, _)| expr.matches(&decode_properties(&view.properties_str()))),
             MessageFilter::All | MessageFilter::Tags(_) => true,
         }
     }

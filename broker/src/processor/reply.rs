@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use rmq_remoting::message::{decode_properties, keys};
-use rmq_remoting::protocol::send::ReplyMessageRequest;
+use rmq_remoting::protocol::send::ReplyMessageExtras;
 use rmq_remoting::rpc::Connection;
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use tracing::debug;
@@ -37,24 +37,14 @@ pub async fn reply(broker: &Broker, conn: &Connection, req: &RemotingCommand) ->
             format!("the requester {requester} of the reply is not online"),
         );
     };
-    let push_header = ReplyMessageRequest {
-        producer_group: header.producer_group.clone(),
-        topic: header.topic.clone(),
-        default_topic: header.default_topic.clone(),
-        default_topic_queue_nums: header.default_topic_queue_nums,
-        queue_id: header.queue_id,
-        sys_flag: header.sys_flag,
-        born_timestamp: header.born_timestamp,
-        flag: header.flag,
-        properties: header.properties.clone(),
-        reconsume_times: header.reconsume_times,
-        unit_mode: header.unit_mode,
+    let extras = ReplyMessageExtras {
         born_host: conn.peer_addr().to_string(),
         store_host: broker.config.broker_addr(),
         store_timestamp: now_ms(),
     };
     let push = RemotingCommand::request(RequestCode::PushReplyMessageToClient)
-        .with_header(&push_header)
+        .with_header(&header)
+        .with_header(&extras)
         .with_body(req.body.clone());
     match target.request(push, PUSH_TIMEOUT).await {
         Ok(resp) if resp.response_code() == ResponseCode::Success => stored,

@@ -95,7 +95,7 @@ pub fn send_back(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
         queue_id,
         flag: original.flag,
         body: original.body.clone(),
-        properties: encode_properties(&props),
+        properties: String::new(),
         tags_code: tags_code(props.get(keys::TAGS).map(String::as_str)),
         sys_flag: original.sys_flag,
         born_timestamp: original.born_timestamp,
@@ -106,6 +106,7 @@ pub fn send_back(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
     if !dead {
         park_if_delayed(&broker.delay_levels, &mut msg, &mut props);
     }
+    msg.properties = encode_properties(&props);
     match broker.store.put(msg) {
         Ok(_) => RemotingCommand::success(req),
         Err(e) => RemotingCommand::error(req, ResponseCode::SystemError, format!("send message back failed: {e}")),

@@ -4,8 +4,8 @@
 use bytes::Bytes;
 use rand::Rng;
 use rmq_remoting::message::{
-    create_offset_msg_id, decode_batch, decode_properties, encode_properties, keys, tags_code, validate_topic,
-    Properties, UniqIdGenerator,
+    create_offset_msg_id, decode_batch, decode_properties, encode_properties, keys, sys_flag, tags_code,
+    validate_topic, Properties, UniqIdGenerator,
 };
 use rmq_remoting::protocol::send::{SendMessageRequest, SendMessageRequestV2, SendMessageResponse};
 use rmq_remoting::protocol::HeaderError;
@@ -102,17 +102,18 @@ pub fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> Remoti
         Err(why) => return reject(ResponseCode::SubscriptionGroupNotExist, why),
     };
     let base = MessageBase { broker, topic: topic_name, conn, header: &header, queue_id };
-    let messages = if is_batch {
+    let (messages, uniq_keys): (Vec<NewMessage>, Vec<String>) = if is_batch {
         match decode_batch(&req.body) {
             Ok(entries) if !entries.is_empty() => {
-                entries.into_iter().map(|e| base.message(e.body, e.flag, e.properties, true)).collect::<Vec<_>>()
+                entries.into_iter().map(|e| base.message(e.body, e.flag, e.properties, true)).unzip()
             }
             Ok(_) => return reject(ResponseCode::MessageIllegal, "the batch is empty".into()),
             Err(e) => return reject(ResponseCode::MessageIllegal, format!("bad batch body: {e}")),
         }
     } else {
         let props = decode_properties(header.properties.as_deref().unwrap_or(""));
-        vec![base.message(req.body.clone(), header.flag, props, false)]
+        let (msg, uniq_key) = base.message(req.body.clone(), header.flag, props, false);
+        (vec![msg], vec![uniq_key])
     };
     if let Some(too_big) = messages.iter().find(|m| m.body.len() > broker.config.max_message_size) {
         return reject(
@@ -127,7 +128,6 @@ pub fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> Remoti
     if messages.iter().any(|m| m.body.is_empty()) {
         return reject(ResponseCode::MessageIllegal, "the message body is empty".into());
     }
-    let uniq_keys: Vec<String> = messages.iter().map(|m| uniq_key_of(&m.properties)).collect();
     let count = messages.len() as u64;
     let result = if is_batch { broker.store.put_batch(messages) } else { broker.store.put(into_single(messages)) };
     match result {
@@ -147,10 +147,6 @@ fn into_single(mut messages: Vec<NewMessage>) -> NewMessage {
     messages.swap_remove(0)
 }
 
-fn uniq_key_of(properties: &str) -> String {
-    decode_properties(properties).remove(keys::UNIQ_KEY).unwrap_or_default()
-}
-
 struct MessageBase<'a> {
     broker: &'a Broker,
     topic: String,
@@ -160,18 +156,19 @@ struct MessageBase<'a> {
 }
 
 impl MessageBase<'_> {
-    fn message(&self, body: Bytes, flag: i32, mut props: Properties, batch: bool) -> NewMessage {
-        props.entry(keys::UNIQ_KEY.to_owned()).or_insert_with(|| uniq_ids(self.broker).next());
+    /// Completes the properties, routes the message (DLQ, half topic, delay level) and encodes
+    /// the properties once; returns the message and its UNIQ_KEY.
+    fn message(&self, body: Bytes, flag: i32, mut props: Properties, batch: bool) -> (NewMessage, String) {
+        let uniq_key = props.entry(keys::UNIQ_KEY.to_owned()).or_insert_with(|| uniq_ids(self.broker).next()).clone();
         props.insert(keys::CLUSTER.to_owned(), self.broker.config.cluster_name.clone());
         props.remove("POP_CK");
-        let tags = tags_code(props.get(keys::TAGS).map(String::as_str));
         let mut msg = NewMessage {
             topic: self.topic.clone(),
             queue_id: self.queue_id,
             flag,
             body,
-            properties: encode_properties(&props),
-            tags_code: tags,
+            properties: String::new(),
+            tags_code: tags_code(props.get(keys::TAGS).map(String::as_str)),
             sys_flag: self.header.sys_flag,
             born_timestamp: self.header.born_timestamp,
             born_host: self.conn.peer_addr(),
@@ -180,16 +177,13 @@ impl MessageBase<'_> {
         };
         if self.topic.starts_with(DLQ_PREFIX) {
             props.remove(keys::DELAY);
-            msg.properties = encode_properties(&props);
-        } else if !batch
-            && rmq_remoting::message::sys_flag::transaction_type(msg.sys_flag)
-                == rmq_remoting::message::sys_flag::TRANSACTION_PREPARED
-        {
+        } else if !batch && sys_flag::transaction_type(msg.sys_flag) == sys_flag::TRANSACTION_PREPARED {
             crate::transaction::park_half(&mut msg, &mut props);
-        } else if !batch && rmq_remoting::message::sys_flag::is_dispatchable(msg.sys_flag) {
+        } else if !batch && sys_flag::is_dispatchable(msg.sys_flag) {
             park_if_delayed(&self.broker.delay_levels, &mut msg, &mut props);
         }
-        msg
+        msg.properties = encode_properties(&props);
+        (msg, uniq_key)
     }
 }
 

@@ -75,7 +75,7 @@ impl std::str::FromStr for DelayLevels {
 }
 
 /// Parks `msg` in the schedule topic when its properties ask for a delay level; returns
-/// whether it did. `props` are the message's properties before encoding.
+/// whether it did. `props` are the message's properties; the caller encodes them afterwards.
 pub fn park_if_delayed(levels: &DelayLevels, msg: &mut NewMessage, props: &mut Properties) -> bool {
     let Some(level) = props.get(keys::DELAY).and_then(|d| d.trim().parse::<i32>().ok()).filter(|l| *l > 0) else {
         return false;
@@ -86,7 +86,6 @@ pub fn park_if_delayed(levels: &DelayLevels, msg: &mut NewMessage, props: &mut P
     props.insert(keys::REAL_QID.to_owned(), msg.queue_id.to_string());
     msg.queue_id = level - 1;
     msg.tags_code = now_ms() + levels.delay(level).as_millis() as i64;
-    msg.properties = encode_properties(props);
     true
 }
 

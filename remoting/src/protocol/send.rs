@@ -124,19 +124,9 @@ command_header! {
 }
 
 command_header! {
-    /// PUSH_REPLY_MESSAGE_TO_CLIENT (326) header: a reply pushed by the broker to the requester.
-    pub struct ReplyMessageRequest {
-        producer_group: String => "producerGroup",
-        topic: String => "topic",
-        default_topic: Option<String> => "defaultTopic",
-        default_topic_queue_nums: Option<i32> => "defaultTopicQueueNums",
-        queue_id: i32 => "queueId",
-        sys_flag: i32 => "sysFlag",
-        born_timestamp: i64 => "bornTimestamp",
-        flag: i32 => "flag",
-        properties: Option<String> => "properties",
-        reconsume_times: Option<i32> => "reconsumeTimes",
-        unit_mode: Option<bool> => "unitMode",
+    /// PUSH_REPLY_MESSAGE_TO_CLIENT (326) header: the fields of [`SendMessageRequest`] (long keys)
+    /// plus where and when the reply was stored.
+    pub struct ReplyMessageExtras {
         born_host: String => "bornHost",
         store_host: String => "storeHost",
         store_timestamp: i64 => "storeTimestamp",
