@@ -13,56 +13,27 @@ import org.apache.rocketmq.client.consumer.MessageSelector;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.exception.MQClientException;
-import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendStatus;
-import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 import rmq.compat.support.Clients;
 import rmq.compat.support.Cluster;
-import rmq.compat.support.DumpServerLogsOnFailure;
 import rmq.compat.support.Wait;
 
 /** Tag and SQL92 subscriptions deliver exactly the matching messages. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class FilterTest {
-    private Cluster cluster;
-    @RegisterExtension
-    final DumpServerLogsOnFailure dumpLogs = new DumpServerLogsOnFailure(() -> cluster);
-    private DefaultMQProducer producer;
+class FilterTest extends OneBrokerTest {
 
-    @BeforeAll
-    void start() throws Exception {
-        cluster = Cluster.builder("FilterTest").brokerProperty("enablePropertyFilter", "true").start();
-        producer = Clients.producer(cluster.nameServerAddr(), Clients.unique("filter_pg"));
-    }
-
-    @AfterAll
-    void stop() {
-        if (producer != null) {
-            producer.shutdown();
-        }
-        if (cluster != null) {
-            cluster.close();
-        }
+    @Override
+    protected Cluster.Builder configure(Cluster.Builder builder) {
+        return builder.brokerProperty("enablePropertyFilter", "true");
     }
 
     private DefaultMQPushConsumer consumer(String topic, MessageSelector selector, Set<String> sink) throws Exception {
-        DefaultMQPushConsumer c = new DefaultMQPushConsumer(Clients.unique("filter_cg"));
-        c.setNamesrvAddr(cluster.nameServerAddr());
-        c.setInstanceName(Clients.unique("filter"));
-        c.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
-        c.subscribe(topic, selector);
-        c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+        return consumer(topic, selector, (MessageListenerConcurrently) (msgs, ctx) -> {
             msgs.forEach(m -> sink.add(m.getKeys()));
             return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
         });
-        return c;
     }
 
     @Test

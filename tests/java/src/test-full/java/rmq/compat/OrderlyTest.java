@@ -9,48 +9,20 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.MessageSelector;
 import org.apache.rocketmq.client.consumer.listener.ConsumeOrderlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerOrderly;
-import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
-import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 import rmq.compat.support.Clients;
-import rmq.compat.support.Cluster;
-import rmq.compat.support.DumpServerLogsOnFailure;
 import rmq.compat.support.Wait;
 
 /** An orderly push consumer (queue locks) receives each queue's messages in send order. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class OrderlyTest {
-    private Cluster cluster;
-    @RegisterExtension
-    final DumpServerLogsOnFailure dumpLogs = new DumpServerLogsOnFailure(() -> cluster);
-    private DefaultMQProducer producer;
-
-    @BeforeAll
-    void start() throws Exception {
-        cluster = Cluster.builder("OrderlyTest").start();
-        producer = Clients.producer(cluster.nameServerAddr(), Clients.unique("order_pg"));
-    }
-
-    @AfterAll
-    void stop() {
-        if (producer != null) {
-            producer.shutdown();
-        }
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
+class OrderlyTest extends OneBrokerTest {
 
     @Test
     void orderlyConsumerSeesEachOrderInSequence() throws Exception {
@@ -66,12 +38,7 @@ class OrderlyTest {
             }
         }
         Map<String, List<Integer>> seen = new ConcurrentHashMap<>();
-        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(Clients.unique("order_cg"));
-        consumer.setNamesrvAddr(cluster.nameServerAddr());
-        consumer.setInstanceName(Clients.unique("orderly"));
-        consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
-        consumer.subscribe(topic, "*");
-        consumer.registerMessageListener((MessageListenerOrderly) (msgs, ctx) -> {
+        DefaultMQPushConsumer consumer = consumer(topic, MessageSelector.byTag("*"), (MessageListenerOrderly) (msgs, ctx) -> {
             for (MessageExt m : msgs) {
                 String[] parts = new String(m.getBody()).split("-");
                 seen.computeIfAbsent(m.getKeys(), k -> new ArrayList<>()).add(Integer.parseInt(parts[3]));

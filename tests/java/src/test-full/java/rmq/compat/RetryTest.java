@@ -8,48 +8,20 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.MessageSelector;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
-import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
-import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 import rmq.compat.support.Clients;
-import rmq.compat.support.Cluster;
-import rmq.compat.support.DumpServerLogsOnFailure;
 import rmq.compat.support.Wait;
 
 /** RECONSUME_LATER re-delivers the message after the retry delay; delay levels hold messages back. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class RetryTest {
-    private Cluster cluster;
-    @RegisterExtension
-    final DumpServerLogsOnFailure dumpLogs = new DumpServerLogsOnFailure(() -> cluster);
-    private DefaultMQProducer producer;
-
-    @BeforeAll
-    void start() throws Exception {
-        cluster = Cluster.builder("RetryTest").start();
-        producer = Clients.producer(cluster.nameServerAddr(), Clients.unique("retry_pg"));
-    }
-
-    @AfterAll
-    void stop() {
-        if (producer != null) {
-            producer.shutdown();
-        }
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
+class RetryTest extends OneBrokerTest {
 
     @Test
     void reconsumeLaterRedeliversWithIncreasedReconsumeTimes() throws Exception {
@@ -61,12 +33,7 @@ class RetryTest {
         assertEquals(SendStatus.SEND_OK, r.getSendStatus());
 
         List<MessageExt> deliveries = new CopyOnWriteArrayList<>();
-        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(Clients.unique("retry_cg"));
-        consumer.setNamesrvAddr(cluster.nameServerAddr());
-        consumer.setInstanceName(Clients.unique("retry"));
-        consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
-        consumer.subscribe(topic, "*");
-        consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+        DefaultMQPushConsumer consumer = consumer(topic, MessageSelector.byTag("*"), (MessageListenerConcurrently) (msgs, ctx) -> {
             deliveries.addAll(msgs);
             return deliveries.size() == 1 ? ConsumeConcurrentlyStatus.RECONSUME_LATER
                 : ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
@@ -96,12 +63,7 @@ class RetryTest {
     void delayLevelHoldsMessageBack() throws Exception {
         String topic = Clients.unique("DelayTopic");
         List<Long> receivedAt = new CopyOnWriteArrayList<>();
-        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(Clients.unique("delay_cg"));
-        consumer.setNamesrvAddr(cluster.nameServerAddr());
-        consumer.setInstanceName(Clients.unique("delay"));
-        consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
-        consumer.subscribe(topic, "*");
-        consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+        DefaultMQPushConsumer consumer = consumer(topic, MessageSelector.byTag("*"), (MessageListenerConcurrently) (msgs, ctx) -> {
             msgs.forEach(x -> receivedAt.add(System.currentTimeMillis()));
             return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
         });

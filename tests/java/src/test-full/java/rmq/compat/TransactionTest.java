@@ -18,37 +18,17 @@ import org.apache.rocketmq.client.producer.TransactionMQProducer;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
 import rmq.compat.support.Clients;
 import rmq.compat.support.Cluster;
-import rmq.compat.support.DumpServerLogsOnFailure;
 import rmq.compat.support.Wait;
 
 /** Transactional messages: commit is delivered, rollback never is, unknown is resolved by check-back. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class TransactionTest {
-    private Cluster cluster;
-    @RegisterExtension
-    final DumpServerLogsOnFailure dumpLogs = new DumpServerLogsOnFailure(() -> cluster);
-
-    @BeforeAll
-    void start() throws Exception {
-        cluster = Cluster.builder("TransactionTest")
-            .brokerProperty("transactionTimeOut", "1000")
-            .brokerProperty("transactionCheckInterval", "1000")
-            .start();
-    }
-
-    @AfterAll
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
+class TransactionTest extends OneBrokerTest {
+    @Override
+    protected Cluster.Builder configure(Cluster.Builder builder) {
+        return builder.brokerProperty("transactionTimeOut", "1000").brokerProperty("transactionCheckInterval", "1000");
     }
 
     @Test
