@@ -1,7 +1,9 @@
 //! Reading fastjson output that is not standard JSON: Java maps with `Integer`/`Long` keys are
 //! written with unquoted numeric keys (`{"offsetTable":{"t@g":{0:42,1:40}}}` in Apache's
-//! `consumerOffset.json`, `brokerAddrs` in old route bodies). [`from_fastjson`] quotes such keys
-//! and then parses normally.
+//! `consumerOffset.json`, `brokerAddrs` in old route bodies), and maps keyed by objects
+//! (`{"offsetTable":{{"brokerName":"a","queueId":0,"topic":"t"}:42}}` for `MessageQueue` keys).
+//! [`from_fastjson`] quotes such keys (an object key becomes its JSON text as a string, see
+//! [`mq_entries`]) and then parses normally.
 
 use serde::de::DeserializeOwned;
 
@@ -46,6 +48,15 @@ pub fn quote_numeric_keys(text: &str) -> String {
                 continue;
             }
             after_open_or_comma = false;
+        } else if after_open_or_comma && c == b'{' {
+            if let Some(end) = object_key_end(bytes, i) {
+                // An object used as a map key: emit its text as a JSON string.
+                out.push_str(&serde_json::Value::String(text[i..end].to_owned()).to_string());
+                i = end;
+                after_open_or_comma = false;
+                continue;
+            }
+            // An ordinary nested object: its first key follows this brace.
         } else if c == b'{' || c == b',' {
             after_open_or_comma = true;
         } else if !c.is_ascii_whitespace() {
@@ -56,6 +67,48 @@ pub fn quote_numeric_keys(text: &str) -> String {
         out.push_str(&text[i..(i + len).min(text.len())]);
         i += len;
     }
+    out
+}
+
+/// If the object starting at `start` is followed by `:`, the index just past its closing brace.
+fn object_key_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut i = start;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if in_string {
+            if c == b'\\' {
+                i += 1;
+            } else if c == b'"' {
+                in_string = false;
+            }
+        } else if c == b'"' {
+            in_string = true;
+        } else if c == b'{' {
+            depth += 1;
+        } else if c == b'}' {
+            depth -= 1;
+            if depth == 0 {
+                let end = i + 1;
+                let mut j = end;
+                while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                return (j < bytes.len() && bytes[j] == b':').then_some(end);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Turns a map read by [`from_fastjson`] whose keys were `MessageQueue` objects into entries;
+/// keys that are not a `MessageQueue` are skipped.
+pub fn mq_entries<V>(map: impl IntoIterator<Item = (String, V)>) -> Vec<(super::MessageQueue, V)> {
+    let mut out: Vec<_> =
+        map.into_iter().filter_map(|(k, v)| serde_json::from_str(&k).ok().map(|mq| (mq, v))).collect();
+    out.sort_by(|a: &(super::MessageQueue, V), b| a.0.cmp(&b.0));
     out
 }
 
@@ -107,5 +160,22 @@ mod tests {
     fn standard_json_is_unchanged() {
         let text = r#"{"brokerAddrs":{"0":"127.0.0.1:10911"}}"#;
         assert_eq!(quote_numeric_keys(text), text);
+    }
+
+    #[test]
+    fn message_queue_keys_become_entries() {
+        let text = r#"{"offsetTable":{{"brokerName":"b","queueId":1,"topic":"t"}:{"brokerOffset":9},{"brokerName":"a","queueId":0,"topic":"t"}:{"brokerOffset":4}},"list":[{"x":1},{"y":2}]}"#;
+        #[derive(serde::Deserialize)]
+        struct Body {
+            #[serde(rename = "offsetTable")]
+            offset_table: BTreeMap<String, serde_json::Value>,
+            list: Vec<serde_json::Value>,
+        }
+        let body: Body = from_fastjson(text.as_bytes()).expect("parses");
+        let entries = mq_entries(body.offset_table);
+        assert_eq!(entries.len(), 2);
+        assert_eq!((entries[0].0.broker_name.as_str(), entries[0].1["brokerOffset"].as_i64()), ("a", Some(4)));
+        assert_eq!((entries[1].0.queue_id, entries[1].1["brokerOffset"].as_i64()), (1, Some(9)));
+        assert_eq!(body.list.len(), 2);
     }
 }

@@ -12,7 +12,7 @@ mod topic;
 
 pub use admin::*;
 pub use heartbeat::*;
-pub use lenient::{from_fastjson, quote_numeric_keys};
+pub use lenient::{from_fastjson, mq_entries, quote_numeric_keys};
 pub use route::*;
 pub use topic::*;
 

@@ -1,0 +1,216 @@
+//! Messages as the application sees them: [`Message`] to send, [`ReceivedMessage`] as consumed,
+//! and [`MessageQueue`], the unit of ordering and of allocation.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use rmq_remoting::message::compression::Compression;
+use rmq_remoting::message::{keys, sys_flag, StoredMessage};
+
+pub use rmq_remoting::protocol::body::MessageQueue;
+
+use crate::error::{ClientError, Result};
+
+/// A message to send: topic, body, and optional tags, keys, delay and user properties.
+///
+/// ```
+/// use rmq_client::Message;
+/// let msg = Message::new("orders", "hello")
+///     .with_tags("created")
+///     .with_keys(["order-42"])
+///     .with_property("region", "eu");
+/// assert_eq!(msg.tags(), Some("created"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub(crate) topic: String,
+    pub(crate) body: Bytes,
+    pub(crate) flag: i32,
+    pub(crate) properties: BTreeMap<String, String>,
+}
+
+impl Message {
+    /// A message for `topic` with `body`.
+    pub fn new(topic: impl Into<String>, body: impl Into<Bytes>) -> Self {
+        Message { topic: topic.into(), body: body.into(), flag: 0, properties: BTreeMap::new() }
+    }
+
+    /// Sets the tag consumers filter on.
+    pub fn with_tags(mut self, tags: impl Into<String>) -> Self {
+        self.properties.insert(keys::TAGS.into(), tags.into());
+        self
+    }
+
+    /// Sets the business keys (indexed by the broker, queryable with `rmqadmin message query --key`).
+    pub fn with_keys<I, S>(mut self, keys_iter: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let joined: Vec<String> = keys_iter.into_iter().map(|k| k.as_ref().to_owned()).collect();
+        self.properties.insert(keys::KEYS.into(), joined.join(keys::KEY_SEPARATOR));
+        self
+    }
+
+    /// Sets a user property. Names reserved by RocketMQ are rejected at send time.
+    pub fn with_property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.properties.insert(name.into(), value.into());
+        self
+    }
+
+    /// Delivers the message after one of the broker's delay levels (1 = 1 s … 18 = 2 h by default).
+    pub fn with_delay_level(mut self, level: u8) -> Self {
+        self.properties.insert(keys::DELAY.into(), level.to_string());
+        self
+    }
+
+    /// Sets the application flag carried with the message.
+    pub fn with_flag(mut self, flag: i32) -> Self {
+        self.flag = flag;
+        self
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The tag, if any.
+    pub fn tags(&self) -> Option<&str> {
+        self.properties.get(keys::TAGS).map(String::as_str)
+    }
+
+    /// The keys, if any.
+    pub fn keys(&self) -> Vec<&str> {
+        split_keys(self.properties.get(keys::KEYS))
+    }
+
+    /// One property.
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.properties.get(name).map(String::as_str)
+    }
+
+    /// All properties, system ones included.
+    pub fn properties(&self) -> &BTreeMap<String, String> {
+        &self.properties
+    }
+}
+
+/// A consumed message with the broker's metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedMessage {
+    /// Topic (the original topic for a retried message).
+    pub topic: String,
+    /// Body, decompressed.
+    pub body: Bytes,
+    /// Properties, system ones included.
+    pub properties: BTreeMap<String, String>,
+    /// Application flag.
+    pub flag: i32,
+    /// Queue id.
+    pub queue_id: i32,
+    /// Offset in its queue.
+    pub queue_offset: i64,
+    /// Offset in the broker's CommitLog.
+    pub commit_log_offset: i64,
+    /// When the producer created it (ms).
+    pub born_timestamp: i64,
+    /// When the broker stored it (ms).
+    pub store_timestamp: i64,
+    /// Producer address.
+    pub born_host: SocketAddr,
+    /// Broker address.
+    pub store_host: SocketAddr,
+    /// How many times it was redelivered.
+    pub reconsume_times: i32,
+    /// Name of the broker it came from.
+    pub broker_name: String,
+    /// Message id (the client-side `UNIQ_KEY`, else the broker's offset id).
+    pub msg_id: String,
+    /// The broker's offset message id.
+    pub offset_msg_id: String,
+}
+
+impl ReceivedMessage {
+    pub(crate) fn from_stored(stored: StoredMessage, broker_name: &str) -> Result<Self> {
+        let offset_msg_id = stored.offset_msg_id();
+        let body = match Compression::from_sys_flag(stored.sys_flag) {
+            Some(c) if stored.sys_flag & sys_flag::COMPRESSED != 0 => {
+                Bytes::from(c.decompress(&stored.body).map_err(|e| ClientError::protocol(broker_name, e))?)
+            }
+            _ => stored.body,
+        };
+        let mut topic = stored.topic;
+        if let Some(retry) = stored.properties.get(keys::RETRY_TOPIC) {
+            topic = retry.clone();
+        }
+        let msg_id = stored.properties.get(keys::UNIQ_KEY).cloned().unwrap_or_else(|| offset_msg_id.clone());
+        Ok(ReceivedMessage {
+            topic,
+            body,
+            flag: stored.flag,
+            queue_id: stored.queue_id,
+            queue_offset: stored.queue_offset,
+            commit_log_offset: stored.physical_offset,
+            born_timestamp: stored.born_timestamp,
+            store_timestamp: stored.store_timestamp,
+            born_host: stored.born_host,
+            store_host: stored.store_host,
+            reconsume_times: stored.reconsume_times,
+            broker_name: broker_name.to_owned(),
+            msg_id,
+            offset_msg_id,
+            properties: stored.properties,
+        })
+    }
+
+    /// The tag, if any.
+    pub fn tags(&self) -> Option<&str> {
+        self.properties.get(keys::TAGS).map(String::as_str)
+    }
+
+    /// The keys, if any.
+    pub fn keys(&self) -> Vec<&str> {
+        split_keys(self.properties.get(keys::KEYS))
+    }
+
+    /// One property.
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.properties.get(name).map(String::as_str)
+    }
+
+    /// The queue it was consumed from.
+    pub fn queue(&self) -> MessageQueue {
+        MessageQueue { topic: self.topic.clone(), broker_name: self.broker_name.clone(), queue_id: self.queue_id }
+    }
+}
+
+fn split_keys(v: Option<&String>) -> Vec<&str> {
+    v.map(|s| s.split(keys::KEY_SEPARATOR).filter(|k| !k.is_empty()).collect()).unwrap_or_default()
+}
+
+/// Property names the client sets itself; a user property of the same name is refused.
+pub(crate) const RESERVED_PROPERTIES: &[&str] = &[
+    keys::UNIQ_KEY,
+    keys::WAIT,
+    keys::TRAN_MSG,
+    keys::PGROUP,
+    keys::REAL_TOPIC,
+    keys::REAL_QID,
+    keys::RETRY_TOPIC,
+    keys::MAX_OFFSET,
+    keys::MIN_OFFSET,
+    keys::RECONSUME_TIME,
+    keys::MAX_RECONSUME_TIMES,
+    keys::ORIGIN_MESSAGE_ID,
+    keys::TRANSACTION_CHECK_TIMES,
+    keys::TRAN_PREPARED_QUEUE_OFFSET,
+    keys::INNER_BASE,
+    keys::INNER_NUM,
+];

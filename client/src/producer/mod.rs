@@ -1,0 +1,332 @@
+//! The producer: sends messages to a topic's queues with retries on another broker, latency-based
+//! fault avoidance, key-ordered and selector-chosen queues, batches and one-way sends.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), rmq_client::ClientError> {
+//! use rmq_client::{Message, Producer};
+//! let producer = Producer::builder().name_server("127.0.0.1:9876").group("orders-producer").build().await?;
+//! let sent = producer.send(Message::new("orders", "created #42").with_keys(["42"])).await?;
+//! println!("stored as {} at offset {}", sent.msg_id, sent.queue_offset);
+//! producer.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod fault;
+mod select;
+mod send;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::{debug, instrument, warn};
+
+pub use select::queue_for_key;
+
+use crate::core::{ClientCore, ClientOptions};
+use crate::error::{ClientError, Result};
+use crate::message::{Message, MessageQueue};
+use crate::namesrv::NameServerSource;
+use fault::FaultTolerance;
+use select::RoundRobin;
+use send::{PreparedSend, SendLimits};
+
+/// The producer group used when none is set (Java's `DEFAULT_PRODUCER`).
+pub const DEFAULT_PRODUCER_GROUP: &str = "DEFAULT_PRODUCER";
+
+/// How the broker stored a message that it accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendStatus {
+    /// Stored (and flushed/replicated as the broker is configured).
+    SendOk,
+    /// Stored, but the synchronous flush timed out.
+    FlushDiskTimeout,
+    /// Stored, but the synchronous replication timed out.
+    FlushSlaveTimeout,
+    /// Stored, but no slave is available for synchronous replication.
+    SlaveNotAvailable,
+}
+
+/// What the broker answered to a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendResult {
+    /// How it was stored.
+    pub status: SendStatus,
+    /// The message id (`UNIQ_KEY`; comma-separated for a batch).
+    pub msg_id: String,
+    /// The broker's offset message id(s).
+    pub offset_msg_id: String,
+    /// The queue it went to.
+    pub queue: MessageQueue,
+    /// Its offset in that queue (the first one for a batch).
+    pub queue_offset: i64,
+    /// Transaction id, for a half message.
+    pub transaction_id: Option<String>,
+    /// Region id, when the broker reports one.
+    pub region_id: Option<String>,
+}
+
+/// Configures a [`Producer`].
+#[derive(Debug, Clone)]
+pub struct ProducerBuilder {
+    options: ClientOptions,
+    group: String,
+    retries: u32,
+    limits: SendLimits,
+    fault_avoidance: bool,
+    default_topic_queues: i32,
+}
+
+impl Default for ProducerBuilder {
+    fn default() -> Self {
+        ProducerBuilder {
+            options: ClientOptions::default(),
+            group: DEFAULT_PRODUCER_GROUP.to_owned(),
+            retries: 2,
+            limits: SendLimits { max_message_size: 4 * 1024 * 1024, compress_over: 4096 },
+            fault_avoidance: true,
+            default_topic_queues: 4,
+        }
+    }
+}
+
+impl ProducerBuilder {
+    /// Adds NameServer addresses (`host:port`, or several separated by `;`).
+    pub fn name_server(mut self, addr: impl Into<String>) -> Self {
+        match &mut self.options.name_servers {
+            NameServerSource::List(list) => list.push(addr.into()),
+            other => *other = NameServerSource::List(vec![addr.into()]),
+        }
+        self
+    }
+
+    /// Sets where NameServer addresses come from (default: `NAMESRV_ADDR`).
+    pub fn name_server_source(mut self, source: NameServerSource) -> Self {
+        self.options.name_servers = source;
+        self
+    }
+
+    /// The producer group (needed for transactions; shown by `rmqadmin`).
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group = group.into();
+        self
+    }
+
+    /// Timeout of one send attempt (default 3 s).
+    pub fn send_timeout(mut self, timeout: Duration) -> Self {
+        self.options.request_timeout = timeout;
+        self
+    }
+
+    /// Extra attempts, on another broker when possible, after a failed send (default 2).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// Largest body accepted (default 4 MiB, as the broker's `maxMessageSize`).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.limits.max_message_size = bytes;
+        self
+    }
+
+    /// Bodies at least this long are zlib-compressed (default 4 KiB, as the Java client).
+    pub fn compress_over(mut self, bytes: usize) -> Self {
+        self.limits.compress_over = bytes;
+        self
+    }
+
+    /// Whether slow or failed brokers are avoided for a while (default on).
+    pub fn fault_avoidance(mut self, enabled: bool) -> Self {
+        self.fault_avoidance = enabled;
+        self
+    }
+
+    /// Route refresh and heartbeat interval (default 30 s).
+    pub fn refresh_interval(mut self, interval: Duration) -> Self {
+        self.options.refresh_interval = interval;
+        self
+    }
+
+    /// Instance name, part of the client id.
+    pub fn instance_name(mut self, name: impl Into<String>) -> Self {
+        self.options.instance_name = Some(name.into());
+        self
+    }
+
+    /// Connects to the NameServers and registers the producer group.
+    pub async fn build(self) -> Result<Producer> {
+        rmq_remoting::message::validate_group(&self.group).map_err(ClientError::Config)?;
+        let core = ClientCore::start(self.options).await?;
+        if let Ok(mut regs) = core.registrations.lock() {
+            regs.producer_groups.push(self.group.clone());
+        }
+        Ok(Producer {
+            inner: Arc::new(Inner {
+                core,
+                group: self.group,
+                retries: self.retries,
+                limits: self.limits,
+                faults: self.fault_avoidance.then(FaultTolerance::default),
+                round_robin: RoundRobin::default(),
+                default_topic_queues: self.default_topic_queues,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    core: Arc<ClientCore>,
+    group: String,
+    retries: u32,
+    limits: SendLimits,
+    faults: Option<FaultTolerance>,
+    round_robin: RoundRobin,
+    default_topic_queues: i32,
+}
+
+/// Sends messages. Cheap to clone; clones share connections and routes.
+///
+/// Every send is async: `send(..).await` waits for the broker's answer (Java's synchronous
+/// send); to send in the background, spawn it: `tokio::spawn({ let p = producer.clone(); async
+/// move { p.send(msg).await } })`.
+#[derive(Clone)]
+pub struct Producer {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("group", &self.inner.group)
+            .field("client_id", &self.inner.core.client_id)
+            .finish()
+    }
+}
+
+impl Producer {
+    /// A builder with the Java client's defaults.
+    pub fn builder() -> ProducerBuilder {
+        ProducerBuilder::default()
+    }
+
+    /// This client's id (`ip@instance`).
+    pub fn client_id(&self) -> &str {
+        &self.inner.core.client_id
+    }
+
+    /// Sends `msg` and waits for the broker's answer, retrying on another broker on failure.
+    #[instrument(name = "send", skip_all, fields(topic = %msg.topic))]
+    pub async fn send(&self, msg: Message) -> Result<SendResult> {
+        let prepared = send::prepare(&msg, self.inner.core.ids.next(), self.inner.limits)?;
+        self.send_with_retries(&prepared).await
+    }
+
+    /// Sends several messages of one topic as one batch (one queue, consecutive offsets).
+    #[instrument(name = "send_batch", skip_all)]
+    pub async fn send_batch(&self, msgs: &[Message]) -> Result<SendResult> {
+        let prepared = send::prepare_batch(msgs, || self.inner.core.ids.next(), self.inner.limits)?;
+        self.send_with_retries(&prepared).await
+    }
+
+    /// Sends `msg` to the queue chosen by hashing `key`, so that messages with the same key keep
+    /// their order (and land where a Java producer using `SelectMessageQueueByHash` puts them).
+    pub async fn send_ordered(&self, msg: Message, key: &str) -> Result<SendResult> {
+        self.send_with_selector(msg, |queues| queue_for_key(key, queues.len())).await
+    }
+
+    /// Sends `msg` to the queue whose index `selector` returns (no retry, as in Java).
+    pub async fn send_with_selector(
+        &self,
+        msg: Message,
+        selector: impl FnOnce(&[MessageQueue]) -> usize,
+    ) -> Result<SendResult> {
+        let route = self.inner.core.publish_route(&msg.topic, self.inner.default_topic_queues).await?;
+        let index = selector(&route.write_queues);
+        let queue = route.write_queues.get(index).cloned().ok_or_else(|| {
+            ClientError::InvalidMessage(format!("selector chose queue {index} of {}", route.write_queues.len()))
+        })?;
+        self.send_to_queue(msg, &queue).await
+    }
+
+    /// Sends `msg` to `queue` (no retry).
+    pub async fn send_to_queue(&self, msg: Message, queue: &MessageQueue) -> Result<SendResult> {
+        let prepared = send::prepare(&msg, self.inner.core.ids.next(), self.inner.limits)?;
+        let route = self.inner.core.publish_route(&msg.topic, self.inner.default_topic_queues).await?;
+        let addr = route
+            .master_addr(&queue.broker_name)
+            .ok_or_else(|| ClientError::Config(format!("broker {} has no master in the route", queue.broker_name)))?
+            .to_owned();
+        self.attempt(&prepared, queue, &addr).await
+    }
+
+    /// Sends `msg` without waiting for (or getting) an answer.
+    pub async fn send_oneway(&self, msg: Message) -> Result<()> {
+        let prepared = send::prepare(&msg, self.inner.core.ids.next(), self.inner.limits)?;
+        let route = self.inner.core.publish_route(&prepared.topic, self.inner.default_topic_queues).await?;
+        let queue = self
+            .inner
+            .round_robin
+            .select(&route.write_queues, self.inner.faults.as_ref(), None)
+            .ok_or_else(|| ClientError::TopicNotFound(prepared.topic.clone()))?;
+        let addr = route.master_addr(&queue.broker_name).unwrap_or_default().to_owned();
+        let request = send::request(&prepared, &self.inner.group, queue, self.inner.default_topic_queues);
+        self.inner.core.oneway(&addr, request.into_oneway()).await
+    }
+
+    async fn send_with_retries(&self, prepared: &PreparedSend) -> Result<SendResult> {
+        let inner = &self.inner;
+        let mut last_failed: Option<String> = None;
+        let mut last_error = None;
+        for attempt in 0..=inner.retries {
+            let route = inner.core.publish_route(&prepared.topic, inner.default_topic_queues).await?;
+            let Some(queue) =
+                inner.round_robin.select(&route.write_queues, inner.faults.as_ref(), last_failed.as_deref())
+            else {
+                return Err(ClientError::TopicNotFound(prepared.topic.clone()));
+            };
+            let Some(addr) = route.master_addr(&queue.broker_name).map(str::to_owned) else {
+                last_failed = Some(queue.broker_name.clone());
+                continue;
+            };
+            match self.attempt(prepared, queue, &addr).await {
+                Ok(result) => return Ok(result),
+                Err(e) if send::is_retryable(&e) && attempt < inner.retries => {
+                    warn!(broker = %queue.broker_name, %addr, attempt, error = %e, "send failed; retrying on another broker");
+                    last_failed = Some(queue.broker_name.clone());
+                    last_error = Some(e);
+                    if let Err(refresh) = inner.core.refresh_route(&prepared.topic).await {
+                        debug!(error = %refresh, "route refresh after a failed send failed");
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| ClientError::TopicNotFound(prepared.topic.clone())))
+    }
+
+    async fn attempt(&self, prepared: &PreparedSend, queue: &MessageQueue, addr: &str) -> Result<SendResult> {
+        let inner = &self.inner;
+        let request = send::request(prepared, &inner.group, queue, inner.default_topic_queues);
+        let started = Instant::now();
+        let outcome = inner
+            .core
+            .call(addr, request, inner.core.options.request_timeout)
+            .await
+            .and_then(|resp| send::result(addr, queue, &prepared.uniq_id, &resp));
+        if let Some(faults) = &inner.faults {
+            let failed = matches!(&outcome, Err(e) if send::is_retryable(e));
+            faults.record(&queue.broker_name, started.elapsed(), failed);
+        }
+        outcome
+    }
+
+    /// Unregisters the producer group from the brokers and stops background tasks.
+    pub async fn shutdown(&self) {
+        let core = &self.inner.core;
+        if core.shutdown.is_cancelled() {
+            return;
+        }
+        core.unregister(Some(&self.inner.group), None).await;
+        core.shutdown.cancel();
+    }
+}
