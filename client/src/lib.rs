@@ -33,6 +33,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admin;
+pub mod consumer;
 mod core;
 pub mod error;
 pub mod message;
@@ -41,6 +43,10 @@ pub mod producer;
 pub mod route;
 
 pub use crate::core::ClientOptions;
+pub use admin::Admin;
+pub use consumer::{
+    Allocation, ConsumeFrom, ConsumeStatus, MessageModel, OrderlyStatus, PullConsumer, PushConsumer, Subscription,
+};
 pub use error::{ClientError, Result};
 pub use message::{Message, MessageQueue, ReceivedMessage};
 pub use namesrv::NameServerSource;

@@ -185,6 +185,11 @@ impl ReceivedMessage {
         self.properties.get(name).map(String::as_str)
     }
 
+    /// The application's own properties (everything but RocketMQ's system properties).
+    pub fn user_properties(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.properties.iter().filter(|(k, _)| !is_system_property(k)).map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// The queue it was consumed from.
     pub fn queue(&self) -> MessageQueue {
         MessageQueue { topic: self.topic.clone(), broker_name: self.broker_name.clone(), queue_id: self.queue_id }
@@ -194,6 +199,62 @@ impl ReceivedMessage {
 fn split_keys(v: Option<&String>) -> Vec<&str> {
     v.map(|s| s.split(keys::KEY_SEPARATOR).filter(|k| !k.is_empty()).collect()).unwrap_or_default()
 }
+
+/// Whether `name` is one of RocketMQ's system properties (Java `MessageConst.STRING_HASH_SET`).
+pub fn is_system_property(name: &str) -> bool {
+    SYSTEM_PROPERTIES.contains(&name)
+}
+
+const SYSTEM_PROPERTIES: &[&str] = &[
+    keys::KEYS,
+    keys::TAGS,
+    keys::WAIT,
+    keys::DELAY,
+    keys::UNIQ_KEY,
+    keys::CLUSTER,
+    keys::RETRY_TOPIC,
+    keys::REAL_TOPIC,
+    keys::REAL_QID,
+    keys::TRAN_MSG,
+    keys::PGROUP,
+    keys::RECONSUME_TIME,
+    keys::MAX_RECONSUME_TIMES,
+    keys::ORIGIN_MESSAGE_ID,
+    keys::MSG_REGION,
+    keys::TRACE_ON,
+    keys::MIN_OFFSET,
+    keys::MAX_OFFSET,
+    keys::INNER_NUM,
+    keys::INNER_BASE,
+    keys::TRAN_PREPARED_QUEUE_OFFSET,
+    keys::TRANSACTION_CHECK_TIMES,
+    keys::CHECK_IMMUNITY_TIME_IN_SECONDS,
+    keys::TRANSACTION_ID,
+    keys::POP_CK,
+    keys::CORRELATION_ID,
+    keys::REPLY_TO_CLIENT,
+    keys::TTL,
+    keys::MSG_TYPE,
+    keys::DLQ_ORIGIN_TOPIC,
+    keys::DLQ_ORIGIN_MESSAGE_ID,
+    keys::TIMER_DELIVER_MS,
+    keys::TIMER_DELAY_SEC,
+    keys::TIMER_DELAY_MS,
+    keys::CRC32,
+    "CONSUME_START_TIME",
+    "BUYER_ID",
+    "UNIQ_KEY",
+    "SHARDING_KEY",
+    "__STARTDELIVERTIME",
+    "TIMER_OUT_MS",
+    "TIMER_ENQUEUE_MS",
+    "TIMER_DEQUEUE_MS",
+    "TIMER_ROLL_TIMES",
+    "TIMER_DEL_UNIQKEY",
+    "TRACE_CONTEXT",
+    "REPLY_TOPIC",
+    "MSG_DELAY",
+];
 
 /// Property names the client sets itself; a user property of the same name is refused.
 pub(crate) const RESERVED_PROPERTIES: &[&str] = &[

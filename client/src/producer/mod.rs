@@ -141,6 +141,12 @@ impl ProducerBuilder {
         self
     }
 
+    /// Queues of a topic the broker auto-creates on the first send (default 4).
+    pub fn default_topic_queues(mut self, n: i32) -> Self {
+        self.default_topic_queues = n.clamp(1, 1024);
+        self
+    }
+
     /// Route refresh and heartbeat interval (default 30 s).
     pub fn refresh_interval(mut self, interval: Duration) -> Self {
         self.options.refresh_interval = interval;
