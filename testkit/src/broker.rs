@@ -1,0 +1,213 @@
+//! A broker of a [`Cluster`](crate::Cluster): its `broker.conf` (as the Java suite's `Cluster.java` writes
+//! it), launch, readiness (registered with every live NameServer), graceful stop, crash and restart.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::apache::{java_command, Server};
+use crate::paths::rmq_binary;
+use crate::probe::cluster_infos;
+use crate::process::Process;
+use crate::{Impl, TestkitError};
+
+/// `maxMessageSize` of every broker (4 MiB, as in the Java suite).
+pub(crate) const MAX_MESSAGE_SIZE: u32 = 4 * 1024 * 1024;
+
+/// How long a broker may take to accept connections and register: 30 s, 60 s for the JVM.
+pub(crate) fn ready_timeout(imp: Impl) -> Duration {
+    Duration::from_secs(if imp == Impl::Apache { 60 } else { 30 })
+}
+
+/// How long a graceful stop may take before SIGKILL: 15 s, 90 s for Apache (whose shutdown hook alone
+/// takes 20-30 s on two cores).
+fn graceful_stop(imp: Impl) -> Duration {
+    Duration::from_secs(if imp == Impl::Apache { 90 } else { 15 })
+}
+
+/// One broker (brokerId 0, `ASYNC_MASTER`) listening on `127.0.0.1:<port>`. Its store survives restarts.
+pub struct Broker {
+    process: Process,
+    cluster_name: String,
+    properties: Vec<(String, String)>,
+    name_servers: Arc<Vec<Process>>,
+}
+
+impl Broker {
+    pub(crate) fn new(
+        process: Process,
+        cluster_name: String,
+        properties: Vec<(String, String)>,
+        name_servers: Arc<Vec<Process>>,
+    ) -> Self {
+        Broker { process, cluster_name, properties, name_servers }
+    }
+
+    pub(crate) fn process(&self) -> &Process {
+        &self.process
+    }
+
+    /// The broker's name (`brokerName`).
+    pub fn name(&self) -> &str {
+        self.process.name()
+    }
+
+    /// `127.0.0.1:<listenPort>`, the address clients and the NameServers use.
+    pub fn addr(&self) -> String {
+        self.process.addr()
+    }
+
+    /// The listen port (the broker also opens `port - 2`, and Apache's `port + 1`).
+    pub fn port(&self) -> u16 {
+        self.process.port()
+    }
+
+    /// `storePathRootDir`: CommitLog, ConsumeQueues, `config/` (kept across restarts).
+    pub fn store_dir(&self) -> PathBuf {
+        self.process.dir().join("store")
+    }
+
+    /// The broker's stdout and stderr, appended across restarts, with `=====` lines marking what the
+    /// testkit did.
+    pub fn log_file(&self) -> PathBuf {
+        self.process.log_file()
+    }
+
+    /// Whether the broker process is running.
+    pub fn is_alive(&self) -> bool {
+        self.process.is_alive()
+    }
+
+    /// Writes `broker.conf`, launches the broker and waits until it accepts connections and every live
+    /// NameServer lists it (30 s, 60 s for Apache). On failure the process is killed and the error holds
+    /// the tails of the broker's and the NameServers' logs.
+    pub fn start(&mut self) -> Result<(), TestkitError> {
+        self.spawn()?;
+        self.await_ready()
+    }
+
+    /// SIGTERM, then up to 15 s (90 s for Apache) for the broker to exit before SIGKILL. Returns whether it
+    /// exited on SIGTERM (true also when it was not running because the testkit had stopped it; false
+    /// when it had crashed on its own).
+    pub fn stop_gracefully(&mut self) -> bool {
+        self.process.stop(graceful_stop(self.process.imp()))
+    }
+
+    /// SIGKILL: a crash, no shutdown hook runs.
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+
+    /// [`stop_gracefully`](Self::stop_gracefully), then [`start`](Self::start) with the same ports and
+    /// store. Returns whether the stop was graceful.
+    pub fn restart(&mut self) -> Result<bool, TestkitError> {
+        let graceful = self.stop_gracefully();
+        self.start()?;
+        Ok(graceful)
+    }
+
+    /// Writes `broker.conf` and launches the process without waiting.
+    pub(crate) fn spawn(&self) -> Result<(), TestkitError> {
+        let dir = self.process.dir();
+        std::fs::create_dir_all(dir).map_err(|e| TestkitError::io(format!("creating {}", dir.display()), e))?;
+        let conf = dir.join("broker.conf");
+        std::fs::write(&conf, self.config()).map_err(|e| TestkitError::io(format!("writing {}", conf.display()), e))?;
+        let (program, args) = match self.process.imp() {
+            Impl::Rmq => (rmq_binary("rmq-broker")?, vec![OsString::from("-c"), conf.into_os_string()]),
+            Impl::Apache => java_command(Server::Broker, dir, &conf)?,
+        };
+        self.process.spawn(&program, &args)
+    }
+
+    /// Waits until the port accepts and every live NameServer's cluster info contains
+    /// `"127.0.0.1:<port>"`.
+    pub(crate) fn await_ready(&self) -> Result<(), TestkitError> {
+        let needle = format!("\"{}\"", self.addr());
+        let ready = || {
+            let live: Vec<String> = self.name_servers.iter().filter(|ns| ns.is_alive()).map(Process::addr).collect();
+            let missing: Vec<String> = live
+                .iter()
+                .zip(cluster_infos(&live))
+                .filter_map(|(addr, info)| match info {
+                    Ok(body) if body.contains(&needle) => None,
+                    Ok(_) => Some(format!("{addr} (not listed yet)")),
+                    Err(e) => Some(format!("{addr} ({e})")),
+                })
+                .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("registration of {} with NameServer(s) {}", self.addr(), missing.join(", ")))
+            }
+        };
+        let name_servers = || self.name_servers.iter().map(Process::diagnostics).collect();
+        self.process.await_ready(ready_timeout(self.process.imp()), ready, name_servers)
+    }
+
+    /// The properties of `Cluster.java`, then the builder's properties (overriding in place or appended).
+    fn config(&self) -> String {
+        let namesrv_addr: Vec<String> = self.name_servers.iter().map(Process::addr).collect();
+        let mut props: Vec<(String, String)> = [
+            ("brokerClusterName", self.cluster_name.clone()),
+            ("brokerName", self.name().to_owned()),
+            ("brokerId", "0".to_owned()),
+            ("brokerRole", "ASYNC_MASTER".to_owned()),
+            ("brokerIP1", "127.0.0.1".to_owned()),
+            ("brokerIP2", "127.0.0.1".to_owned()),
+            ("bindAddress", "127.0.0.1".to_owned()),
+            ("listenPort", self.port().to_string()),
+            ("namesrvAddr", namesrv_addr.join(";")),
+            ("storePathRootDir", self.store_dir().display().to_string()),
+            ("autoCreateTopicEnable", "true".to_owned()),
+            ("autoCreateSubscriptionGroup", "true".to_owned()),
+            ("flushDiskType", "ASYNC_FLUSH".to_owned()),
+            ("mappedFileSizeCommitLog", "67108864".to_owned()),
+            ("maxMessageSize", MAX_MESSAGE_SIZE.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (key, value) in &self.properties {
+            match props.iter_mut().find(|(k, _)| k == key) {
+                Some(slot) => slot.1 = value.clone(),
+                None => props.push((key.clone(), value.clone())),
+            }
+        }
+        props.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+    }
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker").field("name", &self.name()).field("addr", &self.addr()).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_the_java_suites_config_with_overrides() {
+        let ns = Arc::new(vec![
+            Process::new("namesrv-0", PathBuf::from("/w/namesrv-0"), 9001, Impl::Rmq),
+            Process::new("namesrv-1", PathBuf::from("/w/namesrv-1"), 9002, Impl::Rmq),
+        ]);
+        let props = vec![("maxMessageSize".to_owned(), "1024".to_owned()), ("deleteWhen".to_owned(), "04".to_owned())];
+        let broker = Broker::new(
+            Process::new("broker-a", PathBuf::from("/w/broker-a"), 10911, Impl::Rmq),
+            "C".into(),
+            props,
+            ns,
+        );
+        assert_eq!(
+            broker.config(),
+            "brokerClusterName=C\nbrokerName=broker-a\nbrokerId=0\nbrokerRole=ASYNC_MASTER\nbrokerIP1=127.0.0.1\n\
+             brokerIP2=127.0.0.1\nbindAddress=127.0.0.1\nlistenPort=10911\n\
+             namesrvAddr=127.0.0.1:9001;127.0.0.1:9002\nstorePathRootDir=/w/broker-a/store\n\
+             autoCreateTopicEnable=true\nautoCreateSubscriptionGroup=true\nflushDiskType=ASYNC_FLUSH\n\
+             mappedFileSizeCommitLog=67108864\nmaxMessageSize=1024\ndeleteWhen=04\n"
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! [`Cluster`] and its builder: NameServers first, then brokers, each in its own subdirectory of the
+//! cluster's work directory, all on 127.0.0.1.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::apache::{java_command, Server};
+use crate::broker::{ready_timeout, Broker};
+use crate::paths::{create_work_dir, rmq_binary};
+use crate::ports::{broker_port, namesrv_port};
+use crate::process::Process;
+use crate::{Impl, TestkitError};
+
+/// NameServers and brokers running as real processes.
+///
+/// Dropping a cluster SIGKILLs every process (brokers first) and, unless the thread is panicking (a
+/// failed test), deletes the brokers' store directories; configs and logs stay in [`dir`](Self::dir).
+pub struct Cluster {
+    imp: Impl,
+    cluster_name: String,
+    dir: PathBuf,
+    brokers: Vec<Broker>,
+    name_servers: Arc<Vec<Process>>,
+}
+
+/// Configures and starts a [`Cluster`]; see [`Cluster::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `start` is called"]
+pub struct ClusterBuilder {
+    test_name: String,
+    imp: Impl,
+    name_servers: usize,
+    brokers: Vec<String>,
+    properties: Vec<(String, String)>,
+    cluster_name: String,
+}
+
+impl Cluster {
+    /// A builder for a cluster of `imp` whose work directory is named after `test_name`. Defaults: one
+    /// NameServer, one broker `broker-a`, cluster `RmqTestCluster`.
+    pub fn builder(test_name: &str, imp: Impl) -> ClusterBuilder {
+        ClusterBuilder {
+            test_name: test_name.to_owned(),
+            imp,
+            name_servers: 1,
+            brokers: Vec::new(),
+            properties: Vec::new(),
+            cluster_name: "RmqTestCluster".to_owned(),
+        }
+    }
+
+    /// Which servers run.
+    pub fn imp(&self) -> Impl {
+        self.imp
+    }
+
+    /// `brokerClusterName` of every broker.
+    pub fn cluster_name(&self) -> &str {
+        &self.cluster_name
+    }
+
+    /// All NameServer addresses, `;`-separated as clients take them: `127.0.0.1:p1;127.0.0.1:p2`.
+    pub fn namesrv_addr(&self) -> String {
+        self.name_servers.iter().map(Process::addr).collect::<Vec<_>>().join(";")
+    }
+
+    /// The broker named `name`.
+    ///
+    /// # Panics
+    ///
+    /// If the cluster has no such broker.
+    pub fn broker(&self, name: &str) -> &Broker {
+        match self.brokers.iter().position(|b| b.name() == name) {
+            Some(i) => &self.brokers[i],
+            None => panic!("{}", self.unknown_broker(name)),
+        }
+    }
+
+    /// The broker named `name`, to stop, kill or restart it.
+    ///
+    /// # Panics
+    ///
+    /// If the cluster has no such broker.
+    pub fn broker_mut(&mut self, name: &str) -> &mut Broker {
+        match self.brokers.iter().position(|b| b.name() == name) {
+            Some(i) => &mut self.brokers[i],
+            None => panic!("{}", self.unknown_broker(name)),
+        }
+    }
+
+    fn unknown_broker(&self, name: &str) -> String {
+        let names: Vec<&str> = self.brokers.iter().map(Broker::name).collect();
+        format!("no broker named {name:?} in this cluster (brokers: {})", names.join(", "))
+    }
+
+    /// The brokers, in the order they were added.
+    pub fn brokers(&self) -> impl Iterator<Item = &Broker> {
+        self.brokers.iter()
+    }
+
+    /// The cluster's work directory, `<workspace>/target/testkit/<test>-<impl>-<HHMMSS-millis>/`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The last 30 log lines of every process (NameServers, then brokers), for failure messages.
+    pub fn diagnostics(&self) -> String {
+        let mut s: String = self.name_servers.iter().map(Process::diagnostics).collect();
+        s.extend(self.brokers.iter().map(|b| b.process().diagnostics()));
+        s
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for broker in &self.brokers {
+            broker.process().kill_now();
+        }
+        for ns in self.name_servers.iter() {
+            ns.kill_now();
+        }
+        if !std::thread::panicking() {
+            for broker in &self.brokers {
+                let _ = std::fs::remove_dir_all(broker.store_dir());
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("imp", &self.imp)
+            .field("namesrv_addr", &self.namesrv_addr())
+            .field("brokers", &self.brokers)
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+impl ClusterBuilder {
+    /// How many NameServers to run (default 1).
+    pub fn name_servers(mut self, n: usize) -> Self {
+        self.name_servers = n;
+        self
+    }
+
+    /// Adds a broker (brokerId 0) named `name`; without any, the cluster has one broker `broker-a`.
+    pub fn broker(mut self, name: impl Into<String>) -> Self {
+        self.brokers.push(name.into());
+        self
+    }
+
+    /// Sets `key=value` in every broker's `broker.conf`, overriding the testkit's value for that key.
+    pub fn broker_property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let (key, value) = (key.into(), value.into());
+        match self.properties.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.properties.push((key, value)),
+        }
+        self
+    }
+
+    /// `brokerClusterName` (default `RmqTestCluster`).
+    pub fn cluster_name(mut self, name: impl Into<String>) -> Self {
+        self.cluster_name = name.into();
+        self
+    }
+
+    /// Creates the work directory and starts the NameServers, then the brokers, waiting until each is
+    /// ready (NameServer: its port accepts connections; broker: also listed by every NameServer). On
+    /// error everything started so far is killed; the error holds the relevant log tails.
+    pub fn start(mut self) -> Result<Cluster, TestkitError> {
+        if self.brokers.is_empty() {
+            self.brokers.push("broker-a".to_owned());
+        }
+        for (i, name) in self.brokers.iter().enumerate() {
+            if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') || name.starts_with("namesrv-") {
+                return Err(TestkitError::Usage(format!("broker name {name:?} is not usable as a directory name")));
+            }
+            if self.brokers[..i].contains(name) {
+                return Err(TestkitError::Usage(format!("broker {name:?} added twice")));
+            }
+        }
+        let dir = create_work_dir(&self.test_name, self.imp)?;
+        let mut name_servers = Vec::with_capacity(self.name_servers);
+        for i in 0..self.name_servers {
+            let name = format!("namesrv-{i}");
+            name_servers.push(Process::new(&name, dir.join(&name), namesrv_port()?, self.imp));
+        }
+        let name_servers = Arc::new(name_servers);
+        let mut brokers = Vec::with_capacity(self.brokers.len());
+        for name in &self.brokers {
+            let process = Process::new(name, dir.join(name), broker_port()?, self.imp);
+            let props = self.properties.clone();
+            brokers.push(Broker::new(process, self.cluster_name.clone(), props, Arc::clone(&name_servers)));
+        }
+        // From here on, dropping `cluster` (on any error) kills what was started.
+        let cluster = Cluster { imp: self.imp, cluster_name: self.cluster_name, dir, brokers, name_servers };
+        // Launch each group at once (JVMs start faster side by side), then wait for each member.
+        for ns in cluster.name_servers.iter() {
+            spawn_name_server(ns)?;
+        }
+        for ns in cluster.name_servers.iter() {
+            ns.await_ready(ready_timeout(cluster.imp), || Ok(()), String::new)?;
+        }
+        for broker in &cluster.brokers {
+            broker.spawn()?;
+        }
+        for broker in &cluster.brokers {
+            broker.await_ready()?;
+        }
+        Ok(cluster)
+    }
+}
+
+/// Writes `namesrv.properties` (listen port, bind address) and launches the NameServer.
+fn spawn_name_server(ns: &Process) -> Result<(), TestkitError> {
+    let dir = ns.dir();
+    std::fs::create_dir_all(dir).map_err(|e| TestkitError::io(format!("creating {}", dir.display()), e))?;
+    let conf = dir.join("namesrv.properties");
+    std::fs::write(&conf, format!("listenPort={}\nbindAddress=127.0.0.1\n", ns.port()))
+        .map_err(|e| TestkitError::io(format!("writing {}", conf.display()), e))?;
+    let (program, args) = match ns.imp() {
+        Impl::Rmq => (rmq_binary("rmq-namesrv")?, vec![OsString::from("-c"), conf.into_os_string()]),
+        Impl::Apache => java_command(Server::NameServer, dir, &conf)?,
+    };
+    ns.spawn(&program, &args)
+}
