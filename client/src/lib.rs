@@ -50,4 +50,4 @@ pub use consumer::{
 pub use error::{ClientError, Result};
 pub use message::{Message, MessageQueue, ReceivedMessage};
 pub use namesrv::NameServerSource;
-pub use producer::{Producer, ProducerBuilder, SendResult, SendStatus};
+pub use producer::{Producer, ProducerBuilder, SendResult, SendStatus, TransactionState};

@@ -10,20 +10,15 @@ use crate::error::{ClientError, Result};
 pub const NAMESRV_ADDR_ENV: &str = "NAMESRV_ADDR";
 
 /// How a client finds its NameServers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum NameServerSource {
     /// A fixed list (`host:port` each); `"a:9876;b:9876"` strings are split on `;`.
     List(Vec<String>),
     /// Read `NAMESRV_ADDR` when the client starts.
+    #[default]
     Env,
     /// Fetch the list from an HTTP address server, e.g. `http://nsaddr.example:8080/rocketmq/nsaddr`.
     Http(String),
-}
-
-impl Default for NameServerSource {
-    fn default() -> Self {
-        NameServerSource::Env
-    }
 }
 
 impl NameServerSource {

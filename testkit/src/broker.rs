@@ -99,6 +99,16 @@ impl Broker {
         self.process.kill();
     }
 
+    /// SIGSTOP: the broker freezes with its connections open, so requests time out (a hung broker).
+    pub fn pause(&self) {
+        self.process.signal(rustix::process::Signal::STOP);
+    }
+
+    /// SIGCONT after [`pause`](Self::pause).
+    pub fn resume(&self) {
+        self.process.signal(rustix::process::Signal::CONT);
+    }
+
     /// [`stop_gracefully`](Self::stop_gracefully), then [`start`](Self::start) with the same ports and
     /// store. Returns whether the stop was graceful.
     pub fn restart(&mut self) -> Result<bool, TestkitError> {

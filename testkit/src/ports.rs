@@ -1,5 +1,6 @@
-//! Free loopback ports. The kernel picks a candidate (bind `127.0.0.1:0`, then release it); the candidate
-//! is taken only if every port the server will open around it is free now and was never handed out by
+//! Free loopback ports. Candidates are drawn at random from 10000–31999, below Linux's ephemeral range
+//! (32768+), so an outgoing connection can never take a stopped server's port before it restarts; a
+//! candidate is taken only if every port the server will open around it is free now and was never handed out by
 //! this process before (a process-wide set, so two clusters in one test binary never collide).
 
 use std::collections::HashSet;
@@ -32,10 +33,7 @@ pub(crate) fn broker_port() -> Result<u16, TestkitError> {
 fn allocate(offsets: &[i32]) -> Result<u16, TestkitError> {
     let mut handed_out = handed_out().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     for _ in 0..500 {
-        let candidate = {
-            let l = TcpListener::bind("127.0.0.1:0").map_err(|e| TestkitError::io("binding 127.0.0.1:0", e))?;
-            l.local_addr().map_err(|e| TestkitError::io("reading a bound port", e))?.port()
-        };
+        let candidate = random_candidate();
         let Some(ports) = offsets.iter().map(|o| neighbour(candidate, *o)).collect::<Option<Vec<u16>>>() else {
             continue;
         };
@@ -45,6 +43,14 @@ fn allocate(offsets: &[i32]) -> Result<u16, TestkitError> {
         }
     }
     Err(TestkitError::Usage("could not find free loopback ports in 500 attempts".into()))
+}
+
+/// A random port in 10000..32000.
+fn random_candidate() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    10_000 + (h.finish() % 22_000) as u16
 }
 
 fn neighbour(port: u16, offset: i32) -> Option<u16> {

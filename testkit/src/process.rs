@@ -201,6 +201,14 @@ impl Process {
         }
     }
 
+    /// Sends `signal` to the running child, if any.
+    pub(crate) fn signal(&self, signal: Signal) {
+        if let Some(child) = self.state().child.as_ref() {
+            let _ = kill_process(Pid::from_child(child), signal);
+            let _ = self.note(&format!("sent {signal:?}"));
+        }
+    }
+
     /// SIGKILL and reap, without waiting for the port. Returns whether there was a child to kill.
     pub(crate) fn kill_now(&self) -> bool {
         let Some(mut child) = self.state().child.take() else {

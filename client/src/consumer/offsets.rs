@@ -75,11 +75,9 @@ impl OffsetStore {
     /// Commits the offsets of `queues` (all of them when `None`).
     pub async fn persist(&self, core: &ClientCore, group: &str, queues: Option<&[MessageQueue]>) {
         let snapshot: Vec<(MessageQueue, i64)> = match self.table.lock() {
-            Ok(t) => t
-                .iter()
-                .filter(|(q, _)| queues.map_or(true, |qs| qs.contains(q)))
-                .map(|(q, o)| (q.clone(), *o))
-                .collect(),
+            Ok(t) => {
+                t.iter().filter(|(q, _)| queues.is_none_or(|qs| qs.contains(q))).map(|(q, o)| (q.clone(), *o)).collect()
+            }
             Err(_) => return,
         };
         match &self.backend {

@@ -68,7 +68,7 @@ where
         match outcome {
             Ok(PullOutcome::Found { messages, next_offset }) => {
                 let matching: Vec<ReceivedMessage> =
-                    messages.into_iter().filter(|m| sub.as_ref().map_or(true, |s| s.matches(m))).collect();
+                    messages.into_iter().filter(|m| sub.as_ref().is_none_or(|s| s.matches(m))).collect();
                 offset = next_offset;
                 task.pq.advance(next_offset);
                 if matching.is_empty() {

@@ -242,11 +242,6 @@ impl ClientCore {
         let routes = self.routes.lock().ok()?;
         routes.values().find_map(|r| r.master_addr(broker_name).map(str::to_owned))
     }
-
-    /// Closes the connection to `addr` (after a failure, to force a reconnect).
-    pub async fn close_connection(&self, addr: &str) {
-        self.rpc.close(addr).await;
-    }
 }
 
 /// Fails with [`ClientError::Broker`] unless `resp` is `SUCCESS`.

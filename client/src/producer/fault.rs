@@ -31,7 +31,7 @@ impl FaultTolerance {
 
     /// Whether `broker` may be chosen now.
     pub fn is_available(&self, broker: &str) -> bool {
-        self.avoid_until.lock().map_or(true, |map| map.get(broker).map_or(true, |until| Instant::now() >= *until))
+        self.avoid_until.lock().map_or(true, |map| map.get(broker).is_none_or(|until| Instant::now() >= *until))
     }
 }
 

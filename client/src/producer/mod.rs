@@ -14,6 +14,7 @@
 mod fault;
 mod select;
 mod send;
+mod transaction;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 use tracing::{debug, instrument, warn};
 
 pub use select::queue_for_key;
+pub use transaction::{TransactionChecker, TransactionState};
 
 use crate::core::{ClientCore, ClientOptions};
 use crate::error::{ClientError, Result};
@@ -159,6 +161,15 @@ impl ProducerBuilder {
         self
     }
 
+    /// Connects like [`build`](Self::build) and answers the broker's checks of unresolved
+    /// transactions with `checker`, so that [`Producer::send_in_transaction`] can be used.
+    pub async fn build_transactional<C: TransactionChecker>(self, checker: C) -> Result<Producer> {
+        let producer = self.build().await?;
+        let core = Arc::clone(&producer.inner.core);
+        tokio::spawn(transaction::answer_checks(core, producer.inner.group.clone(), checker));
+        Ok(producer)
+    }
+
     /// Connects to the NameServers and registers the producer group.
     pub async fn build(self) -> Result<Producer> {
         rmq_remoting::message::validate_group(&self.group).map_err(ClientError::Config)?;
@@ -263,6 +274,46 @@ impl Producer {
             .ok_or_else(|| ClientError::Config(format!("broker {} has no master in the route", queue.broker_name)))?
             .to_owned();
         self.attempt(&prepared, queue, &addr).await
+    }
+
+    /// Sends `msg` as a half message (invisible to consumers), runs `local` with the broker's
+    /// answer, then commits or rolls back as `local` decides; on
+    /// [`TransactionState::Unknown`] the broker later asks the checker given to
+    /// [`ProducerBuilder::build_transactional`].
+    #[instrument(name = "send_in_transaction", skip_all, fields(topic = %msg.topic))]
+    pub async fn send_in_transaction<F, Fut>(&self, msg: Message, local: F) -> Result<(SendResult, TransactionState)>
+    where
+        F: FnOnce(SendResult) -> Fut,
+        Fut: std::future::Future<Output = TransactionState>,
+    {
+        if msg.properties.contains_key(rmq_remoting::message::keys::DELAY) {
+            return Err(ClientError::InvalidMessage("a transactional message cannot be delayed".into()));
+        }
+        let prepared = send::prepare_half(&msg, self.inner.core.ids.next(), self.inner.limits, &self.inner.group)?;
+        let result = self.send_with_retries(&prepared).await?;
+        let state =
+            if result.status == SendStatus::SendOk { local(result.clone()).await } else { TransactionState::Rollback };
+        let broker_addr = self
+            .inner
+            .core
+            .publish_route(&msg.topic, self.inner.default_topic_queues)
+            .await?
+            .master_addr(&result.queue.broker_name)
+            .map(str::to_owned)
+            .unwrap_or_default();
+        let half = transaction::HalfMessage {
+            broker_addr: &broker_addr,
+            group: &self.inner.group,
+            topic: &msg.topic,
+            queue_offset: result.queue_offset,
+            offset_msg_id: &result.offset_msg_id,
+            msg_id: &result.msg_id,
+            transaction_id: result.transaction_id.as_deref().or(Some(result.msg_id.as_str())),
+        };
+        if let Err(e) = transaction::end(&self.inner.core, half, state, false).await {
+            warn!(error = %e, "END_TRANSACTION failed; the broker will check the transaction back");
+        }
+        Ok((result, state))
     }
 
     /// Sends `msg` without waiting for (or getting) an answer.

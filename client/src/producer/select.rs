@@ -27,7 +27,7 @@ impl RoundRobin {
         let start = self.0.fetch_add(1, Ordering::Relaxed);
         let nth = |i: usize| &queues[(start + i) % queues.len()];
         let other_broker = |q: &MessageQueue| last_failed != Some(q.broker_name.as_str());
-        let available = |q: &MessageQueue| faults.map_or(true, |f| f.is_available(&q.broker_name));
+        let available = |q: &MessageQueue| faults.is_none_or(|f| f.is_available(&q.broker_name));
         (0..queues.len())
             .map(nth)
             .find(|q| available(q) && other_broker(q))

@@ -50,11 +50,25 @@ fn check_properties(msg: &Message) -> Result<()> {
 
 /// Validates, stamps the `UNIQ_KEY` and compresses a single message.
 pub(crate) fn prepare(msg: &Message, uniq_id: String, limits: SendLimits) -> Result<PreparedSend> {
+    prepare_inner(msg, uniq_id, limits, None)
+}
+
+/// Like [`prepare`], as a half message of `group`'s transaction.
+pub(crate) fn prepare_half(msg: &Message, uniq_id: String, limits: SendLimits, group: &str) -> Result<PreparedSend> {
+    prepare_inner(msg, uniq_id, limits, Some(group))
+}
+
+fn prepare_inner(msg: &Message, uniq_id: String, limits: SendLimits, tx_group: Option<&str>) -> Result<PreparedSend> {
     check_topic_and_size(&msg.topic, msg.body.len(), limits)?;
     check_properties(msg)?;
     let mut props = msg.properties.clone();
     props.insert(keys::UNIQ_KEY.into(), uniq_id.clone());
     props.insert(keys::WAIT.into(), "true".into());
+    if let Some(group) = tx_group {
+        props.insert(keys::TRAN_MSG.into(), "true".into());
+        props.insert(keys::PGROUP.into(), group.into());
+    }
+    let tx_flag = if tx_group.is_some() { rmq_remoting::message::sys_flag::TRANSACTION_PREPARED } else { 0 };
     let (body, sys_flag) = if msg.body.len() >= limits.compress_over {
         let compressed = Compression::Zlib
             .compress(&msg.body)
@@ -66,7 +80,7 @@ pub(crate) fn prepare(msg: &Message, uniq_id: String, limits: SendLimits) -> Res
     Ok(PreparedSend {
         topic: msg.topic.clone(),
         body,
-        sys_flag,
+        sys_flag: sys_flag | tx_flag,
         flag: msg.flag,
         properties: encode_properties(&props),
         uniq_id,
