@@ -17,7 +17,7 @@ step "cargo test (workspace)"
 cargo test --workspace -q
 
 step "build binaries for the Java suite"
-cargo build -q -p rmq-namesrv -p rmq-broker
+cargo build -q -p rmq-namesrv -p rmq-broker -p rmq-client
 
-step "Java compatibility suite (official rocketmq-client 5.3.3 / 4.9.8, mqadmin 5.3.3)"
+step "Java compatibility suite (official rocketmq-client 5.3.3 / 4.9.8, mqadmin 5.3.3; rmqadmin vs mqadmin on rmq and Apache 5.3.3)"
 RMQ_BIN_DIR="$PWD/target/debug" bash tests/run-java.sh

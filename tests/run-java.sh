@@ -6,9 +6,11 @@
 #   RMQ_BIN_DIR=target/release tests/run-java.sh
 #
 # Runs, in order:
-#   1. full suite, client 5.3.3, JSON headers
+#   1. full suite, client 5.3.3, JSON headers (includes @Tag rust-client: our rmqadmin next to mqadmin)
 #   2. smoke subset (@Tag smoke), client 5.3.3, ROCKETMQ (binary) headers
 #   3. smoke subset, client 4.9.8
+#   4. @Tag rust-client against the real Apache RocketMQ 5.3.3 (our Rust client/tools must work with it too;
+#      only when RMQ_IMPL=rmq, since with RMQ_IMPL=apache run 1 already covers it)
 # Needs Java 17+ and Maven (downloads everything from Maven Central). Exits non-zero if any run fails.
 # Full Maven logs: tests/java/target/run-java-logs/; server logs: tests/java/target/rmq-work/;
 # reports: tests/java/target/surefire-reports/<run>/ and tests/java/target/client-4.9.8/surefire-reports/.
@@ -23,17 +25,19 @@ case "$BIN_DIR" in /*) ;; *) BIN_DIR="$ROOT/$BIN_DIR" ;; esac
 LOGS="$PROJ/target/run-java-logs"
 mkdir -p "$LOGS"
 
+require_bin() {
+  if [ ! -x "$BIN_DIR/$1" ]; then
+    echo "run-java.sh: $BIN_DIR/$1 not found (run 'cargo build -p rmq-namesrv -p rmq-broker -p rmq-client' first, or set RMQ_BIN_DIR)" >&2
+    exit 1
+  fi
+}
 case "$IMPL" in
-  rmq)
-    for b in rmq-namesrv rmq-broker; do
-      if [ ! -x "$BIN_DIR/$b" ]; then
-        echo "run-java.sh: $BIN_DIR/$b not found (run 'cargo build' first, or set RMQ_BIN_DIR)" >&2
-        exit 1
-      fi
-    done ;;
+  rmq) require_bin rmq-namesrv; require_bin rmq-broker ;;
   apache) ;;
   *) echo "run-java.sh: RMQ_IMPL must be 'rmq' or 'apache', got '$IMPL'" >&2; exit 2 ;;
 esac
+# The rust-client tests run our rmqadmin against either implementation.
+require_bin rmqadmin
 command -v mvn >/dev/null || { echo "run-java.sh: mvn not found" >&2; exit 1; }
 
 FAILED=()
@@ -41,13 +45,18 @@ PASSED_TOTAL=0
 FAILED_TOTAL=0
 SKIPPED_TOTAL=0
 
-# run NAME MAVEN-ARGS...: prints only Surefire's progress/summary lines and errors (without stack traces)
+# run NAME MAVEN-ARGS...: prints only Surefire's progress/summary lines and errors (without stack traces);
+# a -Drmq.impl=... among the arguments overrides IMPL for that run
 run() {
   local name="$1"; shift
   local log="$LOGS/$name.log"
   local start=$SECONDS
-  echo "=== [$name] impl=$IMPL $*"
-  mvn -B -ntp -f "$PROJ/pom.xml" -Drmq.impl="$IMPL" -Drmq.bin.dir="$BIN_DIR" -Drmq.run.name="$name" "$@" test \
+  local impl="$IMPL" a
+  for a in "$@"; do
+    case "$a" in -Drmq.impl=*) impl="${a#-Drmq.impl=}" ;; esac
+  done
+  echo "=== [$name] impl=$impl $*"
+  mvn -B -ntp -f "$PROJ/pom.xml" -Drmq.impl="$impl" -Drmq.bin.dir="$BIN_DIR" -Drmq.run.name="$name" "$@" test \
       > "$log" 2>&1
   local rc=$?
   grep -E '^\[(INFO|WARNING|ERROR)\] (Running |Tests run:|Results:|BUILD )|^\[ERROR\] |^\[WARNING\] Tests run:' "$log" \
@@ -72,6 +81,9 @@ run() {
 run full-json
 run smoke-rocketmq-serialize -Dgroups=smoke -Drocketmq.serialize.type=ROCKETMQ
 run smoke-client-4.9.8 -Pclient-4.9.8
+if [ "$IMPL" = rmq ]; then
+  run rust-client-apache -Drmq.impl=apache -Dgroups=rust-client
+fi
 
 echo "java: $PASSED_TOTAL passed, $FAILED_TOTAL failed, $SKIPPED_TOTAL skipped"
 if [ ${#FAILED[@]} -ne 0 ]; then
