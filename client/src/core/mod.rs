@@ -168,9 +168,20 @@ impl ClientCore {
             return Ok(r);
         }
         match self.fetch_route(topic).await? {
-            Some(raw) => Ok(self.cache_route(TopicRoute::new(topic, raw))),
+            Some(raw) => Ok(self.cache_and_announce(TopicRoute::new(topic, raw)).await),
             None => Err(ClientError::TopicNotFound(topic.to_owned())),
         }
+    }
+
+    /// Caches `route`; brokers seen for the first time get a heartbeat right away, so that they
+    /// know this client's groups (e.g. to check transactions back) before the next interval.
+    async fn cache_and_announce(&self, route: TopicRoute) -> Arc<TopicRoute> {
+        let before = self.known_brokers();
+        let route = self.cache_route(route);
+        if !self.known_brokers().is_subset(&before) {
+            self.send_heartbeats().await;
+        }
+        route
     }
 
     /// The route to publish `topic`: its own, or — like the Java producer — the auto-create
@@ -180,16 +191,17 @@ impl ClientCore {
             Err(ClientError::TopicNotFound(_)) => {}
             other => return other,
         }
-        match self.fetch_route(AUTO_CREATE_TOPIC).await? {
-            Some(raw) => {
-                let route = TopicRoute::with_queue_limit(topic, raw, Some(default_queues));
+        match self.route(AUTO_CREATE_TOPIC).await {
+            Ok(default_route) => {
+                let route = TopicRoute::with_queue_limit(topic, default_route.raw.clone(), Some(default_queues));
                 if route.write_queues.is_empty() {
                     return Err(ClientError::TopicNotFound(topic.to_owned()));
                 }
                 // Not cached: the next refresh finds the real route once the broker created it.
                 Ok(Arc::new(route))
             }
-            None => Err(ClientError::TopicNotFound(topic.to_owned())),
+            Err(ClientError::TopicNotFound(_)) => Err(ClientError::TopicNotFound(topic.to_owned())),
+            Err(e) => Err(e),
         }
     }
 
@@ -223,7 +235,7 @@ impl ClientCore {
     /// Forces a fresh route for `topic`.
     pub async fn refresh_route(&self, topic: &str) -> Result<Arc<TopicRoute>> {
         match self.fetch_route(topic).await? {
-            Some(raw) => Ok(self.cache_route(TopicRoute::new(topic, raw))),
+            Some(raw) => Ok(self.cache_and_announce(TopicRoute::new(topic, raw)).await),
             None => Err(ClientError::TopicNotFound(topic.to_owned())),
         }
     }

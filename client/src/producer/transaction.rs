@@ -4,8 +4,10 @@
 //! (CHECK_TRANSACTION_STATE) and the [`TransactionChecker`] answers.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures::FutureExt;
 use rmq_remoting::message::{decode_offset_msg_id, keys, StoredMessage};
 use rmq_remoting::protocol::send::EndTransactionRequest;
 use rmq_remoting::{RemotingCommand, RequestCode};
@@ -120,7 +122,13 @@ pub(crate) async fn answer_checks<C: TransactionChecker>(core: Arc<ClientCore>, 
                 continue;
             }
         };
-        let state = checker.check(msg.clone()).await;
+        let state = match AssertUnwindSafe(checker.check(msg.clone())).catch_unwind().await {
+            Ok(state) => state,
+            Err(_) => {
+                warn!(msg_id = %msg.msg_id, "transaction checker panicked; the broker asks again later");
+                continue;
+            }
+        };
         debug!(msg_id = %msg.msg_id, ?state, "answering a transaction check");
         let uniq = msg.properties.get(keys::UNIQ_KEY).cloned().unwrap_or_else(|| msg.msg_id.clone());
         let offset_msg_id = header.offset_msg_id.clone().unwrap_or_else(|| msg.offset_msg_id.clone());
