@@ -13,11 +13,11 @@ cargo fmt --all -- --check
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -q -- -D warnings
 
-step "cargo test (workspace)"
-cargo test --workspace -q
+step "build the binaries and client examples the tests run as processes"
+cargo build -q -p rmq-namesrv -p rmq-broker -p rmq-client --bins --examples
 
-step "build binaries for the Java suite"
-cargo build -q -p rmq-namesrv -p rmq-broker -p rmq-client
+step "cargo test (workspace; the client's tests run against rmq and Apache RocketMQ 5.3.3)"
+cargo test --workspace -q
 
 step "Java compatibility suite (official rocketmq-client 5.3.3 / 4.9.8, mqadmin 5.3.3; rmqadmin vs mqadmin on rmq and Apache 5.3.3)"
 RMQ_BIN_DIR="$PWD/target/debug" bash tests/run-java.sh
