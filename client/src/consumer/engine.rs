@@ -45,6 +45,8 @@ pub(crate) struct QueueTask {
     pub pq: Arc<ProcessQueue>,
     pub start_offset: i64,
     pub cancel: CancellationToken,
+    /// The queue's tracing span (group, topic, broker, queue id).
+    pub span: tracing::Span,
 }
 
 /// Starts the work for one owned queue (pull loop + consumption); differs for push and pull.
@@ -180,6 +182,7 @@ impl Engine {
     }
 
     /// Recomputes the owned queues of every subscribed topic and starts/stops queue tasks.
+    #[tracing::instrument(name = "rebalance", skip_all, fields(group = %self.settings.group))]
     pub async fn rebalance(self: &Arc<Self>) {
         if self.core.shutdown.is_cancelled() {
             return;
@@ -249,12 +252,20 @@ impl Engine {
             pq.set_locked(self.settings.orderly);
             let cancel = self.core.shutdown.child_token();
             info!(?queue, start, "queue assigned");
+            let span = tracing::info_span!(
+                "queue",
+                group = %self.settings.group,
+                topic = %queue.topic,
+                broker = %queue.broker_name,
+                queue_id = queue.queue_id
+            );
             let task = runner(QueueTask {
                 engine: Arc::clone(self),
                 queue: queue.clone(),
                 pq: Arc::clone(&pq),
                 start_offset: start,
                 cancel: cancel.clone(),
+                span,
             });
             owned.insert(queue, Owned { pq, cancel, task });
         }

@@ -180,19 +180,23 @@ impl PullConsumerBuilder {
         engine
             .start(Box::new(move |task: QueueTask| {
                 let tx = tx.clone();
-                tokio::spawn(async move {
-                    let pq = Arc::clone(&task.pq);
-                    let queue = task.queue.clone();
-                    pull_loop::run(&task, |msgs| {
-                        pq.put(&msgs);
-                        let batch = (Arc::clone(&pq), queue.clone(), msgs);
-                        let tx = tx.clone();
-                        async move {
-                            let _ = tx.send(batch).await;
-                        }
-                    })
-                    .await;
-                })
+                let span = task.span.clone();
+                tokio::spawn(tracing::Instrument::instrument(
+                    async move {
+                        let pq = Arc::clone(&task.pq);
+                        let queue = task.queue.clone();
+                        pull_loop::run(&task, |msgs| {
+                            pq.put(&msgs);
+                            let batch = (Arc::clone(&pq), queue.clone(), msgs);
+                            let tx = tx.clone();
+                            async move {
+                                let _ = tx.send(batch).await;
+                            }
+                        })
+                        .await;
+                    },
+                    span,
+                ))
             }))
             .await;
         Ok(PullConsumer { engine, rx: Mutex::new(rx) })

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 use tracing::{error, warn};
 
 pub use builder::PushConsumerBuilder;
@@ -125,26 +126,27 @@ struct Shared<L> {
 fn concurrent_runner<L: MessageListener>(shared: Arc<Shared<L>>) -> Runner {
     Box::new(move |task: QueueTask| {
         let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let task = Arc::new(task);
-            pull_loop::run(&task, |msgs| {
-                let task = Arc::clone(&task);
-                let shared = Arc::clone(&shared);
-                async move {
-                    task.pq.put(&msgs);
-                    for chunk in msgs.chunks(shared.batch.max(1)) {
-                        let Ok(permit) = Arc::clone(&shared.permits).acquire_owned().await else { return };
-                        tokio::spawn(consume_concurrently(
-                            Arc::clone(&task),
-                            Arc::clone(&shared),
-                            chunk.to_vec(),
-                            permit,
-                        ));
+        let span = task.span.clone();
+        tokio::spawn(
+            async move {
+                let task = Arc::new(task);
+                pull_loop::run(&task, |msgs| {
+                    let task = Arc::clone(&task);
+                    let shared = Arc::clone(&shared);
+                    async move {
+                        task.pq.put(&msgs);
+                        for chunk in msgs.chunks(shared.batch.max(1)) {
+                            let Ok(permit) = Arc::clone(&shared.permits).acquire_owned().await else { return };
+                            let consume =
+                                consume_concurrently(Arc::clone(&task), Arc::clone(&shared), chunk.to_vec(), permit);
+                            tokio::spawn(consume.instrument(task.span.clone()));
+                        }
                     }
-                }
-            })
-            .await;
-        })
+                })
+                .await;
+            }
+            .instrument(span),
+        )
     })
 }
 
@@ -213,17 +215,21 @@ async fn consume_concurrently<L: MessageListener>(
 fn orderly_runner<L: OrderlyListener>(shared: Arc<Shared<L>>) -> Runner {
     Box::new(move |task: QueueTask| {
         let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let task = Arc::new(task);
-            let consumer = tokio::spawn(consume_orderly(Arc::clone(&task), shared));
-            pull_loop::run(&task, |msgs| {
-                task.pq.put(&msgs);
-                std::future::ready(())
-            })
-            .await;
-            // Let the batch in progress finish, so its offset is committed before the lock goes.
-            let _ = consumer.await;
-        })
+        let span = task.span.clone();
+        tokio::spawn(
+            async move {
+                let task = Arc::new(task);
+                let consumer = tokio::spawn(consume_orderly(Arc::clone(&task), shared).instrument(task.span.clone()));
+                pull_loop::run(&task, |msgs| {
+                    task.pq.put(&msgs);
+                    std::future::ready(())
+                })
+                .await;
+                // Let the batch in progress finish, so its offset is committed before the lock goes.
+                let _ = consumer.await;
+            }
+            .instrument(span),
+        )
     })
 }
 

@@ -247,7 +247,7 @@ mod tests {
         let delayed = [Message::new("a", "1").with_delay_level(2)];
         assert!(prepare_batch(&delayed, &mut ids, LIMITS).is_err());
         let ok = prepare_batch(&[Message::new("a", "1"), Message::new("a", "2")], &mut ids, LIMITS).expect("batch");
-        assert_eq!(ok.uniq_id, "id3,id4");
+        assert_eq!(ok.uniq_id, "id2,id3");
         assert!(ok.batch);
     }
 }

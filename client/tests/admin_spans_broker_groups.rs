@@ -1,0 +1,100 @@
+//! The admin API over two broker groups, against rmq and (unless `RMQ_TEST_IMPLS` says otherwise)
+//! Apache RocketMQ 5.3.3: a topic created on a cluster lands on both masters, status and key
+//! queries merge both brokers' answers, and an offline group's offsets are reset by rewriting them.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{unique, wait_until};
+use rmq_client::admin::{Admin, ErrorKind, TopicSpec, TopicTarget};
+use rmq_client::{Message, MessageQueue, Producer};
+use rmq_testkit::{impls, Cluster, Impl};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn start(imp: Impl) -> Cluster {
+    Cluster::builder("admin_two_groups", imp).broker("broker-a").broker("broker-b").start().expect("cluster starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_merges_both_broker_groups() {
+    for imp in impls() {
+        let cluster = tokio::task::spawn_blocking(move || start(imp)).await.expect("join");
+        let ns = cluster.namesrv_addr();
+        println!("== {imp}: {ns}");
+        let admin = Admin::builder().name_server(&ns).timeout(Duration::from_secs(5)).build().await.expect("admin");
+        scenario(&admin, &ns, cluster.cluster_name()).await;
+        println!("== {imp}: passed");
+    }
+}
+
+async fn scenario(admin: &Admin, ns: &str, cluster_name: &str) {
+    let brokers = admin.cluster_list(Some(cluster_name)).await.expect("cluster list");
+    let names: BTreeSet<_> = brokers.iter().map(|b| b.broker_name.as_str()).collect();
+    assert_eq!(names, BTreeSet::from(["broker-a", "broker-b"]), "{brokers:?}");
+    assert!(brokers.iter().all(|b| b.version.as_deref() == Some("V5_3_3")), "{brokers:?}");
+
+    let topic = unique("AdminTwoGroups");
+    let mut spec = TopicSpec::new(&topic);
+    spec.read_queues = 4;
+    spec.write_queues = 4;
+    let created = admin.create_topic(&spec, &TopicTarget::Cluster(cluster_name.into())).await.expect("create");
+    assert_eq!(created.len(), 2, "one master per group: {created:?}");
+    wait_until(WAIT, "a route over both groups", || async {
+        admin.topic_route(&topic).await.is_ok_and(|r| r.queue_datas.len() == 2)
+    })
+    .await;
+
+    let producer = Producer::builder().name_server(ns).group(unique("admin_pg")).build().await.expect("producer");
+    let mut sent = BTreeSet::new();
+    for i in 0..16 {
+        let msg = Message::new(&topic, format!("body-{i}")).with_keys([format!("own-{i}"), "shared".to_owned()]);
+        sent.insert(producer.send(msg).await.expect("send").msg_id);
+    }
+    producer.shutdown().await;
+
+    let status = admin.topic_status(&topic).await.expect("status");
+    assert_eq!(status.len(), 8, "4 queues on each of 2 brokers: {status:?}");
+    assert_eq!(status.iter().map(|q| q.max_offset).sum::<i64>(), 16);
+    let used: BTreeSet<_> = status.iter().filter(|q| q.max_offset > 0).map(|q| q.broker_name.clone()).collect();
+    assert_eq!(used.len(), 2, "messages on both brokers: {status:?}");
+
+    // By key: the answers of both brokers, merged (the index is built asynchronously).
+    wait_until(WAIT, "16 messages by key", || async {
+        admin.query_by_key(&topic, "shared", 64, 0, i64::MAX).await.is_ok_and(|m| m.len() == 16)
+    })
+    .await;
+    let found = admin.query_by_key(&topic, "shared", 64, 0, i64::MAX).await.expect("by key");
+    assert_eq!(found.iter().map(|m| m.msg_id.clone()).collect::<BTreeSet<_>>(), sent);
+    let on_b = found.iter().find(|m| m.broker_name == "broker-b").expect("a message on broker-b");
+
+    // By id (offset id and unique id) and by offset, on the second group.
+    for id in [&on_b.offset_msg_id, &on_b.msg_id] {
+        let m = admin.query_by_id(&topic, id).await.expect("by id");
+        assert_eq!((m.msg_id.as_str(), m.broker_name.as_str()), (on_b.msg_id.as_str(), "broker-b"), "via {id}");
+    }
+    let mq = MessageQueue { topic: topic.clone(), broker_name: "broker-b".into(), queue_id: on_b.queue_id };
+    let at = admin.query_by_offset(&mq, on_b.queue_offset).await.expect("by offset");
+    assert_eq!(at.msg_id, on_b.msg_id);
+    let batch = admin.pull(&mq, 0, 32).await.expect("pull");
+    let max = status.iter().find(|q| q.broker_name == "broker-b" && q.queue_id == on_b.queue_id).map(|q| q.max_offset);
+    assert_eq!(Some(batch.messages.len() as i64), max, "a pull from 0 reads the whole queue");
+
+    // An offline group: the reset rewrites its offsets on both brokers.
+    let group = unique("admin_offline_cg");
+    let reset = admin.reset_offset_by_time(&group, &topic, 0, true).await.expect("reset to the start");
+    assert!(!reset.consumers_notified, "nobody online to notify: {reset:?}");
+    assert_eq!(reset.queues.len(), 8, "{reset:?}");
+    let progress = admin.consumer_progress(&group, Some(&topic)).await.expect("progress");
+    assert_eq!(progress.diff_total, 16, "everything left to consume: {progress:?}");
+    admin.reset_offset_by_time(&group, &topic, -1, true).await.expect("reset to the end");
+    let progress = admin.consumer_progress(&group, Some(&topic)).await.expect("progress");
+    assert_eq!(progress.diff_total, 0, "nothing left: {progress:?}");
+
+    let deleted = admin.delete_topic(&topic, Some(cluster_name)).await.expect("delete");
+    assert_eq!(deleted.brokers.len(), 2);
+    let gone = admin.topic_route(&topic).await.expect_err("no route after delete");
+    assert_eq!(gone.kind(), ErrorKind::NotFound);
+}
