@@ -1,15 +1,15 @@
 //! The admin API over two broker groups, against rmq and (unless `RMQ_TEST_IMPLS` says otherwise)
 //! Apache RocketMQ 5.3.3: a topic created on a cluster lands on both masters, status and key
-//! queries merge both brokers' answers, and an offline group's offsets are reset by rewriting them.
+//! queries merge both brokers' answers, and an offline group's offsets move back and forward.
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{unique, wait_until};
+use common::{unique, wait_until, Received};
 use rmq_client::admin::{Admin, ErrorKind, TopicSpec, TopicTarget};
-use rmq_client::{Message, MessageQueue, Producer};
+use rmq_client::{ConsumeFrom, Message, MessageQueue, Producer, PushConsumer};
 use rmq_testkit::{impls, Cluster, Impl};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -31,6 +31,11 @@ async fn admin_merges_both_broker_groups() {
 }
 
 async fn scenario(admin: &Admin, ns: &str, cluster_name: &str) {
+    // A just-started Apache broker fails GET_BROKER_RUNTIME_INFO until its first stats sample.
+    wait_until(WAIT, "runtime info of every broker", || async {
+        admin.cluster_list(Some(cluster_name)).await.is_ok_and(|l| l.iter().all(|b| b.error.is_none()))
+    })
+    .await;
     let brokers = admin.cluster_list(Some(cluster_name)).await.expect("cluster list");
     let names: BTreeSet<_> = brokers.iter().map(|b| b.broker_name.as_str()).collect();
     assert_eq!(names, BTreeSet::from(["broker-a", "broker-b"]), "{brokers:?}");
@@ -82,11 +87,31 @@ async fn scenario(admin: &Admin, ns: &str, cluster_name: &str) {
     let max = status.iter().find(|q| q.broker_name == "broker-b" && q.queue_id == on_b.queue_id).map(|q| q.max_offset);
     assert_eq!(Some(batch.messages.len() as i64), max, "a pull from 0 reads the whole queue");
 
-    // An offline group: the reset rewrites its offsets on both brokers.
+    // A group that consumed everything and went offline: the reset moves its offsets on both
+    // brokers (rmq: rewritten by the client after CONSUMER_NOT_ONLINE; Apache 5.x: server-side).
     let group = unique("admin_offline_cg");
+    let received = Received::default();
+    let consumer = PushConsumer::builder()
+        .name_server(ns)
+        .group(&group)
+        .subscribe(&topic, "*")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .start(received.listener())
+        .await
+        .expect("consumer");
+    wait_until(WAIT, "16 messages consumed", || {
+        let r = received.clone();
+        async move { r.len() >= 16 }
+    })
+    .await;
+    wait_until(WAIT, "offsets committed", || async {
+        admin.consumer_progress(&group, Some(&topic)).await.is_ok_and(|p| p.diff_total == 0)
+    })
+    .await;
+    consumer.shutdown().await;
     let reset = admin.reset_offset_by_time(&group, &topic, 0, true).await.expect("reset to the start");
-    assert!(!reset.consumers_notified, "nobody online to notify: {reset:?}");
     assert_eq!(reset.queues.len(), 8, "{reset:?}");
+    assert!(reset.queues.iter().all(|q| q.offset == 0), "{reset:?}");
     let progress = admin.consumer_progress(&group, Some(&topic)).await.expect("progress");
     assert_eq!(progress.diff_total, 16, "everything left to consume: {progress:?}");
     admin.reset_offset_by_time(&group, &topic, -1, true).await.expect("reset to the end");

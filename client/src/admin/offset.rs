@@ -1,7 +1,8 @@
 //! Moving a consumer group's offsets back or forward to a point in time, as `mqadmin
-//! resetOffsetByTime`: INVOKE_BROKER_TO_RESET_OFFSET on each broker of the topic (which also
-//! tells the online consumers); when the group is offline, the offsets are written directly
-//! (GET_CONSUME_STATS, SEARCH_OFFSET_BY_TIMESTAMP, UPDATE_CONSUMER_OFFSET).
+//! resetOffsetByTime`: INVOKE_BROKER_TO_RESET_OFFSET on each broker of the topic, which applies
+//! it and gets online consumers to follow (rmq and Apache before 5.x push the offsets to them;
+//! Apache 5.x resets server-side). When a broker answers CONSUMER_NOT_ONLINE, the offsets are
+//! written directly (GET_CONSUME_STATS, SEARCH_OFFSET_BY_TIMESTAMP, UPDATE_CONSUMER_OFFSET).
 
 use std::collections::BTreeMap;
 
@@ -36,9 +37,10 @@ pub struct OffsetReset {
     pub topic: String,
     /// The target time (ms; -1 = the end of each queue).
     pub timestamp: i64,
-    /// `true` when the brokers pushed the new offsets to online consumers; `false` when the
-    /// group was offline and its committed offsets were rewritten instead.
-    pub consumers_notified: bool,
+    /// `true` when the brokers applied the reset themselves (online consumers follow);
+    /// `false` when a broker found the group offline and the committed offsets were rewritten
+    /// by this client instead.
+    pub applied_by_broker: bool,
     /// New offsets, ordered by broker name and queue id.
     pub queues: Vec<QueueReset>,
 }
@@ -97,7 +99,7 @@ impl Admin {
             }
         }
         queues.sort_by(|a, b| (&a.broker_name, a.queue_id).cmp(&(&b.broker_name, b.queue_id)));
-        Ok(OffsetReset { group: group.into(), topic: topic.into(), timestamp, consumers_notified: true, queues })
+        Ok(OffsetReset { group: group.into(), topic: topic.into(), timestamp, applied_by_broker: true, queues })
     }
 
     /// The offline reset: per queue the group has consumed (or, if none, per queue of the
@@ -147,7 +149,7 @@ impl Admin {
             }
         }
         queues.sort_by(|a, b| (&a.broker_name, a.queue_id).cmp(&(&b.broker_name, b.queue_id)));
-        Ok(OffsetReset { group: group.into(), topic: topic.into(), timestamp, consumers_notified: false, queues })
+        Ok(OffsetReset { group: group.into(), topic: topic.into(), timestamp, applied_by_broker: false, queues })
     }
 
     /// The offset of the first message of `mq` stored at or after `timestamp`

@@ -128,8 +128,8 @@ impl Render for ConsumerConnections {
 
 impl Render for OffsetReset {
     fn table(&self) -> String {
-        let how = if self.consumers_notified {
-            "online consumers were told to seek"
+        let how = if self.applied_by_broker {
+            "by the brokers (online consumers follow)"
         } else {
             "the group is offline: its committed offsets were rewritten"
         };

@@ -407,7 +407,7 @@ class RmqAdminTest {
             }, () -> "offsets of " + group + " should be committed");
             int delivered = received.count();
             JSONObject reset = rmqadmin.ok("offset", "reset-by-time", "-g", group, "-t", topic, "-s", before).object();
-            assertTrue(reset.getBooleanValue("consumersNotified"), "online consumers are told: " + reset);
+            assertTrue(reset.getBooleanValue("appliedByBroker"), "the brokers apply it: " + reset);
             JSONArray queues = reset.getJSONArray("queues");
             assertEquals(4, queues.size(), reset.toString());
             for (int i = 0; i < queues.size(); i++) {
