@@ -99,6 +99,22 @@ impl Broker {
         self.process.kill();
     }
 
+    /// Which implementation runs this broker.
+    pub fn imp(&self) -> Impl {
+        self.process.imp()
+    }
+
+    /// Makes the next [`start`](Self::start) run the other implementation on the same store, config
+    /// and port — swapping Apache's broker for ours (or back) on the same data. The broker must be
+    /// stopped.
+    pub fn switch_impl(&mut self, imp: Impl) -> Result<(), TestkitError> {
+        if self.is_alive() {
+            return Err(TestkitError::Usage(format!("stop {} before switching it to {imp}", self.name())));
+        }
+        self.process.set_imp(imp);
+        Ok(())
+    }
+
     /// SIGSTOP: the broker freezes with its connections open, so requests time out (a hung broker).
     pub fn pause(&self) {
         self.process.signal(rustix::process::Signal::STOP);

@@ -61,6 +61,11 @@ impl Process {
         self.imp
     }
 
+    /// Runs the other implementation from the next start on (same directory, port and files).
+    pub(crate) fn set_imp(&mut self, imp: Impl) {
+        self.imp = imp;
+    }
+
     /// `127.0.0.1:<port>`.
     pub(crate) fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
