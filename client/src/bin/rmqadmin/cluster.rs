@@ -83,7 +83,7 @@ impl Render for Vec<ClusterBroker> {
             let tps = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_default();
             let version = match (&b.version, &b.error) {
                 (Some(v), _) => v.clone(),
-                (None, Some(_)) => "unreachable".to_owned(),
+                (None, Some(_)) => "unavailable".to_owned(),
                 (None, None) => String::new(),
             };
             let active = b.active.map(|a| a.to_string()).unwrap_or_default();

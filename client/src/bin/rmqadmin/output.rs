@@ -2,6 +2,7 @@
 //! record) or `--output json` (one JSON document on stdout).
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use clap::ValueEnum;
 use serde::Serialize;
@@ -21,15 +22,18 @@ pub trait Render: Serialize {
     fn table(&self) -> String;
 }
 
-/// Prints `value` to stdout in `format`.
+/// Prints `value` to stdout in `format`. A closed stdout (`rmqadmin … | head`) is not an error.
 pub fn emit<T: Render + ?Sized>(format: Format, value: &T) {
-    match format {
-        Format::Table => print!("{}", value.table()),
+    let text = match format {
+        Format::Table => value.table(),
         // Result types hold only strings, numbers, maps with string keys and sequences.
-        Format::Json => {
-            println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")))
-        }
-    }
+        Format::Json => match serde_json::to_string_pretty(value) {
+            Ok(json) => json + "\n",
+            Err(e) => format!("{{\"error\":{:?}}}\n", e.to_string()),
+        },
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// Columns of text: left-aligned, except columns whose every cell is a number, which are
