@@ -21,6 +21,9 @@ use crate::core::ClientCore;
 use crate::error::Result;
 use crate::message::MessageQueue;
 
+/// How long `shutdown` waits for in-flight messages before committing what completed.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
+
 /// Settings of a group consumer.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -376,14 +379,20 @@ impl Engine {
             return;
         }
         let owned: Vec<(MessageQueue, Owned)> = self.owned.lock().await.drain().collect();
+        // Stop pulling, then let the batches being consumed finish so their offsets are committed.
         for (q, o) in &owned {
-            o.pq.drop_queue();
             o.cancel.cancel();
             debug!(queue = ?q, "stopping queue");
         }
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_DRAIN;
         let mut queues = Vec::new();
         for (q, o) in owned {
-            let _ = tokio::time::timeout(Duration::from_secs(10), o.task).await;
+            let _ = tokio::time::timeout_at(deadline, o.task).await;
+            // (A pull consumer's buffered, unpolled messages are not in progress: no wait.)
+            while self.settings.passive && o.pq.load().0 > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            o.pq.drop_queue();
             queues.push(q);
         }
         self.offsets.persist(&self.core, &self.settings.group, None).await;

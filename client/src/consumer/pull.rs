@@ -215,6 +215,13 @@ impl std::fmt::Debug for PullConsumer {
     }
 }
 
+impl Drop for PullConsumer {
+    /// Stops the background work; call [`PullConsumer::shutdown`] first to commit offsets.
+    fn drop(&mut self) {
+        self.engine.core.shutdown.cancel();
+    }
+}
+
 impl PullConsumer {
     /// A builder with defaults.
     pub fn builder() -> PullConsumerBuilder {

@@ -74,8 +74,9 @@ where
     }
 }
 
-/// A running push consumer. Dropping it without [`PushConsumer::shutdown`] stops nothing: call
-/// `shutdown` to commit offsets and leave the group.
+/// A running push consumer. Call [`PushConsumer::shutdown`] to commit offsets and leave the
+/// group; dropping it only stops the background work (offsets since the last commit are then
+/// consumed again by the group, which at-least-once delivery allows).
 pub struct PushConsumer {
     engine: Arc<Engine>,
 }
@@ -86,6 +87,12 @@ impl std::fmt::Debug for PushConsumer {
             .field("group", &self.engine.settings.group)
             .field("client_id", &self.engine.core.client_id)
             .finish()
+    }
+}
+
+impl Drop for PushConsumer {
+    fn drop(&mut self) {
+        self.engine.core.shutdown.cancel();
     }
 }
 

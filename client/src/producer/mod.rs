@@ -201,6 +201,13 @@ struct Inner {
     default_topic_queues: i32,
 }
 
+impl Drop for Inner {
+    /// The last clone is gone: stop the background refresh (without the goodbye `shutdown` sends).
+    fn drop(&mut self) {
+        self.core.shutdown.cancel();
+    }
+}
+
 /// Sends messages. Cheap to clone; clones share connections and routes.
 ///
 /// Every send is async: `send(..).await` waits for the broker's answer (Java's synchronous
