@@ -9,9 +9,16 @@ use rmq_remoting::message::java_string_hash;
 use super::fault::FaultTolerance;
 use crate::message::MessageQueue;
 
-/// Round-robin position shared by all sends of a producer.
-#[derive(Debug, Default)]
+/// Round-robin position shared by all sends of a producer; starts at a random queue, as Java's
+/// `ThreadLocalIndex`, so that short-lived producers do not all write queue 0.
+#[derive(Debug)]
 pub(crate) struct RoundRobin(AtomicUsize);
+
+impl Default for RoundRobin {
+    fn default() -> Self {
+        RoundRobin(AtomicUsize::new(rand::random::<u16>() as usize))
+    }
+}
 
 impl RoundRobin {
     /// Picks a queue, preferring available brokers other than `last_failed`.
