@@ -37,7 +37,6 @@ pub use topic::{QueueStatus, TopicDeletion, TopicSpec, TopicTarget};
 
 use crate::core::{expect_success, ClientCore, ClientOptions};
 use crate::error::ClientError;
-use crate::namesrv::NameServerSource;
 use crate::route::MASTER_ID;
 
 /// Configures an [`Admin`].
@@ -47,20 +46,7 @@ pub struct AdminBuilder {
 }
 
 impl AdminBuilder {
-    /// Adds NameServer addresses (`host:port`, or several separated by `;`).
-    pub fn name_server(mut self, addr: impl Into<String>) -> Self {
-        match &mut self.options.name_servers {
-            NameServerSource::List(list) => list.push(addr.into()),
-            other => *other = NameServerSource::List(vec![addr.into()]),
-        }
-        self
-    }
-
-    /// Sets where NameServer addresses come from (default: `NAMESRV_ADDR`).
-    pub fn name_server_source(mut self, source: NameServerSource) -> Self {
-        self.options.name_servers = source;
-        self
-    }
+    crate::core::client_setters!(options);
 
     /// Timeout of one request, connecting included (default 3 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {

@@ -6,6 +6,7 @@ mod allocate;
 mod broker_api;
 mod engine;
 mod offsets;
+mod options;
 mod process_queue;
 mod pull;
 mod pull_loop;

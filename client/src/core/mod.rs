@@ -53,6 +53,46 @@ impl Default for ClientOptions {
     }
 }
 
+impl ClientOptions {
+    /// Adds NameServer addresses, replacing a non-list source.
+    pub fn add_name_server(&mut self, addr: String) {
+        match &mut self.name_servers {
+            NameServerSource::List(list) => list.push(addr),
+            other => *other = NameServerSource::List(vec![addr]),
+        }
+    }
+}
+
+/// The builder setters of the [`ClientOptions`] found at `self.<path>`, shared by every builder.
+macro_rules! client_setters {
+    ($($path:ident).+) => {
+        /// Adds NameServer addresses (`host:port`, or several separated by `;`).
+        pub fn name_server(mut self, addr: impl Into<String>) -> Self {
+            self.$($path).+.add_name_server(addr.into());
+            self
+        }
+
+        /// Sets where NameServer addresses come from (default: `NAMESRV_ADDR`).
+        pub fn name_server_source(mut self, source: $crate::namesrv::NameServerSource) -> Self {
+            self.$($path).+.name_servers = source;
+            self
+        }
+
+        /// Instance name, part of the client id (`ip@instance`; unique per client by default).
+        pub fn instance_name(mut self, name: impl Into<String>) -> Self {
+            self.$($path).+.instance_name = Some(name.into());
+            self
+        }
+
+        /// Route refresh and heartbeat interval (default 30 s).
+        pub fn refresh_interval(mut self, interval: std::time::Duration) -> Self {
+            self.$($path).+.refresh_interval = interval;
+            self
+        }
+    };
+}
+pub(crate) use client_setters;
+
 /// One client's view of a cluster.
 pub(crate) struct ClientCore {
     pub options: ClientOptions,

@@ -27,7 +27,6 @@ pub use transaction::{TransactionChecker, TransactionState};
 use crate::core::{ClientCore, ClientOptions};
 use crate::error::{ClientError, Result};
 use crate::message::{Message, MessageQueue};
-use crate::namesrv::NameServerSource;
 use fault::FaultTolerance;
 use select::RoundRobin;
 use send::{PreparedSend, SendLimits};
@@ -92,20 +91,7 @@ impl Default for ProducerBuilder {
 }
 
 impl ProducerBuilder {
-    /// Adds NameServer addresses (`host:port`, or several separated by `;`).
-    pub fn name_server(mut self, addr: impl Into<String>) -> Self {
-        match &mut self.options.name_servers {
-            NameServerSource::List(list) => list.push(addr.into()),
-            other => *other = NameServerSource::List(vec![addr.into()]),
-        }
-        self
-    }
-
-    /// Sets where NameServer addresses come from (default: `NAMESRV_ADDR`).
-    pub fn name_server_source(mut self, source: NameServerSource) -> Self {
-        self.options.name_servers = source;
-        self
-    }
+    crate::core::client_setters!(options);
 
     /// The producer group (needed for transactions; shown by `rmqadmin`).
     pub fn group(mut self, group: impl Into<String>) -> Self {
@@ -146,18 +132,6 @@ impl ProducerBuilder {
     /// Queues of a topic the broker auto-creates on the first send (default 4).
     pub fn default_topic_queues(mut self, n: i32) -> Self {
         self.default_topic_queues = n.clamp(1, 1024);
-        self
-    }
-
-    /// Route refresh and heartbeat interval (default 30 s).
-    pub fn refresh_interval(mut self, interval: Duration) -> Self {
-        self.options.refresh_interval = interval;
-        self
-    }
-
-    /// Instance name, part of the client id.
-    pub fn instance_name(mut self, name: impl Into<String>) -> Self {
-        self.options.instance_name = Some(name.into());
         self
     }
 

@@ -1,19 +1,15 @@
 //! Configuring and starting a [`PushConsumer`].
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use rmq_remoting::message::{validate_group, RETRY_TOPIC_PREFIX};
+use rmq_remoting::message::RETRY_TOPIC_PREFIX;
 use tokio::sync::Semaphore;
 
 use super::{concurrent_runner, orderly_runner, MessageListener, OrderlyListener, PushConsumer, Shared};
-use crate::consumer::engine::{Engine, Runner, Settings};
-use crate::consumer::offsets::{OffsetBackend, OffsetStore};
-use crate::consumer::{Allocation, ConsumeFrom, MessageModel, Subscription};
-use crate::core::{ClientCore, ClientOptions};
+use crate::consumer::engine::Runner;
+use crate::consumer::options::{consumer_setters, ConsumerOptions, Mode};
+use crate::consumer::{MessageModel, Subscription};
 use crate::error::{ClientError, Result};
-use crate::namesrv::NameServerSource;
 
 /// The group name Java reserves; a consumer must choose its own.
 pub const DEFAULT_CONSUMER_GROUP: &str = "DEFAULT_CONSUMER";
@@ -22,66 +18,29 @@ pub const DEFAULT_CONSUMER_GROUP: &str = "DEFAULT_CONSUMER";
 /// [`start_orderly`](Self::start_orderly).
 #[derive(Debug, Clone)]
 pub struct PushConsumerBuilder {
-    pub(crate) options: ClientOptions,
-    pub(crate) group: String,
-    pub(crate) subscriptions: Vec<Subscription>,
-    pub(crate) model: MessageModel,
-    pub(crate) allocation: Allocation,
-    pub(crate) consume_from: ConsumeFrom,
-    pub(crate) batch: usize,
-    pub(crate) concurrency: usize,
-    pub(crate) pull_batch: i32,
-    pub(crate) max_in_flight_messages: usize,
-    pub(crate) max_in_flight_bytes: usize,
-    pub(crate) max_reconsume_times: Option<i32>,
-    pub(crate) rebalance_interval: Duration,
-    pub(crate) commit_interval: Duration,
-    pub(crate) offset_dir: Option<PathBuf>,
+    opts: ConsumerOptions,
+    subscriptions: Vec<Subscription>,
+    batch: usize,
+    concurrency: usize,
+    max_in_flight_bytes: usize,
+    max_reconsume_times: Option<i32>,
 }
 
 impl Default for PushConsumerBuilder {
     fn default() -> Self {
         PushConsumerBuilder {
-            options: ClientOptions::default(),
-            group: String::new(),
+            opts: ConsumerOptions::default(),
             subscriptions: Vec::new(),
-            model: MessageModel::Clustering,
-            allocation: Allocation::Average,
-            consume_from: ConsumeFrom::LastOffset,
             batch: 1,
             concurrency: 20,
-            pull_batch: 32,
-            max_in_flight_messages: 1000,
             max_in_flight_bytes: 100 * 1024 * 1024,
             max_reconsume_times: None,
-            rebalance_interval: Duration::from_secs(20),
-            commit_interval: Duration::from_secs(5),
-            offset_dir: None,
         }
     }
 }
 
 impl PushConsumerBuilder {
-    /// Adds NameServer addresses (`host:port`, or several separated by `;`).
-    pub fn name_server(mut self, addr: impl Into<String>) -> Self {
-        match &mut self.options.name_servers {
-            NameServerSource::List(list) => list.push(addr.into()),
-            other => *other = NameServerSource::List(vec![addr.into()]),
-        }
-        self
-    }
-
-    /// Sets where NameServer addresses come from (default: `NAMESRV_ADDR`).
-    pub fn name_server_source(mut self, source: NameServerSource) -> Self {
-        self.options.name_servers = source;
-        self
-    }
-
-    /// The consumer group (required).
-    pub fn group(mut self, group: impl Into<String>) -> Self {
-        self.group = group.into();
-        self
-    }
+    consumer_setters!();
 
     /// Subscribes to `topic` with a tag expression (`*`, `TagA || TagB`).
     pub fn subscribe(mut self, topic: impl Into<String>, tags: &str) -> Self {
@@ -92,24 +51,6 @@ impl PushConsumerBuilder {
     /// Subscribes to `topic` with an SQL92 expression over properties.
     pub fn subscribe_sql(mut self, topic: impl Into<String>, sql: &str) -> Self {
         self.subscriptions.push(Subscription::sql92(topic, sql));
-        self
-    }
-
-    /// Clustering (default) or broadcasting.
-    pub fn message_model(mut self, model: MessageModel) -> Self {
-        self.model = model;
-        self
-    }
-
-    /// How queues are shared among the group's members (default: average).
-    pub fn allocation(mut self, allocation: Allocation) -> Self {
-        self.allocation = allocation;
-        self
-    }
-
-    /// Where a group without committed offsets starts (default: the last offset).
-    pub fn consume_from(mut self, from: ConsumeFrom) -> Self {
-        self.consume_from = from;
         self
     }
 
@@ -125,20 +66,8 @@ impl PushConsumerBuilder {
         self
     }
 
-    /// Messages per pull request (default 32).
-    pub fn pull_batch_size(mut self, n: i32) -> Self {
-        self.pull_batch = n.clamp(1, 1024);
-        self
-    }
-
-    /// Flow control: a queue stops pulling while this many of its messages are in flight
-    /// (default 1000) …
-    pub fn max_in_flight_messages(mut self, n: usize) -> Self {
-        self.max_in_flight_messages = n.max(1);
-        self
-    }
-
-    /// … or this many body bytes (default 100 MiB).
+    /// Flow control: a queue also stops pulling while this many body bytes are in flight
+    /// (default 100 MiB).
     pub fn max_in_flight_bytes(mut self, n: usize) -> Self {
         self.max_in_flight_bytes = n.max(1);
         self
@@ -147,43 +76,6 @@ impl PushConsumerBuilder {
     /// Deliveries before a message goes to the DLQ (default 16; orderly: unlimited).
     pub fn max_reconsume_times(mut self, n: i32) -> Self {
         self.max_reconsume_times = Some(n);
-        self
-    }
-
-    /// Rebalance (and orderly lock renewal) interval (default 20 s).
-    pub fn rebalance_interval(mut self, d: Duration) -> Self {
-        self.rebalance_interval = d;
-        self
-    }
-
-    /// Offset commit interval (default 5 s).
-    pub fn commit_interval(mut self, d: Duration) -> Self {
-        self.commit_interval = d;
-        self
-    }
-
-    /// Route refresh and heartbeat interval (default 30 s).
-    pub fn refresh_interval(mut self, d: Duration) -> Self {
-        self.options.refresh_interval = d;
-        self
-    }
-
-    /// Timeout of one request (default 3 s).
-    pub fn request_timeout(mut self, d: Duration) -> Self {
-        self.options.request_timeout = d;
-        self
-    }
-
-    /// Instance name, part of the client id (set it for broadcast consumers that must find
-    /// their local offsets after a restart).
-    pub fn instance_name(mut self, name: impl Into<String>) -> Self {
-        self.options.instance_name = Some(name.into());
-        self
-    }
-
-    /// Directory of broadcast offsets (default `~/.rocketmq_offsets`, as Java).
-    pub fn offset_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.offset_dir = Some(dir.into());
         self
     }
 
@@ -213,8 +105,8 @@ impl PushConsumerBuilder {
     }
 
     async fn launch(self, orderly: bool, runner: Runner) -> Result<PushConsumer> {
-        validate_group(&self.group).map_err(ClientError::Config)?;
-        if self.group == DEFAULT_CONSUMER_GROUP {
+        let group = self.opts.group.clone();
+        if group == DEFAULT_CONSUMER_GROUP {
             return Err(ClientError::Config(format!("the consumer group cannot be {DEFAULT_CONSUMER_GROUP}")));
         }
         if self.subscriptions.is_empty() {
@@ -223,41 +115,16 @@ impl PushConsumerBuilder {
         for s in &self.subscriptions {
             rmq_remoting::message::validate_topic(&s.topic).map_err(ClientError::Config)?;
         }
-        let core = ClientCore::start(self.options).await?;
-        let backend = match self.model {
-            MessageModel::Clustering => OffsetBackend::Broker,
-            MessageModel::Broadcasting => {
-                let dir = self.offset_dir.unwrap_or_else(default_offset_dir);
-                OffsetBackend::LocalFile(dir.join(&core.client_id).join(&self.group).join("offsets.json"))
-            }
-        };
-        let settings = Settings {
-            group: self.group.clone(),
-            model: self.model,
-            allocation: self.allocation,
-            consume_from: self.consume_from,
-            orderly,
-            passive: true,
-            pull_batch: self.pull_batch,
-            max_in_flight_messages: self.max_in_flight_messages,
-            max_in_flight_bytes: self.max_in_flight_bytes,
-            rebalance_interval: self.rebalance_interval,
-            commit_interval: self.commit_interval,
-            auto_commit: true,
-        };
-        let engine = Engine::new(core, settings, OffsetStore::new(backend));
+        let clustering = self.opts.model == MessageModel::Clustering;
+        let mode = Mode { orderly, passive: true, auto_commit: true, max_in_flight_bytes: self.max_in_flight_bytes };
+        let engine = self.opts.into_engine(mode).await?;
         for s in self.subscriptions {
             engine.subscribe(s);
         }
-        if self.model == MessageModel::Clustering {
-            engine.subscribe(Subscription::tag(format!("{RETRY_TOPIC_PREFIX}{}", self.group), "*"));
+        if clustering {
+            engine.subscribe(Subscription::tag(format!("{RETRY_TOPIC_PREFIX}{group}"), "*"));
         }
         engine.start(runner).await;
         Ok(PushConsumer { engine })
     }
-}
-
-/// Java's `rocketmq.client.localOffsetStoreDir` default.
-fn default_offset_dir() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir).join(".rocketmq_offsets")
 }
