@@ -96,6 +96,9 @@ pub struct PolicyConfig {
     pub trace_on: bool,
     /// `enablePropertyFilter`: allow SQL92 subscriptions.
     pub property_filter: bool,
+    /// `useServerSideResetOffset` (Apache 5.x, default on): `resetOffsetByTime` moves the offsets
+    /// on the broker, and the group's next pull of each queue is answered with the new offset.
+    pub server_side_reset_offset: bool,
 }
 
 /// The whole broker configuration.
@@ -335,6 +338,7 @@ impl BrokerConfig {
                 region_id: props.get("regionId", "DefaultRegion".to_owned())?,
                 trace_on: props.get("traceOn", true)?,
                 property_filter: props.get("enablePropertyFilter", false)?,
+                server_side_reset_offset: props.get("useServerSideResetOffset", true)?,
             },
             commit_log_dir: props.get("storePathCommitLog", store_root.join("commitlog"))?,
             store_root,

@@ -1,9 +1,10 @@
 //! Consumer offsets (`config/consumerOffset.json`): `topic@group → queueId → next offset`,
 //! updated by commits and persisted periodically and at shutdown.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 use tracing::warn;
@@ -20,6 +21,11 @@ struct OffsetFile {
 pub struct OffsetTable {
     path: PathBuf,
     inner: RwLock<OffsetFile>,
+    /// Offsets reset on the broker (`topic@group → queue → offset`) that the group's next pull of
+    /// the queue has not picked up yet; in memory only, as Apache's `resetOffsetTable`.
+    resets: Mutex<HashMap<String, BTreeMap<i32, i64>>>,
+    /// Entries in `resets`, so that pulls skip the lock when none is pending.
+    pending_resets: AtomicUsize,
 }
 
 fn key(topic: &str, group: &str) -> String {
@@ -30,7 +36,49 @@ impl OffsetTable {
     /// Loads `<root>/config/consumerOffset.json`.
     pub fn load(root: &std::path::Path) -> Self {
         let path = root.join("config").join("consumerOffset.json");
-        OffsetTable { inner: RwLock::new(load_json(&path).unwrap_or_default()), path }
+        OffsetTable {
+            inner: RwLock::new(load_json(&path).unwrap_or_default()),
+            path,
+            resets: Mutex::new(HashMap::new()),
+            pending_resets: AtomicUsize::new(0),
+        }
+    }
+
+    /// Resets a queue's offset: committed now, and handed to the group's next pull of the queue.
+    pub fn assign_reset(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        let mut resets = self.resets.lock().unwrap_or_else(|e| e.into_inner());
+        if resets.entry(key(topic, group)).or_default().insert(queue_id, offset).is_none() {
+            self.pending_resets.fetch_add(1, Ordering::AcqRel);
+        }
+        drop(resets);
+        self.commit(group, topic, queue_id, offset);
+    }
+
+    /// Whether a reset of the queue is pending (commits from the group are then ignored).
+    pub fn has_reset(&self, group: &str, topic: &str, queue_id: i32) -> bool {
+        self.pending_reset(group, topic, queue_id, false).is_some()
+    }
+
+    /// Takes the pending reset of a queue, if any.
+    pub fn take_reset(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        self.pending_reset(group, topic, queue_id, true)
+    }
+
+    fn pending_reset(&self, group: &str, topic: &str, queue_id: i32, take: bool) -> Option<i64> {
+        if self.pending_resets.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut resets = self.resets.lock().unwrap_or_else(|e| e.into_inner());
+        let k = key(topic, group);
+        let queues = resets.get_mut(&k)?;
+        let offset = if take { queues.remove(&queue_id) } else { queues.get(&queue_id).copied() };
+        if take && offset.is_some() {
+            self.pending_resets.fetch_sub(1, Ordering::AcqRel);
+            if queues.is_empty() {
+                resets.remove(&k);
+            }
+        }
+        offset
     }
 
     /// Records the committed offset of a queue.
@@ -39,8 +87,11 @@ impl OffsetTable {
         w.offset_table.entry(key(topic, group)).or_default().insert(queue_id, offset);
     }
 
-    /// The committed offset of a queue.
+    /// The committed offset of a queue (a pending reset first, as Apache's `queryOffset`).
     pub fn get(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        if let Some(reset) = self.pending_reset(group, topic, queue_id, false) {
+            return Some(reset);
+        }
         let r = self.inner.read().unwrap_or_else(|e| e.into_inner());
         r.offset_table.get(&key(topic, group)).and_then(|q| q.get(&queue_id)).copied()
     }

@@ -44,6 +44,10 @@ pub fn update_consumer_offset(broker: &Broker, req: &RemotingCommand) -> Remotin
         Ok(h) => h,
         Err(e) => return bad_header(req, e),
     };
+    if broker.offsets.has_reset(&h.consumer_group, &h.topic, h.queue_id) {
+        // As Apache: the consumer has not seen the reset yet, so its commit is stale.
+        return RemotingCommand::success(req).with_remark("Offset has been previously reset");
+    }
     broker.offsets.commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     RemotingCommand::success(req)
 }

@@ -78,6 +78,18 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
             Err(e @ FilterBuildError::Disabled(_)) => return reject(ResponseCode::NoPermission, e.to_string()),
             Err(e) => return reject(ResponseCode::SubscriptionParseFailed, e.to_string()),
         };
+    if let Some(reset) = broker.offsets.take_reset(&header.consumer_group, &header.topic, header.queue_id) {
+        // An offset reset on the broker (resetOffsetByTime): move the consumer there.
+        // Answered like an out-of-range offset: PULL_OFFSET_MOVED with nextBeginOffset = the reset.
+        let result = ReadResult {
+            status: ReadStatus::OffsetOverflowBadly,
+            next_begin_offset: reset,
+            min_offset: broker.store.min_offset(&header.topic, header.queue_id),
+            max_offset: broker.store.max_offset(&header.topic, header.queue_id),
+            records: Vec::new(),
+        };
+        return Some(respond(broker, req, result, header.queue_offset));
+    }
     if header.sys_flag & pull_flag::COMMIT_OFFSET != 0 {
         if let Some(commit) = header.commit_offset.filter(|c| *c >= 0) {
             broker.offsets.commit(&header.consumer_group, &header.topic, header.queue_id, commit);

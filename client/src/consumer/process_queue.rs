@@ -55,6 +55,13 @@ impl ProcessQueue {
         }
     }
 
+    /// Moves the resume point to `offset`, even backwards (the broker reset the group's offset).
+    pub fn rewind(&self, offset: i64) {
+        if let Ok(mut s) = self.state.lock() {
+            s.next_offset = offset;
+        }
+    }
+
     /// Removes completed messages; returns the offset the group may resume from, if known.
     pub fn complete(&self, offsets: impl IntoIterator<Item = i64>) -> Option<i64> {
         let mut s = self.state.lock().ok()?;

@@ -83,9 +83,10 @@ where
                 idle_progress(task, next_offset);
             }
             Ok(PullOutcome::OffsetMoved { next_offset }) => {
-                warn!(queue = ?task.queue, from = offset, to = next_offset, "offset no longer valid; moving");
+                // Out of range, or reset on the broker (mqadmin resetOffsetByTime, Apache 5.x style).
+                warn!(queue = ?task.queue, from = offset, to = next_offset, "the broker moved the offset");
                 offset = next_offset;
-                task.pq.advance(next_offset);
+                task.pq.rewind(next_offset);
                 engine.offsets.update(&task.queue, next_offset, false);
             }
             Err(e) => {
