@@ -99,6 +99,9 @@ pub struct PolicyConfig {
     /// `useServerSideResetOffset` (Apache 5.x, default on): `resetOffsetByTime` moves the offsets
     /// on the broker, and the group's next pull of each queue is answered with the new offset.
     pub server_side_reset_offset: bool,
+    /// The message-trace topic created at start (`msgTraceTopicName`, default
+    /// `RMQ_SYS_TRACE_TOPIC`) when `traceTopicEnable=true`.
+    pub trace_topic: Option<String>,
 }
 
 /// The whole broker configuration.
@@ -240,8 +243,6 @@ const APACHE_KEYS: &[&str] = &[
     "timerWheelEnable",
     "timerPrecisionMs",
     "timerMaxDelaySec",
-    "traceTopicEnable",
-    "msgTraceTopicName",
     "aclEnable",
     "transactionTimeOut",
     "transactionCheckMax",
@@ -339,6 +340,10 @@ impl BrokerConfig {
                 trace_on: props.get("traceOn", true)?,
                 property_filter: props.get("enablePropertyFilter", false)?,
                 server_side_reset_offset: props.get("useServerSideResetOffset", true)?,
+                trace_topic: props
+                    .get("traceTopicEnable", false)?
+                    .then(|| props.get("msgTraceTopicName", "RMQ_SYS_TRACE_TOPIC".to_owned()))
+                    .transpose()?,
             },
             commit_log_dir: props.get("storePathCommitLog", store_root.join("commitlog"))?,
             store_root,

@@ -68,6 +68,9 @@ impl TopicTable {
                 perm::INHERIT | if p.broker_topic_enable { perm::READ_WRITE } else { 0 },
             ),
         ];
+        if let Some(trace_topic) = &p.trace_topic {
+            builtin.push(TopicConfig::new(trace_topic.clone(), 1, perm::READ_WRITE));
+        }
         if p.auto_create_topic {
             builtin.push(TopicConfig::new(
                 AUTO_CREATE_TOPIC,

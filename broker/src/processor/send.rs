@@ -161,6 +161,10 @@ impl MessageBase<'_> {
     fn message(&self, body: Bytes, flag: i32, mut props: Properties, batch: bool) -> (NewMessage, String) {
         let uniq_key = props.entry(keys::UNIQ_KEY.to_owned()).or_insert_with(|| uniq_ids(self.broker).next()).clone();
         props.insert(keys::CLUSTER.to_owned(), self.broker.config.cluster_name.clone());
+        // As Apache: the Java consumer's trace hook drops trace records of messages without a region.
+        let policy = &self.broker.config.policy;
+        props.insert(keys::MSG_REGION.to_owned(), policy.region_id.clone());
+        props.insert(keys::TRACE_ON.to_owned(), policy.trace_on.to_string());
         props.remove("POP_CK");
         let mut msg = NewMessage {
             topic: self.topic.clone(),
