@@ -50,6 +50,19 @@ struct ConsumerGroup {
     consume_from_where: String,
 }
 
+/// An online consumer group as the metrics see it.
+#[derive(Debug, Clone)]
+pub struct OnlineGroup {
+    /// Group name.
+    pub group: String,
+    /// `CONSUME_ACTIVELY` (pull), `CONSUME_PASSIVELY` (push) or `CONSUME_POP`.
+    pub consume_type: String,
+    /// `(language, version ordinal)` per channel.
+    pub clients: Vec<(LanguageCode, i32)>,
+    /// Subscribed topics.
+    pub topics: Vec<String>,
+}
+
 /// Producer and consumer registrations.
 #[derive(Default)]
 pub struct ClientRegistry {
@@ -221,6 +234,28 @@ impl ClientRegistry {
     pub fn groups_subscribing(&self, topic: &str) -> Vec<String> {
         let consumers = self.consumers.read().unwrap_or_else(|e| e.into_inner());
         consumers.iter().filter(|(_, g)| g.subscriptions.contains_key(topic)).map(|(n, _)| n.clone()).collect()
+    }
+
+    /// `(language, version)` of every producer channel, for the connection gauges.
+    pub fn producer_clients(&self) -> Vec<(LanguageCode, i32)> {
+        let producers = self.producers.read().unwrap_or_else(|e| e.into_inner());
+        producers.values().flat_map(|g| g.values()).map(|c| (c.language, c.version)).collect()
+    }
+
+    /// Every online consumer group: its consume type, the `(language, version)` of each channel
+    /// and the topics it subscribes to, for the connection and lag gauges.
+    pub fn online_consumers(&self) -> Vec<OnlineGroup> {
+        let consumers = self.consumers.read().unwrap_or_else(|e| e.into_inner());
+        consumers
+            .iter()
+            .filter(|(_, g)| !g.channels.is_empty())
+            .map(|(name, g)| OnlineGroup {
+                group: name.clone(),
+                consume_type: g.consume_type.clone(),
+                clients: g.channels.values().map(|c| (c.language, c.version)).collect(),
+                topics: g.subscriptions.keys().cloned().collect(),
+            })
+            .collect()
     }
 
     /// Topics a consumer group subscribes to.

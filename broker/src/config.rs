@@ -155,6 +155,8 @@ pub struct BrokerConfig {
     pub clean_interval: Duration,
     /// `diskBudgetBytes` (rmq): a disk quota for the store instead of the file system's size.
     pub disk_budget_bytes: Option<u64>,
+    /// `/metrics`, `/healthz`, `/readyz`: `metricsExporterType`, `metricsPromExporterPort`, ….
+    pub metrics: crate::metrics::MetricsConfig,
     /// Every effective key/value, as `GET_BROKER_CONFIG` shows them.
     pub display: Vec<(String, String)>,
 }
@@ -344,6 +346,10 @@ impl BrokerConfig {
                     .get("traceTopicEnable", false)?
                     .then(|| props.get("msgTraceTopicName", "RMQ_SYS_TRACE_TOPIC".to_owned()))
                     .transpose()?,
+            },
+            metrics: {
+                let bind_address = ip(&mut props, "bindAddress", IpAddr::V4(Ipv4Addr::UNSPECIFIED))?;
+                crate::metrics::MetricsConfig::load(&mut props, bind_address)?
             },
             commit_log_dir: props.get("storePathCommitLog", store_root.join("commitlog"))?,
             store_root,

@@ -11,6 +11,7 @@
 //! - [`pull_hold`]: long polling.
 //! - [`locks`]: queue locks of orderly consumers.
 //! - [`namesrv`]: registration with the NameServers.
+//! - [`metrics`]: Apache 5.3.3's metrics on `/metrics`, and `/healthz`, `/readyz`.
 //! - [`transaction`]: half messages, commit/rollback and check-back.
 //! - [`schedule`]: delay levels (`SCHEDULE_TOPIC_XXXX`) and their delivery.
 
@@ -19,6 +20,7 @@ pub mod config;
 pub mod filter;
 pub mod locks;
 pub mod meta;
+pub mod metrics;
 pub mod namesrv;
 pub mod processor;
 pub mod pull_hold;

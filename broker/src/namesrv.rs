@@ -1,6 +1,7 @@
 //! Registration with every NameServer: at start, on topic changes, every
 //! `registerNameServerPeriod`, and an unregistration at shutdown.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -20,6 +21,8 @@ pub struct NamesrvLink {
     addrs: Vec<String>,
     identity: BrokerIdentityRequest,
     ha_addr: String,
+    /// Whether the last registration round was accepted by at least one NameServer.
+    registered: AtomicBool,
 }
 
 impl NamesrvLink {
@@ -35,6 +38,7 @@ impl NamesrvLink {
                 broker_id: config.broker_id,
             },
             ha_addr: config.ha_addr(),
+            registered: AtomicBool::new(false),
         }
     }
 
@@ -85,7 +89,14 @@ impl NamesrvLink {
                 }
             }
         });
-        join_all(calls).await.into_iter().filter(|ok| *ok).count()
+        let accepted = join_all(calls).await.into_iter().filter(|ok| *ok).count();
+        self.registered.store(accepted > 0, Ordering::Release);
+        accepted
+    }
+
+    /// Whether the last registration round was accepted by at least one NameServer.
+    pub fn is_registered(&self) -> bool {
+        self.registered.load(Ordering::Acquire)
     }
 
     /// Unregisters from every NameServer (at shutdown).

@@ -62,6 +62,8 @@ pub struct Broker {
     pub permission: AtomicI32,
     /// Config values changed with UPDATE_BROKER_CONFIG, shown by GET_BROKER_CONFIG.
     pub config_overrides: std::sync::RwLock<Vec<(String, String)>>,
+    /// Metric handles (Apache 5.3.3 names), recorded by the processors.
+    pub metrics: crate::metrics::BrokerMetrics,
     /// Boot time, ms.
     pub boot_ms: i64,
     register_now: watch::Sender<u64>,
@@ -75,7 +77,8 @@ impl Broker {
         let hold = Arc::clone(&pull_hold);
         store.set_arrival_listener(Box::new(move |topic, queue_id, _| hold.arrived(topic, queue_id)));
         let (register_now, _) = watch::channel(0);
-        Ok(Arc::new(Broker {
+        let metrics = crate::metrics::BrokerMetrics::new(&config.cluster_name, &config.broker_name, &config.metrics);
+        let broker = Arc::new(Broker {
             topics: TopicTable::load(&config),
             groups: GroupTable::load(&config.store_root),
             offsets: OffsetTable::load(&config.store_root),
@@ -92,8 +95,20 @@ impl Broker {
             register_now,
             pull_hold,
             store,
+            metrics,
             config,
-        }))
+        });
+        let gauges = crate::metrics::collector::StateCollector::new(Arc::downgrade(&broker));
+        if let Err(e) = broker.metrics.registry().register(Box::new(gauges)) {
+            warn!(error = %e, "cannot register the scrape-time gauges");
+        }
+        Ok(broker)
+    }
+
+    /// The one definition of ready (`/readyz`): the store is recovered (it is, once a `Broker`
+    /// exists) and the last registration round was accepted by at least one NameServer.
+    pub fn is_ready(&self) -> bool {
+        self.namesrv.is_registered()
     }
 
     /// Asks the registration task to register with the NameServers now (after topic changes).
@@ -138,6 +153,7 @@ pub async fn run(broker: Arc<Broker>, main: TcpListener, vip: Option<TcpListener
     }
     let mut tasks = vec![
         tokio::spawn(registration_loop(Arc::clone(&broker), stop_rx.clone())),
+        tokio::spawn(serve_metrics(Arc::clone(&broker), stop_rx.clone())),
         tokio::spawn(housekeeping_loop(Arc::clone(&broker), stop_rx.clone())),
     ];
     if broker.config.role != crate::config::BrokerRole::Slave {
@@ -158,6 +174,12 @@ pub async fn run(broker: Arc<Broker>, main: TcpListener, vip: Option<TcpListener
     broker.offsets.persist();
     broker.store.shutdown();
     info!("broker stopped");
+}
+
+async fn serve_metrics(broker: Arc<Broker>, stop: watch::Receiver<bool>) {
+    if let Some(listener) = crate::metrics::http::bind(&broker).await {
+        crate::metrics::http::serve(listener, broker, stop).await;
+    }
 }
 
 async fn registration_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {

@@ -134,6 +134,8 @@ pub fn end(broker: &Broker, commit_log_offset: i64, producer_group: &str, commit
         };
         broker.store.put(msg).map_err(|e| e.to_string())?;
     }
+    let real_topic = half.properties.get(keys::REAL_TOPIC).map_or("", String::as_str);
+    broker.metrics.traffic.transaction_finished(real_topic, commit, (now_ms() - half.born_timestamp) / 1000);
     record_op(broker, half.queue_offset);
     Ok(())
 }

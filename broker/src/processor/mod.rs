@@ -42,7 +42,12 @@ impl BrokerHandler {
 
 impl Handler for BrokerHandler {
     async fn handle(&self, conn: Connection, request: RemotingCommand) -> Option<RemotingCommand> {
-        dispatch(&self.broker, conn, request).await
+        let (code, oneway, start) = (request.code, request.is_oneway(), std::time::Instant::now());
+        let (response, long_polling) = crate::metrics::rpc::scope(dispatch(&self.broker, conn, request)).await;
+        let millis = start.elapsed().as_secs_f64() * 1000.0;
+        let response_code = response.as_ref().map_or(0, |r| r.code);
+        self.broker.metrics.rpc.observe(code, response_code, long_polling, oneway, millis);
+        response
     }
 
     fn is_long_running(&self, code: i32) -> bool {
@@ -60,6 +65,24 @@ impl Handler for BrokerHandler {
             });
         }
     }
+}
+
+/// Runs a topic or group creation and records its time in Apache's creation histograms.
+fn timed_create(
+    broker: &Broker,
+    req: &RemotingCommand,
+    create: fn(&Broker, &RemotingCommand) -> RemotingCommand,
+) -> RemotingCommand {
+    let start = std::time::Instant::now();
+    let response = create(broker, req);
+    let millis = start.elapsed().as_secs_f64() * 1000.0;
+    let success = response.code == ResponseCode::Success.value();
+    if req.request_code() == RequestCode::UpdateAndCreateSubscriptiongroup {
+        broker.metrics.record_group_create(success, millis);
+    } else {
+        broker.metrics.record_topic_create(req.ext_fields.get("topic").map_or("", String::as_str), success, millis);
+    }
+    response
 }
 
 /// Routes one request to its processor.
@@ -90,8 +113,8 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         C::GetEarliestMsgStoretime => offset::earliest_store_time(broker, &req),
         C::ViewMessageById => query::view_by_id(broker, &req),
         C::QueryMessage => query::query_by_key(broker, &req),
-        C::UpdateAndCreateTopic => admin::create_topic(broker, &req),
-        C::UpdateAndCreateTopicList => admin::create_topic_list(broker, &req),
+        C::UpdateAndCreateTopic => timed_create(broker, &req, admin::create_topic),
+        C::UpdateAndCreateTopicList => timed_create(broker, &req, admin::create_topic_list),
         C::DeleteTopicInBroker => admin::delete_topic(broker, &req),
         C::GetAllTopicConfig => admin::all_topic_config(broker, &req),
         C::GetTopicConfig => admin::topic_config(broker, &req),
@@ -104,7 +127,7 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         C::GetProducerConnectionList => stats::producer_connections(broker, &req),
         C::QueryTopicConsumeByWho => stats::topic_consumed_by(broker, &req),
         C::QueryTopicsByConsumer => stats::topics_of_consumer(broker, &req),
-        C::UpdateAndCreateSubscriptiongroup => admin::create_group(broker, &req),
+        C::UpdateAndCreateSubscriptiongroup => timed_create(broker, &req, admin::create_group),
         C::GetAllSubscriptiongroupConfig => admin::all_group_config(broker, &req),
         C::DeleteSubscriptiongroup => admin::delete_group(broker, &req),
         C::GetSystemTopicListFromBroker => admin::system_topics(broker, &req),

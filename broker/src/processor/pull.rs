@@ -107,6 +107,7 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
         broker.config.policy.short_polling
     };
     let deadline = Instant::now() + hold;
+    let topic_queues = topic.read_queue_nums;
     let signal = broker.pull_hold.signal(&header.topic, header.queue_id);
     loop {
         let notified = signal.notified();
@@ -122,8 +123,17 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
         }
         let waiting = suspend && result.status == ReadStatus::OffsetOverflowOne && Instant::now() < deadline;
         if !waiting {
+            if result.status == ReadStatus::Found {
+                let bytes = result.records.iter().map(|r| r.len() as u64).sum();
+                let out = (result.records.len() as u64, bytes);
+                let (topic, group) = (&header.topic, &header.consumer_group);
+                let next = result.next_begin_offset;
+                broker.metrics.traffic.record_pull(topic, group, header.queue_id, topic_queues, out, next);
+            }
             return Some(respond(broker, req, result, header.queue_offset));
         }
+        crate::metrics::rpc::mark_long_polling();
+        let _waiter = broker.metrics.long_poll_waiter();
         tokio::select! {
             _ = &mut notified => {}
             _ = tokio::time::sleep_until(deadline) => {}

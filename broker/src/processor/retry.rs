@@ -80,6 +80,7 @@ pub fn send_back(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
     let max = h.max_reconsume_times.unwrap_or(group.retry_max_times);
     let (topic, queue_id, dead) = if original.reconsume_times >= max || h.delay_level < 0 {
         props.remove(keys::DELAY);
+        broker.metrics.traffic.record_dlq(h.origin_topic.as_deref().unwrap_or(&original.topic), &h.group);
         (ensure_dlq(broker, &h.group), 0, true)
     } else {
         let (retry, created) = broker.topics.ensure(&retry_topic(&h.group), group.retry_queue_nums, perm::READ_WRITE);

@@ -19,6 +19,8 @@ use tracing::debug;
 use super::bad_header;
 use crate::config::BrokerRole;
 use crate::meta::topics::{send_allowed, AUTO_CREATE_TOPIC, DLQ_PREFIX, RETRY_PREFIX};
+use crate::metrics::traffic::stored_len;
+use crate::metrics::MessageType;
 use crate::runtime::Broker;
 use crate::schedule::delay::park_if_delayed;
 
@@ -101,6 +103,7 @@ pub fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> Remoti
         Ok(target) => target,
         Err(why) => return reject(ResponseCode::SubscriptionGroupNotExist, why),
     };
+    let topic_name_is_dlq = topic_name.starts_with(DLQ_PREFIX);
     let base = MessageBase { broker, topic: topic_name, conn, header: &header, queue_id };
     let (messages, uniq_keys): (Vec<NewMessage>, Vec<String>) = if is_batch {
         match decode_batch(&req.body) {
@@ -129,10 +132,21 @@ pub fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> Remoti
         return reject(ResponseCode::MessageIllegal, "the message body is empty".into());
     }
     let count = messages.len() as u64;
+    let store_host = broker.store.config().store_host;
+    let stored_bytes: u64 = messages.iter().map(|m| stored_len(m, store_host)).sum();
+    let kind = MessageType::of_encoded(header.properties.as_deref().unwrap_or(""));
     let result = if is_batch { broker.store.put_batch(messages) } else { broker.store.put(into_single(messages)) };
     match result {
         Ok(ok) => {
             broker.stats.put_total.fetch_add(count, Ordering::Relaxed);
+            let traffic = &broker.metrics.traffic;
+            traffic.record_put(&header.topic, kind, count, stored_bytes);
+            if kind == MessageType::Transaction && !is_batch {
+                traffic.half_prepared(&header.topic);
+            }
+            if header.topic.starts_with(RETRY_PREFIX) && topic_name_is_dlq {
+                traffic.record_dlq(&header.topic, &header.producer_group);
+            }
             success(broker, req, &ok, queue_id, &uniq_keys)
         }
         Err(e) => {
