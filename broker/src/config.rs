@@ -135,6 +135,8 @@ pub struct BrokerConfig {
     pub transaction: crate::transaction::TransactionConfig,
     /// `messageDelayLevel`.
     pub delay_levels: crate::schedule::delay::DelayLevels,
+    /// RocketMQ 5 timer messages: `timerWheelEnable`, `timerMaxDelaySec`.
+    pub timer: crate::schedule::timer::TimerConfig,
     /// `messageIndexEnable`: build the key/UNIQ_KEY index.
     pub message_index_enable: bool,
     /// `maxHashSlotNum` of each index file.
@@ -242,9 +244,7 @@ const APACHE_KEYS: &[&str] = &[
     "dLegerSelfId",
     "enableControllerMode",
     "controllerAddr",
-    "timerWheelEnable",
     "timerPrecisionMs",
-    "timerMaxDelaySec",
     "aclEnable",
     "transactionTimeOut",
     "transactionCheckMax",
@@ -356,6 +356,10 @@ impl BrokerConfig {
             commit_log_file_size: props.get("mappedFileSizeCommitLog", 1024 * 1024 * 1024u64)?,
             consume_queue_file_size: props.get("mappedFileSizeConsumeQueue", 300_000 * 20u64)?,
             max_message_size: props.get("maxMessageSize", 4 * 1024 * 1024usize)?,
+            timer: crate::schedule::timer::TimerConfig {
+                enabled: props.get("timerWheelEnable", true)?,
+                max_delay: Duration::from_secs(props.get("timerMaxDelaySec", 3 * 24 * 3600u64)?),
+            },
             delay_levels: props.get(
                 "messageDelayLevel",
                 crate::schedule::delay::DelayLevels::parse(crate::schedule::delay::DEFAULT_LEVELS).map_err(

@@ -48,6 +48,8 @@ pub struct Broker {
     pub delay_levels: crate::schedule::delay::DelayLevels,
     /// Delivery progress of delayed messages.
     pub delay: crate::schedule::delay::DelayService,
+    /// Pending timer messages.
+    pub timer: crate::schedule::timer::TimerService,
     /// Resolved half messages.
     pub transactions: crate::transaction::Transactions,
     /// Queue locks of orderly consumers.
@@ -87,6 +89,7 @@ impl Broker {
             transactions: Default::default(),
             delay_levels: config.delay_levels.clone(),
             delay: crate::schedule::delay::DelayService::load(&config.store_root),
+            timer: crate::schedule::timer::TimerService::load(&config.store_root),
             namesrv: NamesrvLink::new(&config),
             stats: Stats::default(),
             permission: AtomicI32::new(config.policy.broker_permission),
@@ -158,6 +161,7 @@ pub async fn run(broker: Arc<Broker>, main: TcpListener, vip: Option<TcpListener
     ];
     if broker.config.role != crate::config::BrokerRole::Slave {
         tasks.push(tokio::spawn(crate::schedule::delay::run(Arc::clone(&broker), stop_rx.clone())));
+        tasks.push(tokio::spawn(crate::schedule::timer::run(Arc::clone(&broker), stop_rx.clone())));
         tasks.push(tokio::spawn(crate::transaction::run(Arc::clone(&broker), stop_rx.clone())));
     }
 

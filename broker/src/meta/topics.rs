@@ -22,6 +22,7 @@ const NOT_ALLOWED_SEND: &[&str] = &[
     "SCHEDULE_TOPIC_XXXX",
     "RMQ_SYS_TRANS_HALF_TOPIC",
     "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "rmq_sys_wheel_timer",
     "TRANS_CHECK_MAX_TIME_TOPIC",
     "SELF_TEST_TOPIC",
     "OFFSET_MOVED_EVENT",
@@ -56,6 +57,7 @@ impl TopicTable {
             TopicConfig::new("SCHEDULE_TOPIC_XXXX", 18, perm::READ_WRITE),
             TopicConfig::new("RMQ_SYS_TRANS_HALF_TOPIC", 1, perm::READ_WRITE),
             TopicConfig::new("RMQ_SYS_TRANS_OP_HALF_TOPIC", 1, perm::READ_WRITE),
+            TopicConfig::new(crate::schedule::timer::TIMER_TOPIC, 1, perm::READ_WRITE),
             TopicConfig::new(format!("{}_REPLY_TOPIC", config.cluster_name), 1, perm::READ_WRITE),
             TopicConfig::new(
                 config.cluster_name.clone(),

@@ -23,6 +23,7 @@ use crate::metrics::traffic::stored_len;
 use crate::metrics::MessageType;
 use crate::runtime::Broker;
 use crate::schedule::delay::park_if_delayed;
+use crate::schedule::timer::park_if_timer;
 
 pub(super) fn decode_header(req: &RemotingCommand) -> Result<SendMessageRequest, HeaderError> {
     match req.request_code() {
@@ -115,6 +116,9 @@ pub fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> Remoti
         }
     } else {
         let props = decode_properties(header.properties.as_deref().unwrap_or(""));
+        if let Err(remark) = crate::schedule::timer::check(&broker.config.timer, &props) {
+            return reject(ResponseCode::MessageIllegal, remark);
+        }
         let (msg, uniq_key) = base.message(req.body.clone(), header.flag, props, false);
         (vec![msg], vec![uniq_key])
     };
@@ -197,7 +201,10 @@ impl MessageBase<'_> {
             props.remove(keys::DELAY);
         } else if !batch && sys_flag::transaction_type(msg.sys_flag) == sys_flag::TRANSACTION_PREPARED {
             crate::transaction::park_half(&mut msg, &mut props);
-        } else if !batch && sys_flag::is_dispatchable(msg.sys_flag) {
+        } else if !batch
+            && sys_flag::is_dispatchable(msg.sys_flag)
+            && !park_if_timer(&self.broker.config.timer, &mut msg, &mut props)
+        {
             park_if_delayed(&self.broker.delay_levels, &mut msg, &mut props);
         }
         msg.properties = encode_properties(&props);

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rmq_remoting::message::{encode_properties, keys, tags_code, Properties, StoredMessage};
+use rmq_remoting::message::{keys, Properties, StoredMessage};
 use rmq_store::{NewMessage, ReadStatus};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -172,7 +172,7 @@ fn deliver_level(broker: &Broker, level: i32) {
                 broker.delay.set_offset(level, offset);
                 return;
             }
-            if let Err(e) = redeliver(broker, &msg) {
+            if let Err(e) = super::redeliver(broker, &msg, &[keys::DELAY]) {
                 debug!(level, offset, error = %e, "delayed delivery failed; retrying");
                 broker.delay.set_offset(level, offset);
                 return;
@@ -181,31 +181,6 @@ fn deliver_level(broker: &Broker, level: i32) {
             broker.delay.set_offset(level, offset);
         }
     }
-}
-
-fn redeliver(broker: &Broker, msg: &StoredMessage) -> Result<(), rmq_store::StoreError> {
-    let mut props = msg.properties.clone();
-    props.remove(keys::DELAY);
-    let topic = props.get(keys::REAL_TOPIC).cloned().unwrap_or_default();
-    let queue_id = props.get(keys::REAL_QID).and_then(|q| q.parse().ok()).unwrap_or(0);
-    if topic.is_empty() || topic == "RMQ_SYS_TRANS_HALF_TOPIC" {
-        return Ok(());
-    }
-    let tags = tags_code(props.get(keys::TAGS).map(String::as_str));
-    broker.store.put(NewMessage {
-        topic: topic.clone(),
-        queue_id,
-        flag: msg.flag,
-        body: msg.body.clone(),
-        properties: encode_properties(&props),
-        tags_code: tags,
-        sys_flag: msg.sys_flag,
-        born_timestamp: msg.born_timestamp,
-        born_host: msg.born_host,
-        reconsume_times: msg.reconsume_times,
-        prepared_transaction_offset: 0,
-    })?;
-    Ok(())
 }
 
 #[cfg(test)]
