@@ -18,6 +18,8 @@ import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.remoting.protocol.body.SubscriptionGroupWrapper;
+import org.apache.rocketmq.remoting.protocol.subscription.SubscriptionGroupConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -316,5 +318,29 @@ class MqAdminTest {
             c.shutdown();
             p.shutdown();
         }
+    }
+
+    @Test
+    void updateSubGroupAndDeleteSubGroup() throws Exception {
+        String group = Clients.unique("managed_cg");
+        ok("updateSubGroup", "-b", brokerAddr, "-g", group, "-r", "3", "-q", "2", "-s", "false", "-d", "false",
+            "-o", "true");
+        SubscriptionGroupConfig cfg = admin.ext.examineSubscriptionGroupConfig(brokerAddr, group);
+        assertEquals(group, cfg.getGroupName());
+        assertEquals(3, cfg.getRetryMaxTimes(), "retryMaxTimes");
+        assertEquals(2, cfg.getRetryQueueNums(), "retryQueueNums");
+        assertFalse(cfg.isConsumeEnable(), "consumeEnable");
+        assertFalse(cfg.isConsumeBroadcastEnable(), "consumeBroadcastEnable");
+        assertTrue(cfg.isConsumeMessageOrderly(), "consumeMessageOrderly");
+
+        // Updating keeps the group and changes only what was given.
+        ok("updateSubGroup", "-b", brokerAddr, "-g", group, "-r", "5", "-s", "true");
+        cfg = admin.ext.examineSubscriptionGroupConfig(brokerAddr, group);
+        assertEquals(5, cfg.getRetryMaxTimes(), "retryMaxTimes after update");
+        assertTrue(cfg.isConsumeEnable(), "consumeEnable after update");
+
+        ok("deleteSubGroup", "-b", brokerAddr, "-g", group);
+        SubscriptionGroupWrapper all = admin.ext.getAllSubscriptionGroup(brokerAddr, 10_000);
+        assertFalse(all.getSubscriptionGroupTable().containsKey(group), "the group is gone after deleteSubGroup");
     }
 }
