@@ -207,12 +207,41 @@ async fn check_pass(broker: &Broker) {
     tx.forget_below(offset);
 }
 
+/// Where half messages that were checked `transactionCheckMax` times end up (Apache's
+/// `TopicValidator.RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC`).
+pub const CHECK_MAX_TIME_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
+
+fn park_unresolvable(broker: &Broker, half: &StoredMessage) -> Result<(), rmq_store::StoreError> {
+    if broker.topics.ensure(CHECK_MAX_TIME_TOPIC, 1, rmq_remoting::protocol::body::perm::READ_WRITE).1 {
+        broker.register_soon();
+    }
+    broker.store.put(NewMessage {
+        topic: CHECK_MAX_TIME_TOPIC.to_owned(),
+        queue_id: 0,
+        flag: half.flag,
+        body: half.body.clone(),
+        properties: encode_properties(&half.properties),
+        tags_code: 0,
+        sys_flag: half.sys_flag,
+        born_timestamp: half.born_timestamp,
+        born_host: half.born_host,
+        reconsume_times: half.reconsume_times,
+        prepared_transaction_offset: 0,
+    })?;
+    Ok(())
+}
+
 /// Re-appends an unresolved half message (so its age restarts) and asks its producer group.
 async fn check_back(broker: &Broker, half: &StoredMessage) {
     let checks = half.properties.get(keys::TRANSACTION_CHECK_TIMES).and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
     broker.transactions.mark(half.queue_offset);
     if checks >= broker.config.transaction.check_max {
-        info!(uniq = ?half.properties.get(keys::UNIQ_KEY), "half message checked too often; discarded");
+        // As Apache's default check listener: kept aside in TRANS_CHECK_MAX_TIME_TOPIC, never delivered.
+        let uniq = half.properties.get(keys::UNIQ_KEY);
+        match park_unresolvable(broker, half) {
+            Ok(()) => info!(?uniq, checks, "half message checked too often; moved to {CHECK_MAX_TIME_TOPIC}"),
+            Err(e) => warn!(?uniq, error = %e, "half message checked too often; cannot keep it aside"),
+        }
         return;
     }
     let mut props = half.properties.clone();

@@ -123,3 +123,34 @@ async fn commit_rollback_and_check_back() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_message_never_resolved_goes_to_the_check_max_time_topic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProcess::start(
+        dir.path(),
+        free_port(),
+        "transactionTimeOut=100\ntransactionCheckInterval=100\ntransactionCheckMax=2\n",
+    );
+    let addr = broker.addr();
+    let client = RemotingClient::new(ClientConfig::default());
+    let resp = client.invoke(&addr, half(b"never-answered"), TIMEOUT).await.expect("half");
+    assert_eq!(resp.response_code(), ResponseCode::Success);
+    // No producer is online to answer the checks: after transactionCheckMax checks the message
+    // is kept aside, never delivered to TxTopic.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let pulled = client.invoke(&addr, pull_request("TRANS_CHECK_MAX_TIME_TOPIC", 0, 0, 32), TIMEOUT).await;
+        let resp = pulled.expect("pull");
+        if resp.response_code() == ResponseCode::Success {
+            let msgs = StoredMessage::decode_all(&resp.body).expect("records");
+            assert_eq!(msgs.len(), 1);
+            assert_eq!(msgs[0].body.as_ref(), b"never-answered");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the half message never reached TRANS_CHECK_MAX_TIME_TOPIC");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let real = client.invoke(&addr, pull_request("TxTopic", 0, 0, 32), TIMEOUT).await.expect("pull");
+    assert_ne!(real.response_code(), ResponseCode::Success, "never visible in its real topic");
+}
