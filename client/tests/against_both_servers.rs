@@ -129,6 +129,13 @@ async fn consumer_restart_resumes_from_committed_offset(ns: &str) {
     bodies.sort();
     bodies.dedup();
     assert_eq!(bodies.len(), 40, "every message consumed exactly once across the restart");
+
+    // Seek moves one queue back: the next polls replay it from there, and only it.
+    let queue = rest.first().or(seen.first()).map(ReceivedMessage::queue).expect("a queue with messages");
+    second.seek(&queue, 0).await;
+    let replay = poll_at_least(&second, 1).await;
+    assert!(replay.iter().all(|m| m.queue() == queue), "only the sought queue replays");
+    assert_eq!(replay.iter().map(|m| m.queue_offset).min(), Some(0), "replay starts at the sought offset");
     second.shutdown().await;
     producer.shutdown().await;
 }
