@@ -99,6 +99,9 @@ pub struct NamesrvConfig {
     pub enable_all_topic_list: bool,
     /// `enableTopicList`: serve GET_TOPICS_BY_CLUSTER (true).
     pub enable_topic_list: bool,
+    /// `metricsPromExporterPort` (rmq only): HTTP port of `/metrics`, `/healthz` and `/readyz`
+    /// on `bindAddress` (5558, next to the broker's 5557); 0 turns the endpoint off. Read at start.
+    pub metrics_port: u16,
 }
 
 impl Default for NamesrvConfig {
@@ -115,6 +118,7 @@ impl Default for NamesrvConfig {
             return_order_topic_config_to_broker: true,
             enable_all_topic_list: true,
             enable_topic_list: true,
+            metrics_port: 5558,
         }
     }
 }
@@ -150,6 +154,7 @@ impl NamesrvConfig {
             boolean(props, "returnOrderTopicConfigToBroker", next.return_order_topic_config_to_broker)?;
         next.enable_all_topic_list = boolean(props, "enableAllTopicList", next.enable_all_topic_list)?;
         next.enable_topic_list = boolean(props, "enableTopicList", next.enable_topic_list)?;
+        next.metrics_port = props.get("metricsPromExporterPort", next.metrics_port)?;
         *self = next;
         Ok(())
     }
@@ -171,6 +176,7 @@ impl NamesrvConfig {
         line("returnOrderTopicConfigToBroker", &self.return_order_topic_config_to_broker);
         line("enableAllTopicList", &self.enable_all_topic_list);
         line("enableTopicList", &self.enable_topic_list);
+        line("metricsPromExporterPort", &self.metrics_port);
         out
     }
 }
@@ -213,6 +219,7 @@ mod tests {
         assert!(!c.order_message_enable);
         assert!(c.return_order_topic_config_to_broker && c.enable_all_topic_list && c.enable_topic_list);
         assert!(c.kv_config_path.ends_with("namesrv/kvConfig.json"));
+        assert_eq!(c.metrics_port, 5558);
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //!   with registration, removal and expiry rules.
 //! - [`kv`]: the KV config store, persisted as JSON.
 //! - [`processor`]: [`Namesrv`], which answers every request code in one `match`.
+//! - [`metrics`]: request counters and route gauges, and the axum `/metrics` `/healthz`
+//!   `/readyz` endpoint ([`metrics::http`]) on `metricsPromExporterPort`.
 //! - [`run`] / [`serve`]: serve a listener until shutdown and run the broker expiry scan.
 //!
 //! `main.rs` only parses arguments, binds the socket and waits for a signal.
@@ -15,6 +17,7 @@
 pub mod config;
 pub mod error;
 pub mod kv;
+pub mod metrics;
 pub mod processor;
 pub mod route;
 
@@ -48,7 +51,10 @@ pub async fn run(
 pub async fn serve(listener: TcpListener, namesrv: Arc<Namesrv>, shutdown: impl Future<Output = ()>) {
     let scan_interval = namesrv.config().scan_not_active_broker_interval;
     let _scanner = AbortOnDrop(tokio::spawn(expiry_scan(Arc::clone(&namesrv), scan_interval)));
-    rpc::serve(listener, namesrv, ServerConfig::default(), shutdown).await;
+    // Ready = the listener is bound and accepted from: `/readyz` follows this server's life.
+    namesrv.metrics().set_ready(true);
+    rpc::serve(listener, Arc::clone(&namesrv), ServerConfig::default(), shutdown).await;
+    namesrv.metrics().set_ready(false);
 }
 
 /// Removes brokers whose registration timed out, every `interval`.

@@ -57,12 +57,17 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let listener = TcpListener::bind((config.bind_address.as_str(), config.listen_port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", config.bind_address, config.listen_port))?;
-    let namesrv = Namesrv::new(config)?;
+    let metrics_listener = rmq_namesrv::metrics::http::bind(&config).await;
+    let namesrv = Arc::new(Namesrv::new(config)?);
     info!(kv = %namesrv.config().kv_config_path.display(), "KV config loaded");
     let local = listener.local_addr()?;
     let shutdown = rmq_remoting::rpc::signal::termination().context("cannot install signal handlers")?;
     println!("The Name Server boot success. listening on {local}");
-    rmq_namesrv::serve(listener, Arc::new(namesrv), shutdown).await;
+    let http = metrics_listener.map(|l| rmq_namesrv::metrics::http::spawn(l, Arc::clone(&namesrv)));
+    rmq_namesrv::serve(listener, namesrv, shutdown).await;
+    if let Some(http) = http {
+        http.abort();
+    }
     info!("The Name Server shut down");
     Ok(())
 }

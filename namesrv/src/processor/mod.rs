@@ -22,6 +22,7 @@ use tracing::{debug, info};
 use crate::config::NamesrvConfig;
 use crate::error::Error;
 use crate::kv::KvStore;
+use crate::metrics::NamesrvMetrics;
 use crate::route::{RouteTable, UnitFilter};
 
 /// Why a request failed; mapped to a response code in [`RequestError::code`].
@@ -74,6 +75,7 @@ pub struct Namesrv {
     routes: RouteTable,
     kv: Arc<KvStore>,
     config: RwLock<NamesrvConfig>,
+    metrics: NamesrvMetrics,
 }
 
 impl Namesrv {
@@ -81,12 +83,22 @@ impl Namesrv {
     /// `config.kv_config_path`.
     pub fn new(config: NamesrvConfig) -> Result<Self, Error> {
         let kv = KvStore::open(&config.kv_config_path)?;
-        Ok(Namesrv { routes: RouteTable::new(), kv: Arc::new(kv), config: RwLock::new(config) })
+        Ok(Namesrv {
+            routes: RouteTable::new(),
+            kv: Arc::new(kv),
+            config: RwLock::new(config),
+            metrics: NamesrvMetrics::new(),
+        })
     }
 
     /// The route table.
     pub fn routes(&self) -> &RouteTable {
         &self.routes
+    }
+
+    /// The metric handles (request counters, readiness).
+    pub fn metrics(&self) -> &NamesrvMetrics {
+        &self.metrics
     }
 
     /// A copy of the current configuration.
@@ -272,6 +284,7 @@ impl Namesrv {
 
 impl Handler for Namesrv {
     async fn handle(&self, conn: Connection, request: RemotingCommand) -> Option<RemotingCommand> {
+        self.metrics.count_request(request.code);
         let response = match self.dispatch(&conn, &request).await {
             Ok(response) => response,
             Err(e) => {

@@ -34,6 +34,15 @@ impl RouteTable {
         }
     }
 
+    /// Registered (not expired, not removed) broker processes per cluster.
+    pub fn live_brokers_by_cluster(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for key in self.read().live.keys() {
+            *counts.entry(key.cluster.clone()).or_default() += 1;
+        }
+        counts
+    }
+
     /// Whether the process at `key` is registered and not yet expired or removed.
     pub fn is_live(&self, key: &BrokerAddr) -> bool {
         self.read().live.contains_key(key)

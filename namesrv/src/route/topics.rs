@@ -64,6 +64,11 @@ impl RouteTable {
         self.read().brokers.get(broker_name).cloned()
     }
 
+    /// How many topics have queues.
+    pub fn topic_count(&self) -> usize {
+        self.read().topics.len()
+    }
+
     /// Every topic with queues.
     pub fn all_topics(&self) -> Vec<String> {
         self.read().topics.keys().cloned().collect()
