@@ -15,6 +15,8 @@ use rmq_remoting::protocol::send::SendMessageRequestV2;
 use rmq_remoting::rpc::{ClientConfig, RemotingClient};
 use rmq_remoting::{RemotingCommand, RequestCode};
 
+pub mod metrics;
+
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A port whose neighbour `port - 2` is also free (the broker's VIP port).

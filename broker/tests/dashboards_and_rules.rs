@@ -1,0 +1,243 @@
+//! The Grafana dashboards (`deploy/grafana/*.json`) and alert rules
+//! (`deploy/prometheus/rules.yml`) refer only to metrics the real broker and NameServer binaries
+//! serve: every PromQL expression is parsed with `promql-parser`, its metric names are collected
+//! and looked up in live scrapes taken after traffic. Every rule links an existing runbook entry.
+//!
+//! Needs the NameServer binary next to this test's (`cargo build -p rmq-namesrv`), or in
+//! `RMQ_BIN_DIR`, as the testkit does. `promtool check rules` is not run here (it would need
+//! Prometheus built from source).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::metrics::{every_kind_of_traffic, http_get, scrape};
+use common::*;
+use promql_parser::parser::{self, Expr};
+use promql_parser::util::{walk_expr, ExprVisitor};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// Collects the metric names of every selector in an expression.
+struct Names(BTreeSet<String>);
+
+impl ExprVisitor for Names {
+    type Error = String;
+    fn pre_visit(&mut self, expr: &Expr) -> Result<bool, String> {
+        let selector = match expr {
+            Expr::VectorSelector(vs) => Some(vs),
+            Expr::MatrixSelector(ms) => Some(&ms.vs),
+            _ => None,
+        };
+        if let Some(vs) = selector {
+            let name = vs.name.clone().ok_or_else(|| format!("selector without a metric name: {vs}"))?;
+            self.0.insert(name);
+        }
+        Ok(true)
+    }
+}
+
+/// Parses `expr` (Grafana's `$__rate_interval` replaced by a duration) and returns its metric names.
+fn metric_names(origin: &str, expr: &str) -> BTreeSet<String> {
+    let promql = expr.replace("$__rate_interval", "5m");
+    let ast = parser::parse(&promql).unwrap_or_else(|e| panic!("{origin}: `{expr}` is not valid PromQL: {e}"));
+    let mut names = Names(BTreeSet::new());
+    walk_expr(&mut names, &ast).unwrap_or_else(|e| panic!("{origin}: {e}"));
+    names.0
+}
+
+/// Every `targets[].expr` of every panel (rows included) of a dashboard.
+fn dashboard_exprs(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Array(targets)) = map.get("targets") {
+                for t in targets {
+                    out.push(t["expr"].as_str().expect("every target has an expr").to_owned());
+                }
+            }
+            map.values().for_each(|v| dashboard_exprs(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| dashboard_exprs(v, out)),
+        _ => {}
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RuleFile {
+    groups: Vec<RuleGroup>,
+}
+
+#[derive(serde::Deserialize)]
+struct RuleGroup {
+    name: String,
+    rules: Vec<Rule>,
+}
+
+#[derive(serde::Deserialize)]
+struct Rule {
+    alert: String,
+    expr: String,
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, String>,
+}
+
+fn rules() -> RuleFile {
+    let text = std::fs::read_to_string(workspace().join("deploy/prometheus/rules.yml")).expect("rules.yml");
+    serde_yaml::from_str(&text).expect("rules.yml is a Prometheus rules file")
+}
+
+/// GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_' || *c == ' ')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Every (origin, PromQL) of the dashboards and the rules.
+fn all_exprs() -> Vec<(String, String)> {
+    let mut all = Vec::new();
+    let dir = workspace().join("deploy/grafana");
+    let mut files: Vec<_> =
+        std::fs::read_dir(&dir).expect("deploy/grafana").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    assert!(files.len() >= 4, "the four dashboards: {files:?}");
+    for file in files {
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("dashboard JSON");
+        let mut exprs = Vec::new();
+        dashboard_exprs(&json["panels"], &mut exprs);
+        assert!(!exprs.is_empty(), "{} has no panel queries", file.display());
+        all.extend(exprs.into_iter().map(|e| (file.display().to_string(), e)));
+    }
+    for group in rules().groups {
+        for rule in group.rules {
+            all.push((format!("rules.yml {} / {}", group.name, rule.alert), rule.expr));
+        }
+    }
+    all
+}
+
+#[test]
+fn every_rule_links_an_existing_runbook_entry() {
+    let runbook = std::fs::read_to_string(workspace().join("docs/runbook.md")).expect("docs/runbook.md");
+    let anchors: BTreeSet<String> = runbook.lines().filter_map(|l| l.strip_prefix("## ")).map(anchor).collect();
+    let file = rules();
+    let alerts: Vec<&Rule> = file.groups.iter().flat_map(|g| &g.rules).collect();
+    for wanted in ["RocketMQBrokerDown", "RocketMQNameServerDown", "RocketMQDiskNearlyFull"] {
+        assert!(alerts.iter().any(|r| r.alert == wanted), "no {wanted} rule");
+    }
+    for rule in alerts {
+        let url = rule.annotations.get("runbook_url").unwrap_or_else(|| panic!("{} has no runbook_url", rule.alert));
+        let target = url.strip_prefix("docs/runbook.md#").unwrap_or_else(|| panic!("{}: {url}", rule.alert));
+        assert!(anchors.contains(target), "{}: no `{target}` heading in docs/runbook.md ({anchors:?})", rule.alert);
+    }
+}
+
+fn namesrv_binary() -> PathBuf {
+    let dir = std::env::var_os("RMQ_BIN_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        // target/<profile>/deps/<this test> → target/<profile>
+        let exe = std::env::current_exe().expect("test exe");
+        exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
+    });
+    let bin = dir.join("rmq-namesrv");
+    assert!(bin.exists(), "{} is missing: run `cargo build -p rmq-namesrv` first", bin.display());
+    bin
+}
+
+/// The NameServer binary with its metrics endpoint on `metrics_port`; killed on drop.
+struct NamesrvProcess(Child);
+
+impl Drop for NamesrvProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_namesrv(dir: &Path, port: u16, metrics_port: u16) -> NamesrvProcess {
+    let conf = dir.join("namesrv.conf");
+    let kv = dir.join("kvConfig.json");
+    let text = format!(
+        "listenPort={port}\nbindAddress=127.0.0.1\nkvConfigPath={}\nmetricsPromExporterPort={metrics_port}\n",
+        kv.display()
+    );
+    std::fs::write(&conf, text).expect("namesrv conf");
+    let log = std::fs::File::create(dir.join("namesrv.log")).expect("log");
+    let child = Command::new(namesrv_binary())
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn rmq-namesrv");
+    let process = NamesrvProcess(child);
+    wait_for_port(port);
+    process
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "port {port} did not open");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Metric names of a scrape: every sample's name and every documented family.
+fn served(port: u16) -> BTreeSet<String> {
+    let scrape = scrape(port);
+    scrape.samples.iter().map(|s| s.metric.clone()).chain(scrape.docs.keys().cloned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_dashboard_and_rule_metric_is_served_by_a_live_broker_or_name_server() {
+    let exprs = all_exprs();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (namesrv_port, namesrv_metrics) = (free_port(), free_port());
+    let namesrv = start_namesrv(dir.path(), namesrv_port, namesrv_metrics);
+    let broker_metrics = free_port();
+    let conf = format!(
+        "brokerClusterName=DashC\nnamesrvAddr=127.0.0.1:{namesrv_port}\nmetricsPromExporterPort={broker_metrics}\n"
+    );
+    let broker = BrokerProcess::start(dir.path(), free_port(), &conf);
+    wait_for_port(broker_metrics);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http_get(broker_metrics, "/readyz").0 != 200 {
+        assert!(Instant::now() < deadline, "the broker did not register with the NameServer");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    every_kind_of_traffic(&client(), &broker.addr()).await;
+
+    let mut live = served(broker_metrics);
+    live.extend(served(namesrv_metrics));
+    live.insert("up".into()); // Prometheus' own series for every scrape target
+    let mut missing = Vec::new();
+    let mut referenced = BTreeSet::new();
+    for (origin, expr) in &exprs {
+        for name in metric_names(origin, expr) {
+            let base = ["_bucket", "_sum", "_count"].iter().find_map(|s| name.strip_suffix(s));
+            if !live.contains(&name) && !base.is_some_and(|b| live.contains(b)) {
+                missing.push(format!("{origin}: {name}"));
+            }
+            referenced.insert(name);
+        }
+    }
+    assert!(missing.is_empty(), "referenced but not served: {missing:#?}\nserved: {live:?}");
+    for expected in
+        ["rocketmq_namesrv_brokers", "rocketmq_send_to_dlq_messages_total", "rocketmq_storage_disk_usage_ratio"]
+    {
+        assert!(referenced.contains(expected), "{expected} is not used by any dashboard or rule");
+    }
+    drop(broker);
+    drop(namesrv);
+}
