@@ -190,6 +190,8 @@ impl Broker {
             ("flushDiskType", "ASYNC_FLUSH".to_owned()),
             ("mappedFileSizeCommitLog", "67108864".to_owned()),
             ("maxMessageSize", MAX_MESSAGE_SIZE.to_string()),
+            // No metrics endpoint unless a test asks: brokers of parallel clusters share the host.
+            ("metricsPromExporterPort", "0".to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -233,7 +235,7 @@ mod tests {
              brokerIP2=127.0.0.1\nbindAddress=127.0.0.1\nlistenPort=10911\n\
              namesrvAddr=127.0.0.1:9001;127.0.0.1:9002\nstorePathRootDir=/w/broker-a/store\n\
              autoCreateTopicEnable=true\nautoCreateSubscriptionGroup=true\nflushDiskType=ASYNC_FLUSH\n\
-             mappedFileSizeCommitLog=67108864\nmaxMessageSize=1024\ndeleteWhen=04\n"
+             mappedFileSizeCommitLog=67108864\nmaxMessageSize=1024\nmetricsPromExporterPort=0\ndeleteWhen=04\n"
         );
     }
 }

@@ -220,7 +220,8 @@ fn spawn_name_server(ns: &Process) -> Result<(), TestkitError> {
     let dir = ns.dir();
     std::fs::create_dir_all(dir).map_err(|e| TestkitError::io(format!("creating {}", dir.display()), e))?;
     let conf = dir.join("namesrv.properties");
-    std::fs::write(&conf, format!("listenPort={}\nbindAddress=127.0.0.1\n", ns.port()))
+    // No metrics endpoint: clusters run side by side and would all want the default port.
+    std::fs::write(&conf, format!("listenPort={}\nbindAddress=127.0.0.1\nmetricsPromExporterPort=0\n", ns.port()))
         .map_err(|e| TestkitError::io(format!("writing {}", conf.display()), e))?;
     let (program, args) = match ns.imp() {
         Impl::Rmq => (rmq_binary("rmq-namesrv")?, vec![OsString::from("-c"), conf.into_os_string()]),
