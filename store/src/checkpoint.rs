@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
 use crate::error::StoreError;
+use crate::file_layer::Layer;
 use crate::mapped_file::MappedRegion;
 
 /// Size of the checkpoint file.
@@ -38,11 +39,11 @@ pub(crate) struct Checkpoint {
 
 impl Checkpoint {
     /// Opens `path`, creating a zeroed file if it does not exist.
-    pub(crate) fn open(path: &Path) -> Result<Checkpoint, StoreError> {
+    pub(crate) fn open(path: &Path, layer: &Layer) -> Result<Checkpoint, StoreError> {
         let region = if path.exists() {
-            MappedRegion::open(path, CHECKPOINT_LEN)?
+            MappedRegion::open(layer, path, CHECKPOINT_LEN)?
         } else {
-            MappedRegion::create(path, CHECKPOINT_LEN)?
+            MappedRegion::create(layer, path, CHECKPOINT_LEN)?
         };
         Ok(Checkpoint { region: Mutex::new(region) })
     }
@@ -72,13 +73,14 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::file_layer::OsFiles;
 
     #[test]
     fn fields_are_big_endian_at_apache_positions_and_survive_reopen() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("checkpoint");
         {
-            let cp = Checkpoint::open(&path).expect("create");
+            let cp = Checkpoint::open(&path, &(std::sync::Arc::new(OsFiles) as Layer)).expect("create");
             assert_eq!(cp.get(Field::PhysicMsgTimestamp), 0);
             cp.set(Field::PhysicMsgTimestamp, 1);
             cp.set(Field::LogicsMsgTimestamp, 2);
@@ -94,7 +96,7 @@ mod tests {
         assert_eq!(bytes[23], 3);
         assert_eq!(bytes[31], 4);
         assert_eq!(&bytes[32..40], &[1, 2, 3, 4, 5, 6, 7, 8]);
-        let cp = Checkpoint::open(&path).expect("reopen");
+        let cp = Checkpoint::open(&path, &(std::sync::Arc::new(OsFiles) as Layer)).expect("reopen");
         assert_eq!(cp.get(Field::IndexMsgTimestamp), 3);
     }
 }

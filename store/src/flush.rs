@@ -70,9 +70,10 @@ mod tests {
     #[test]
     fn flushes_every_interval_and_stops_promptly() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let commit_log = Arc::new(CommitLog::load(&dir.path().join("commitlog"), 4096).expect("load"));
-        let queues = Arc::new(QueueTable::new(dir.path().join("consumequeue"), 200, Vec::new()));
-        let checkpoint = Checkpoint::open(&dir.path().join("checkpoint")).expect("checkpoint");
+        let layer: crate::file_layer::Layer = Arc::new(crate::file_layer::OsFiles);
+        let commit_log = Arc::new(CommitLog::load(&dir.path().join("commitlog"), 4096, &layer).expect("load"));
+        let queues = Arc::new(QueueTable::new(dir.path().join("consumequeue"), 200, Vec::new(), &layer));
+        let checkpoint = Checkpoint::open(&dir.path().join("checkpoint"), &layer).expect("checkpoint");
         let targets = Arc::new(FlushTargets {
             commit_log: Arc::clone(&commit_log),
             queues,

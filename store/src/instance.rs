@@ -8,12 +8,13 @@
 //! (also when the process dies).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{flock, FlockOperation};
 
 use crate::error::StoreError;
+use crate::file_layer::Layer;
 
 /// The exclusive lock on `<root>/lock`; released on drop.
 #[derive(Debug)]
@@ -44,12 +45,13 @@ impl StoreLock {
 #[derive(Debug)]
 pub(crate) struct AbortFile {
     path: PathBuf,
+    layer: Layer,
 }
 
 impl AbortFile {
     /// The marker of the store at `root`.
-    pub(crate) fn new(root: &Path) -> AbortFile {
-        AbortFile { path: root.join("abort") }
+    pub(crate) fn new(root: &Path, layer: &Layer) -> AbortFile {
+        AbortFile { path: root.join("abort"), layer: layer.clone() }
     }
 
     /// Whether the marker exists (the previous run ended abnormally).
@@ -60,8 +62,13 @@ impl AbortFile {
     /// Creates (or rewrites) the marker with this process's PID and syncs it.
     pub(crate) fn create(&self) -> Result<(), StoreError> {
         let io = |e| StoreError::io(&self.path, e);
-        fs::write(&self.path, std::process::id().to_string()).map_err(io)?;
-        File::open(&self.path).and_then(|f| f.sync_all()).map_err(io)
+        let mut file = if self.exists() {
+            OpenOptions::new().write(true).truncate(true).open(&self.path).map_err(io)?
+        } else {
+            self.layer.create(&self.path, 0, false).map_err(io)?
+        };
+        file.write_all(std::process::id().to_string().as_bytes()).map_err(io)?;
+        self.layer.sync_file(&self.path, &file).map_err(io)
     }
 
     /// Deletes the marker (clean shutdown); a missing marker is fine.
@@ -89,7 +96,7 @@ mod tests {
     #[test]
     fn abort_file_holds_the_pid_and_is_removed_idempotently() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let abort = AbortFile::new(dir.path());
+        let abort = AbortFile::new(dir.path(), &(std::sync::Arc::new(crate::file_layer::OsFiles) as Layer));
         assert!(!abort.exists());
         abort.create().expect("create");
         assert_eq!(fs::read_to_string(dir.path().join("abort")).ok(), Some(std::process::id().to_string()));

@@ -5,6 +5,8 @@
 //! # Layout
 //! - [`config`]: [`StoreConfig`], [`FlushMode`] (Apache defaults).
 //! - [`error`]: the [`StoreError`] enum.
+//! - [`file_layer`]: the [`FileLayer`] trait every store file is created and synced through
+//!   ([`OsFiles`] in production; tests plug in a power-cut simulation).
 //! - `mapped_file`: preallocated mmapped files (append-only, and rewritable for IndexFiles); the
 //!   only `unsafe` in the crate.
 //! - `mapped_queue`: ordered files named by their 20-digit start offset (roll, find, truncate).
@@ -25,6 +27,7 @@
 
 pub mod config;
 pub mod error;
+pub mod file_layer;
 
 mod checkpoint;
 mod commitlog;
@@ -40,6 +43,7 @@ mod retention;
 
 pub use config::{FlushMode, StoreConfig};
 pub use error::StoreError;
+pub use file_layer::{FileLayer, OsFiles, SyncRange};
 pub use message_store::{
     ArrivalListener, Boundary, MessageStore, NewMessage, PutOk, QueryResult, ReadResult, ReadStatus,
 };

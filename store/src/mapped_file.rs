@@ -6,6 +6,8 @@
 //! copy). Appends write at or above it, one at a time (an internal mutex). Rewriting the tail
 //! ([`MappedFile::truncate_tail`]) needs `&mut self`, so it only happens before sharing
 //! (recovery). The file must not be shrunk by another process while mapped (SIGBUS).
+//!
+//! Layer are created and synced through the store's [`crate::file_layer::FileLayer`].
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -15,40 +17,13 @@ use std::sync::{Mutex, PoisonError};
 use memmap2::MmapMut;
 
 use crate::error::StoreError;
-
-/// Creates `path` (which must not exist) as `size` zero bytes. With `allocate` its disk blocks
-/// are reserved up front (`fallocate`), so a full disk fails here rather than as a SIGBUS when a
-/// page of the mapping is first written (a file system without `fallocate` keeps it sparse,
-/// with a warning); otherwise the file is sparse. On failure the file is removed, so a later
-/// attempt can create it again.
-fn create_file(path: &Path, size: usize, allocate: bool) -> Result<File, StoreError> {
-    let io = |e| StoreError::io(path, e);
-    let file = OpenOptions::new().read(true).write(true).create_new(true).open(path).map_err(io)?;
-    let sized = if allocate {
-        match rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, size as u64) {
-            Err(e) if e == rustix::io::Errno::OPNOTSUPP => {
-                tracing::warn!(path = %path.display(), "file system cannot preallocate; the store file stays sparse");
-                file.set_len(size as u64)
-            }
-            other => other.map_err(std::io::Error::from),
-        }
-    } else {
-        file.set_len(size as u64)
-    };
-    if let Err(e) = sized {
-        drop(file);
-        if let Err(rm) = std::fs::remove_file(path) {
-            tracing::warn!(path = %path.display(), error = %rm, "removing a store file that could not be sized failed");
-        }
-        return Err(io(e));
-    }
-    Ok(file)
-}
+use crate::file_layer::{Layer, SyncRange};
 
 /// A memory-mapped file of fixed size holding one segment of a CommitLog or ConsumeQueue.
 pub(crate) struct MappedFile {
     path: PathBuf,
     file: File,
+    layer: Layer,
     start_offset: u64,
     size: usize,
     mmap: MmapMut,
@@ -79,20 +54,21 @@ impl std::fmt::Debug for MappedFile {
 
 impl MappedFile {
     /// Creates a new file of `size` zero bytes, its blocks allocated up front if `allocate`
-    /// (see [`create_file`]), and maps it; the wrote position is 0.
+    /// (see [`crate::file_layer::FileLayer::create`]), and maps it; the wrote position is 0.
     pub(crate) fn create(
+        layer: &Layer,
         path: &Path,
         start_offset: u64,
         size: usize,
         allocate: bool,
     ) -> Result<MappedFile, StoreError> {
-        let file = create_file(path, size, allocate)?;
-        Self::map(path, file, start_offset, size, 0)
+        let file = layer.create(path, size as u64, allocate).map_err(|e| StoreError::io(path, e))?;
+        Self::map(layer, path, file, start_offset, size, 0)
     }
 
     /// Maps an existing file, which must be exactly `size` bytes. The wrote position is set to
     /// the end; recovery then moves it back with [`MappedFile::truncate_tail`].
-    pub(crate) fn open(path: &Path, start_offset: u64, size: usize) -> Result<MappedFile, StoreError> {
+    pub(crate) fn open(layer: &Layer, path: &Path, start_offset: u64, size: usize) -> Result<MappedFile, StoreError> {
         let io = |e| StoreError::io(path, e);
         let file = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
@@ -103,10 +79,17 @@ impl MappedFile {
                 reason: format!("file is {len} bytes, expected {size}"),
             });
         }
-        Self::map(path, file, start_offset, size, size)
+        Self::map(layer, path, file, start_offset, size, size)
     }
 
-    fn map(path: &Path, file: File, start_offset: u64, size: usize, wrote: usize) -> Result<MappedFile, StoreError> {
+    fn map(
+        layer: &Layer,
+        path: &Path,
+        file: File,
+        start_offset: u64,
+        size: usize,
+        wrote: usize,
+    ) -> Result<MappedFile, StoreError> {
         // SAFETY: the file is ours (created or opened read-write by the store, which assumes
         // exclusive use of its directory); nothing truncates it while mapped, so every page of
         // the mapping stays backed.
@@ -115,6 +98,7 @@ impl MappedFile {
         Ok(MappedFile {
             path: path.to_path_buf(),
             file,
+            layer: layer.clone(),
             start_offset,
             size,
             mmap,
@@ -190,8 +174,9 @@ impl MappedFile {
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
         let wrote = self.wrote();
         let flushed = self.flushed.load(Ordering::Acquire);
-        if wrote > flushed {
-            self.mmap.flush_range(flushed, wrote - flushed).map_err(|e| StoreError::io(&self.path, e))?;
+        if let Some(bytes) = self.slice(flushed, wrote.saturating_sub(flushed)).filter(|b| !b.is_empty()) {
+            let range = SyncRange::new(&self.path, &self.mmap, flushed, bytes);
+            self.layer.sync_range(&range).map_err(|e| StoreError::io(&self.path, e))?;
             self.flushed.fetch_max(wrote, Ordering::AcqRel);
         }
         Ok(())
@@ -215,7 +200,7 @@ impl MappedFile {
 
     /// Makes the size and tail changes of [`MappedFile::truncate_tail`] durable.
     pub(crate) fn sync_metadata(&self) -> Result<(), StoreError> {
-        self.file.sync_all().map_err(|e| StoreError::io(&self.path, e))
+        self.layer.sync_file(&self.path, &self.file).map_err(|e| StoreError::io(&self.path, e))
     }
 }
 
@@ -225,6 +210,7 @@ impl MappedFile {
 pub(crate) struct MappedRegion {
     path: PathBuf,
     file: File,
+    layer: Layer,
     mmap: MmapMut,
 }
 
@@ -236,13 +222,13 @@ impl std::fmt::Debug for MappedRegion {
 
 impl MappedRegion {
     /// Creates a new file of `size` zero bytes (sparse) and maps it.
-    pub(crate) fn create(path: &Path, size: usize) -> Result<MappedRegion, StoreError> {
-        let file = create_file(path, size, false)?;
-        Self::map(path, file)
+    pub(crate) fn create(layer: &Layer, path: &Path, size: usize) -> Result<MappedRegion, StoreError> {
+        let file = layer.create(path, size as u64, false).map_err(|e| StoreError::io(path, e))?;
+        Self::map(layer, path, file)
     }
 
     /// Maps an existing file, which must be exactly `size` bytes.
-    pub(crate) fn open(path: &Path, size: usize) -> Result<MappedRegion, StoreError> {
+    pub(crate) fn open(layer: &Layer, path: &Path, size: usize) -> Result<MappedRegion, StoreError> {
         let io = |e| StoreError::io(path, e);
         let file = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
@@ -253,15 +239,15 @@ impl MappedRegion {
                 reason: format!("file is {len} bytes, expected {size}"),
             });
         }
-        Self::map(path, file)
+        Self::map(layer, path, file)
     }
 
-    fn map(path: &Path, file: File) -> Result<MappedRegion, StoreError> {
+    fn map(layer: &Layer, path: &Path, file: File) -> Result<MappedRegion, StoreError> {
         // SAFETY: as in `MappedFile::map`: the file is the store's own, nothing truncates it
         // while mapped, so every page of the mapping stays backed. All access goes through the
         // safe slice borrows below, so Rust's aliasing rules hold within this process.
         let mmap = unsafe { MmapMut::map_mut(&file) }.map_err(|e| StoreError::io(path, e))?;
-        Ok(MappedRegion { path: path.to_path_buf(), file, mmap })
+        Ok(MappedRegion { path: path.to_path_buf(), file, layer: layer.clone(), mmap })
     }
 
     /// Path of the file.
@@ -281,20 +267,26 @@ impl MappedRegion {
 
     /// Forces the mapping and the file's metadata to disk.
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
-        self.mmap.flush().map_err(|e| StoreError::io(&self.path, e))?;
-        self.file.sync_data().map_err(|e| StoreError::io(&self.path, e))
+        let io = |e| StoreError::io(&self.path, e);
+        self.layer.sync_range(&SyncRange::new(&self.path, &self.mmap, 0, &self.mmap)).map_err(io)?;
+        self.layer.sync_file(&self.path, &self.file).map_err(io)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::file_layer::OsFiles;
+
+    fn os() -> Layer {
+        std::sync::Arc::new(OsFiles)
+    }
 
     #[test]
     fn append_is_readable_and_bounded_by_size() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("00000000000000000000");
-        let file = MappedFile::create(&path, 0, 16, false).expect("create");
+        let file = MappedFile::create(&os(), &path, 0, 16, false).expect("create");
         assert_eq!(file.slice(0, 1), None);
         assert_eq!(file.append(b"hello"), Some(0));
         assert_eq!(file.append(b"world"), Some(5));
@@ -313,12 +305,15 @@ mod tests {
         use std::os::unix::fs::MetadataExt;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("00000000000000000000");
-        let file = MappedFile::create(&path, 0, 1 << 20, true).expect("create");
+        let file = MappedFile::create(&os(), &path, 0, 1 << 20, true).expect("create");
         let meta = std::fs::metadata(&path).expect("metadata");
         assert_eq!(meta.len(), 1 << 20);
         assert!(meta.blocks() * 512 >= 1 << 20, "{} blocks allocated", meta.blocks());
         drop(file);
-        assert!(matches!(MappedFile::create(&path, 0, 4096, true), Err(StoreError::Io { .. })), "never overwrites");
+        assert!(
+            matches!(MappedFile::create(&os(), &path, 0, 4096, true), Err(StoreError::Io { .. })),
+            "never overwrites"
+        );
     }
 
     #[test]
@@ -326,11 +321,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("00000000000000004096");
         {
-            let file = MappedFile::create(&path, 4096, 4096, false).expect("create");
+            let file = MappedFile::create(&os(), &path, 4096, 4096, false).expect("create");
             file.append(&[7; 100]).expect("fits");
             file.flush().expect("flush");
         }
-        let mut file = MappedFile::open(&path, 4096, 4096).expect("open");
+        let mut file = MappedFile::open(&os(), &path, 4096, 4096).expect("open");
         assert_eq!(file.wrote(), 4096);
         assert_eq!(file.slice(99, 1), Some(&[7][..]));
         file.truncate_tail(50).expect("truncate");
@@ -339,6 +334,6 @@ mod tests {
         file.mark_full();
         assert_eq!(file.slice(49, 3), Some(&[7, 1, 0][..]));
         drop(file);
-        assert!(matches!(MappedFile::open(&path, 4096, 8192), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(MappedFile::open(&os(), &path, 4096, 8192), Err(StoreError::Corrupt { .. })));
     }
 }

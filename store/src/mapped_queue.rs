@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::error::StoreError;
+use crate::file_layer::Layer;
 use crate::mapped_file::MappedFile;
 
 /// File name of the segment starting at `offset` (Apache `UtilAll.offset2FileName`).
@@ -21,18 +22,23 @@ pub(crate) struct MappedQueue {
     /// Whether new files get their disk blocks allocated up front (the CommitLog).
     allocate: bool,
     files: RwLock<Vec<Arc<MappedFile>>>,
+    layer: Layer,
 }
 
 impl MappedQueue {
+    fn new(dir: PathBuf, file_size: usize, files: Vec<Arc<MappedFile>>, layer: &Layer) -> MappedQueue {
+        MappedQueue { dir, file_size, allocate: false, files: RwLock::new(files), layer: layer.clone() }
+    }
+
     /// A queue over `dir` (created lazily on the first roll) with no files loaded.
-    pub(crate) fn empty(dir: PathBuf, file_size: usize) -> MappedQueue {
-        MappedQueue { dir, file_size, allocate: false, files: RwLock::new(Vec::new()) }
+    pub(crate) fn empty(dir: PathBuf, file_size: usize, layer: &Layer) -> MappedQueue {
+        Self::new(dir, file_size, Vec::new(), layer)
     }
 
     /// Loads the files of `dir` in name order. A file of the wrong length is
     /// [`StoreError::Corrupt`], except an empty last file, which is deleted; so are gaps
     /// between files. Every loaded file starts out fully "written"; recovery truncates.
-    pub(crate) fn load(dir: &Path, file_size: usize) -> Result<MappedQueue, StoreError> {
+    pub(crate) fn load(dir: &Path, file_size: usize, layer: &Layer) -> Result<MappedQueue, StoreError> {
         let mut names = Vec::new();
         if dir.exists() {
             let entries = fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))?;
@@ -68,9 +74,9 @@ impl MappedQueue {
                     reason: format!("expected a file starting at {expected} (file size {file_size})"),
                 });
             }
-            files.push(Arc::new(MappedFile::open(path, *offset, file_size)?));
+            files.push(Arc::new(MappedFile::open(layer, path, *offset, file_size)?));
         }
-        Ok(MappedQueue { dir: dir.to_path_buf(), file_size, allocate: false, files: RwLock::new(files) })
+        Ok(Self::new(dir.to_path_buf(), file_size, files, layer))
     }
 
     /// Makes new files preallocated (`fallocate`) instead of sparse, so a full disk is found
@@ -132,8 +138,8 @@ impl MappedQueue {
         let mut files = self.write();
         let start = files.last().map_or(start_if_empty, |f| f.start_offset() + self.file_size as u64);
         fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
-        let file =
-            Arc::new(MappedFile::create(&self.dir.join(file_name(start)), start, self.file_size, self.allocate)?);
+        let path = self.dir.join(file_name(start));
+        let file = Arc::new(MappedFile::create(&self.layer, &path, start, self.file_size, self.allocate)?);
         files.push(Arc::clone(&file));
         Ok(file)
     }
@@ -212,11 +218,16 @@ impl MappedQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::file_layer::OsFiles;
+
+    fn os() -> Layer {
+        Arc::new(OsFiles)
+    }
 
     #[test]
     fn roll_find_and_reload_keep_file_order() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let q = MappedQueue::empty(dir.path().join("q"), 100);
+        let q = MappedQueue::empty(dir.path().join("q"), 100, &os());
         assert!(q.find(0).is_none());
         let a = q.roll(0).expect("roll");
         a.append(&[1; 100]).expect("fits");
@@ -228,7 +239,7 @@ mod tests {
         assert!(q.find(200).is_none());
         q.flush().expect("flush");
         drop((a, b, q));
-        let mut q = MappedQueue::load(&dir.path().join("q"), 100).expect("load");
+        let mut q = MappedQueue::load(&dir.path().join("q"), 100, &os()).expect("load");
         assert_eq!(q.files().len(), 2);
         q.truncate(105, true).expect("truncate");
         assert_eq!(q.max_offset(), 105);
@@ -240,7 +251,7 @@ mod tests {
     #[test]
     fn delete_front_stops_at_the_first_kept_file_and_never_deletes_the_last() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let q = MappedQueue::empty(dir.path().join("q"), 100);
+        let q = MappedQueue::empty(dir.path().join("q"), 100, &os());
         for _ in 0..4 {
             q.roll(0).expect("roll").mark_full();
         }
@@ -259,13 +270,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         fs::write(dir.path().join(file_name(0)), vec![0; 100]).expect("write");
         fs::write(dir.path().join(file_name(100)), b"").expect("write");
-        let q = MappedQueue::load(dir.path(), 100).expect("load");
+        let q = MappedQueue::load(dir.path(), 100, &os()).expect("load");
         assert_eq!(q.files().len(), 1);
         assert!(!dir.path().join(file_name(100)).exists());
         fs::write(dir.path().join(file_name(100)), vec![0; 99]).expect("write");
-        assert!(matches!(MappedQueue::load(dir.path(), 100), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(MappedQueue::load(dir.path(), 100, &os()), Err(StoreError::Corrupt { .. })));
         fs::write(dir.path().join(file_name(100)), vec![0; 100]).expect("write");
         fs::write(dir.path().join(file_name(300)), vec![0; 100]).expect("write");
-        assert!(matches!(MappedQueue::load(dir.path(), 100), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(MappedQueue::load(dir.path(), 100, &os()), Err(StoreError::Corrupt { .. })));
     }
 }

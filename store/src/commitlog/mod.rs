@@ -13,6 +13,7 @@ use bytes::Bytes;
 use rmq_remoting::message::record::{peek_header, read_size_and_magic, MAGIC_V1, MAGIC_V2};
 
 use crate::error::StoreError;
+use crate::file_layer::Layer;
 use crate::mapped_file::MappedFile;
 use crate::mapped_queue::MappedQueue;
 
@@ -28,8 +29,8 @@ pub(crate) struct CommitLog {
 impl CommitLog {
     /// Loads the CommitLog files of `dir` (recovery must run before use). New files are
     /// preallocated, so a full disk fails the roll instead of a later write to the mapping.
-    pub(crate) fn load(dir: &Path, file_size: usize) -> Result<CommitLog, StoreError> {
-        Ok(CommitLog { files: MappedQueue::load(dir, file_size)?.preallocated() })
+    pub(crate) fn load(dir: &Path, file_size: usize, layer: &Layer) -> Result<CommitLog, StoreError> {
+        Ok(CommitLog { files: MappedQueue::load(dir, file_size, layer)?.preallocated() })
     }
 
     /// Offset of the oldest byte still stored.

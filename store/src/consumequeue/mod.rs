@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::config::CQ_ENTRY_LEN;
 use crate::error::StoreError;
+use crate::file_layer::Layer;
 use crate::mapped_queue::MappedQueue;
 
 const ENTRY_LEN: usize = CQ_ENTRY_LEN as usize;
@@ -83,14 +84,20 @@ impl ConsumeQueue {
     }
 
     /// A new, empty queue (its directory is created with the first entry).
-    pub(crate) fn new(root: &Path, topic: &str, queue_id: i32, file_size: usize) -> ConsumeQueue {
-        let files = MappedQueue::empty(Self::dir(root, topic, queue_id), file_size);
+    pub(crate) fn new(root: &Path, topic: &str, queue_id: i32, file_size: usize, layer: &Layer) -> ConsumeQueue {
+        let files = MappedQueue::empty(Self::dir(root, topic, queue_id), file_size, layer);
         ConsumeQueue { topic: topic.to_owned(), queue_id, files, min_offset: AtomicI64::new(0) }
     }
 
     /// Loads a queue's files; [`ConsumeQueue::recover`] must follow.
-    pub(crate) fn load(root: &Path, topic: &str, queue_id: i32, file_size: usize) -> Result<ConsumeQueue, StoreError> {
-        let files = MappedQueue::load(&Self::dir(root, topic, queue_id), file_size)?;
+    pub(crate) fn load(
+        root: &Path,
+        topic: &str,
+        queue_id: i32,
+        file_size: usize,
+        layer: &Layer,
+    ) -> Result<ConsumeQueue, StoreError> {
+        let files = MappedQueue::load(&Self::dir(root, topic, queue_id), file_size, layer)?;
         Ok(ConsumeQueue { topic: topic.to_owned(), queue_id, files, min_offset: AtomicI64::new(0) })
     }
 
@@ -299,6 +306,11 @@ impl ConsumeQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::file_layer::OsFiles;
+
+    fn os() -> Layer {
+        std::sync::Arc::new(OsFiles)
+    }
 
     fn entry(offset: i64) -> CqEntry {
         CqEntry { commit_log_offset: offset, size: 100, tags_code: -offset }
@@ -307,7 +319,7 @@ mod tests {
     #[test]
     fn entries_roll_across_files_and_read_back() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cq = ConsumeQueue::new(dir.path(), "T", 0, 60);
+        let cq = ConsumeQueue::new(dir.path(), "T", 0, 60, &os());
         for i in 0..7 {
             assert!(cq.put(i, entry(i * 100)).expect("put"));
         }
@@ -324,7 +336,7 @@ mod tests {
     #[test]
     fn first_entry_beyond_zero_is_preceded_by_blanks() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cq = ConsumeQueue::new(dir.path(), "T", 1, 60);
+        let cq = ConsumeQueue::new(dir.path(), "T", 1, 60, &os());
         cq.put(4, entry(0)).expect("put");
         assert_eq!((cq.min_offset(), cq.max_offset()), (4, 5));
         assert!(cq.entry(3).is_some_and(|e| e.is_blank()));
@@ -334,7 +346,7 @@ mod tests {
     #[test]
     fn absurd_queue_offsets_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cq = ConsumeQueue::new(dir.path(), "T", 0, 60);
+        let cq = ConsumeQueue::new(dir.path(), "T", 0, 60, &os());
         assert!(!cq.put(i64::MAX, entry(0)).expect("refused"));
         assert!(!cq.put(-1, entry(0)).expect("refused"));
         cq.put(0, entry(0)).expect("put");
@@ -346,7 +358,7 @@ mod tests {
     #[test]
     fn delete_below_drops_whole_old_files_and_moves_the_min_offset() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cq = ConsumeQueue::new(dir.path(), "T", 0, 60);
+        let cq = ConsumeQueue::new(dir.path(), "T", 0, 60, &os());
         for i in 0..8 {
             cq.put(i, entry(i * 100)).expect("put");
         }
@@ -365,13 +377,13 @@ mod tests {
     fn recover_cuts_entries_at_or_beyond_the_commit_log_end() {
         let dir = tempfile::tempdir().expect("tempdir");
         {
-            let cq = ConsumeQueue::new(dir.path(), "T", 0, 60);
+            let cq = ConsumeQueue::new(dir.path(), "T", 0, 60, &os());
             for i in 0..8 {
                 cq.put(i, entry(i * 100)).expect("put");
             }
             cq.flush().expect("flush");
         }
-        let mut cq = ConsumeQueue::load(dir.path(), "T", 0, 60).expect("load");
+        let mut cq = ConsumeQueue::load(dir.path(), "T", 0, 60, &os()).expect("load");
         cq.recover(0, 10_000).expect("recover");
         assert_eq!(cq.max_offset(), 8);
         cq.recover(0, 250).expect("recover");

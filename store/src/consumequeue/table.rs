@@ -7,6 +7,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use super::ConsumeQueue;
 use crate::error::StoreError;
+use crate::file_layer::Layer;
 
 type Queues = HashMap<String, BTreeMap<i32, Arc<ConsumeQueue>>>;
 
@@ -15,12 +16,13 @@ type Queues = HashMap<String, BTreeMap<i32, Arc<ConsumeQueue>>>;
 pub(crate) struct QueueTable {
     root: PathBuf,
     file_size: usize,
+    layer: Layer,
     queues: RwLock<Queues>,
 }
 
 /// Loads every `<root>/<topic>/<queueId>` directory as a ConsumeQueue (not yet recovered).
 /// Entries that are not a UTF-8 topic directory holding integer queue directories are skipped.
-pub(crate) fn load_queues(root: &Path, file_size: usize) -> Result<Vec<ConsumeQueue>, StoreError> {
+pub(crate) fn load_queues(root: &Path, file_size: usize, layer: &Layer) -> Result<Vec<ConsumeQueue>, StoreError> {
     let mut out = Vec::new();
     if !root.exists() {
         return Ok(out);
@@ -38,7 +40,7 @@ pub(crate) fn load_queues(root: &Path, file_size: usize) -> Result<Vec<ConsumeQu
             let queue_id = queue_entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok());
             match queue_id {
                 Some(queue_id) if queue_entry.path().is_dir() => {
-                    out.push(ConsumeQueue::load(root, &topic, queue_id, file_size)?);
+                    out.push(ConsumeQueue::load(root, &topic, queue_id, file_size, layer)?);
                 }
                 _ => {
                     tracing::warn!(path = %queue_entry.path().display(), "ignoring unexpected entry in a topic's ConsumeQueue directory")
@@ -51,12 +53,12 @@ pub(crate) fn load_queues(root: &Path, file_size: usize) -> Result<Vec<ConsumeQu
 
 impl QueueTable {
     /// A table over `root` holding the given (recovered) queues.
-    pub(crate) fn new(root: PathBuf, file_size: usize, loaded: Vec<ConsumeQueue>) -> QueueTable {
+    pub(crate) fn new(root: PathBuf, file_size: usize, loaded: Vec<ConsumeQueue>, layer: &Layer) -> QueueTable {
         let mut queues = Queues::new();
         for queue in loaded {
             queues.entry(queue.topic().to_owned()).or_default().insert(queue.queue_id(), Arc::new(queue));
         }
-        QueueTable { root, file_size, queues: RwLock::new(queues) }
+        QueueTable { root, file_size, layer: layer.clone(), queues: RwLock::new(queues) }
     }
 
     /// The queue, if it exists.
@@ -73,9 +75,9 @@ impl QueueTable {
         let mut queues = self.queues.write().unwrap_or_else(PoisonError::into_inner);
         let by_id = queues.entry(topic.to_owned()).or_default();
         Arc::clone(
-            by_id
-                .entry(queue_id)
-                .or_insert_with(|| Arc::new(ConsumeQueue::new(&self.root, topic, queue_id, self.file_size))),
+            by_id.entry(queue_id).or_insert_with(|| {
+                Arc::new(ConsumeQueue::new(&self.root, topic, queue_id, self.file_size, &self.layer))
+            }),
         )
     }
 

@@ -11,6 +11,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::header::{IndexHeader, HEADER_LEN};
 use crate::error::StoreError;
+use crate::file_layer::Layer;
 use crate::mapped_file::MappedRegion;
 
 /// Bytes of one hash slot.
@@ -65,22 +66,29 @@ impl IndexFile {
     /// Creates `dir/name`, continuing after a file that ended at `prev_end` =
     /// (endPhyOffset, endTimestamp), or (0, 0) for the first file.
     pub(crate) fn create(
+        layer: &Layer,
         dir: &Path,
         name: &str,
         slots: u32,
         entries: u32,
         prev_end: (i64, i64),
     ) -> Result<IndexFile, StoreError> {
-        let mut region = MappedRegion::create(&dir.join(name), file_len(slots, entries))?;
+        let mut region = MappedRegion::create(layer, &dir.join(name), file_len(slots, entries))?;
         let header = IndexHeader::new(prev_end.0, prev_end.1);
         header.write(region.bytes_mut());
         Ok(IndexFile { name: name.to_owned(), slots, entries, inner: RwLock::new(Inner { region, header }) })
     }
 
     /// Maps an existing file; its size must match the geometry and its index count be in range.
-    pub(crate) fn open(dir: &Path, name: &str, slots: u32, entries: u32) -> Result<IndexFile, StoreError> {
+    pub(crate) fn open(
+        layer: &Layer,
+        dir: &Path,
+        name: &str,
+        slots: u32,
+        entries: u32,
+    ) -> Result<IndexFile, StoreError> {
         let path = dir.join(name);
-        let region = MappedRegion::open(&path, file_len(slots, entries))?;
+        let region = MappedRegion::open(layer, &path, file_len(slots, entries))?;
         let header = IndexHeader::read(region.bytes());
         if u32::try_from(header.index_count).map_or(true, |count| count > entries) {
             return Err(StoreError::Corrupt {
@@ -245,6 +253,11 @@ impl IndexFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::file_layer::OsFiles;
+
+    fn os() -> Layer {
+        std::sync::Arc::new(OsFiles)
+    }
 
     fn offsets(file: &IndexFile, hash: i32, begin: i64, end: i64) -> Vec<i64> {
         let mut found = Vec::new();
@@ -258,7 +271,7 @@ mod tests {
     #[test]
     fn chains_return_matching_hashes_newest_first_until_full() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let file = IndexFile::create(dir.path(), "f", 2, 5, (0, 0)).expect("create");
+        let file = IndexFile::create(&os(), dir.path(), "f", 2, 5, (0, 0)).expect("create");
         let t = 1_700_000_000_000;
         assert!(file.put(7, 100, t));
         assert!(file.put(9, 200, t + 1500)); // same slot as 7 (mod 2), other hash
@@ -279,7 +292,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let t = 1_700_000_000_000;
         {
-            let file = IndexFile::create(dir.path(), "f", 4, 10, (0, 0)).expect("create");
+            let file = IndexFile::create(&os(), dir.path(), "f", 4, 10, (0, 0)).expect("create");
             for (i, hash) in [3, 3, 5, 3, 5].into_iter().enumerate() {
                 assert!(file.put(hash, 100 * (i as i64 + 1), t + 1000 * i as i64));
             }
@@ -288,12 +301,12 @@ mod tests {
             assert!(file.put(3, 600, t + 9000));
             file.flush().expect("flush");
         }
-        let file = IndexFile::open(dir.path(), "f", 4, 10).expect("open");
+        let file = IndexFile::open(&os(), dir.path(), "f", 4, 10).expect("open");
         assert_eq!(offsets(&file, 3, 0, i64::MAX), vec![600, 200, 100]);
         assert_eq!(offsets(&file, 5, 0, i64::MAX), Vec::<i64>::new());
         assert_eq!(file.header().index_count, 4);
         assert_eq!(file.truncate(0, &|_| None), 3);
         assert!(!file.header().has_entries());
-        assert!(matches!(IndexFile::open(dir.path(), "f", 4, 11), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(IndexFile::open(&os(), dir.path(), "f", 4, 11), Err(StoreError::Corrupt { .. })));
     }
 }

@@ -21,6 +21,7 @@ use rmq_remoting::message::{java_string_hash, sys_flag};
 
 use self::file::IndexFile;
 use crate::error::StoreError;
+use crate::file_layer::Layer;
 
 /// The keys a message is indexed under: its `UNIQ_KEY`, then every non-empty `KEYS` token.
 pub(crate) fn index_keys(properties: &str) -> impl Iterator<Item = &str> {
@@ -41,6 +42,7 @@ pub(crate) struct IndexService {
     slots: u32,
     entries: u32,
     files: RwLock<Vec<Arc<IndexFile>>>,
+    layer: Layer,
 }
 
 impl IndexService {
@@ -52,6 +54,7 @@ impl IndexService {
         entries: u32,
         end: i64,
         store_time: &dyn Fn(i64) -> Option<i64>,
+        layer: &Layer,
     ) -> Result<IndexService, StoreError> {
         let mut names = Vec::new();
         if dir.exists() {
@@ -66,7 +69,13 @@ impl IndexService {
             }
         }
         names.sort();
-        let service = IndexService { dir: dir.to_path_buf(), slots, entries, files: RwLock::new(Vec::new()) };
+        let service = IndexService {
+            dir: dir.to_path_buf(),
+            slots,
+            entries,
+            files: RwLock::new(Vec::new()),
+            layer: layer.clone(),
+        };
         let files = match service.open_all(&names) {
             Ok(files) => files,
             Err(e) => {
@@ -87,7 +96,7 @@ impl IndexService {
     fn open_all(&self, names: &[String]) -> Result<Vec<Arc<IndexFile>>, StoreError> {
         let mut files: Vec<Arc<IndexFile>> = Vec::with_capacity(names.len());
         for n in names {
-            let file = IndexFile::open(&self.dir, n, self.slots, self.entries)?;
+            let file = IndexFile::open(&self.layer, &self.dir, n, self.slots, self.entries)?;
             let header = file.header();
             if !header.has_entries() {
                 let path = file.path();
@@ -186,7 +195,7 @@ impl IndexService {
         let name = name::next_name(full.as_ref().map(|f| f.name()), crate::now_ms())
             .ok_or_else(|| StoreError::ServiceUnavailable("no index file name left after year 9999".into()))?;
         fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
-        let file = Arc::new(IndexFile::create(&self.dir, &name, self.slots, self.entries, prev_end)?);
+        let file = Arc::new(IndexFile::create(&self.layer, &self.dir, &name, self.slots, self.entries, prev_end)?);
         self.files.write().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&file));
         if let Some(full) = full {
             tracing::info!(full = full.name(), new = %name, "index file full; rolled to a new one");

@@ -22,6 +22,7 @@ use crate::config::{FlushMode, StoreConfig};
 use crate::consumequeue::table::{load_queues, QueueTable};
 use crate::consumequeue::ConsumeQueue;
 use crate::error::StoreError;
+use crate::file_layer::{FileLayer, OsFiles};
 use crate::flush::{start_flusher, FlushTargets};
 use crate::index::IndexService;
 use crate::instance::{AbortFile, StoreLock};
@@ -34,16 +35,22 @@ impl MessageStore {
     /// and the IndexFiles, re-dispatches records they do not cover, creates the `abort` file
     /// and starts the flush and cleaning threads.
     pub fn open(config: StoreConfig) -> Result<Arc<MessageStore>, StoreError> {
+        Self::open_with_files(config, Arc::new(OsFiles))
+    }
+
+    /// [`MessageStore::open`] on another file layer than the operating system's [`OsFiles`]:
+    /// for tests that simulate what a power cut leaves on disk.
+    pub fn open_with_files(config: StoreConfig, layer: Arc<dyn FileLayer>) -> Result<Arc<MessageStore>, StoreError> {
         let (commit_log_size, queue_size) = config.checked_file_sizes()?;
         for dir in [&config.root_dir, &config.commit_log_dir] {
             fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         }
         let lock = StoreLock::acquire(&config.root_dir)?;
-        let abort = AbortFile::new(&config.root_dir);
+        let abort = AbortFile::new(&config.root_dir, &layer);
         let clean = !abort.exists();
-        let checkpoint = Checkpoint::open(&config.root_dir.join("checkpoint"))?;
-        let mut commit_log = CommitLog::load(&config.commit_log_dir, commit_log_size)?;
-        let mut loaded = load_queues(&config.consume_queue_dir(), queue_size)?;
+        let checkpoint = Checkpoint::open(&config.root_dir.join("checkpoint"), &layer)?;
+        let mut commit_log = CommitLog::load(&config.commit_log_dir, commit_log_size, &layer)?;
+        let mut loaded = load_queues(&config.consume_queue_dir(), queue_size, &layer)?;
         let min = commit_log.min_offset();
         let from = if clean {
             for queue in &mut loaded {
@@ -60,12 +67,12 @@ impl MessageStore {
         for queue in &mut loaded {
             queue.recover(commit_log.min_offset(), end)?;
         }
-        let queues = Arc::new(QueueTable::new(config.consume_queue_dir(), queue_size, loaded));
+        let queues = Arc::new(QueueTable::new(config.consume_queue_dir(), queue_size, loaded, &layer));
         let index = if config.message_index_enable {
             let (slots, entries) = config.checked_index_geometry()?;
             let store_time =
                 |offset| commit_log.record_at(offset).and_then(|r| peek_header(&r).ok()).map(|h| h.store_timestamp);
-            Some(IndexService::load(&config.index_dir(), slots, entries, end, &store_time)?)
+            Some(IndexService::load(&config.index_dir(), slots, entries, end, &store_time, &layer)?)
         } else {
             None
         };
