@@ -3,6 +3,9 @@
 //! open (holding the PID as text, like Apache 5.x) and removed by a clean shutdown. An `abort`
 //! found at open means the previous run did not shut down cleanly.
 //!
+//! `abort` is created through the store's file layer and its name synced, so a power cut right
+//! after open still leaves it and the next open recovers fully.
+//!
 //! The lock is a `flock(2)` on the whole file. It belongs to the open file description, so a
 //! second open in the same process is refused too; it is released when the file is closed
 //! (also when the process dies).
@@ -44,6 +47,7 @@ impl StoreLock {
 /// The `abort` marker file.
 #[derive(Debug)]
 pub(crate) struct AbortFile {
+    root: PathBuf,
     path: PathBuf,
     layer: Layer,
 }
@@ -51,7 +55,7 @@ pub(crate) struct AbortFile {
 impl AbortFile {
     /// The marker of the store at `root`.
     pub(crate) fn new(root: &Path, layer: &Layer) -> AbortFile {
-        AbortFile { path: root.join("abort"), layer: layer.clone() }
+        AbortFile { root: root.to_path_buf(), path: root.join("abort"), layer: layer.clone() }
     }
 
     /// Whether the marker exists (the previous run ended abnormally).
@@ -59,7 +63,7 @@ impl AbortFile {
         self.path.exists()
     }
 
-    /// Creates (or rewrites) the marker with this process's PID and syncs it.
+    /// Creates (or rewrites) the marker with this process's PID and syncs it and its name.
     pub(crate) fn create(&self) -> Result<(), StoreError> {
         let io = |e| StoreError::io(&self.path, e);
         let mut file = if self.exists() {
@@ -68,7 +72,8 @@ impl AbortFile {
             self.layer.create(&self.path, 0, false).map_err(io)?
         };
         file.write_all(std::process::id().to_string().as_bytes()).map_err(io)?;
-        self.layer.sync_file(&self.path, &file).map_err(io)
+        self.layer.sync_file(&self.path, &file).map_err(io)?;
+        self.layer.sync_dir(&self.root).map_err(|e| StoreError::io(&self.root, e))
     }
 
     /// Deletes the marker (clean shutdown); a missing marker is fine.

@@ -1,9 +1,13 @@
 //! An ordered run of equal-size [`MappedFile`]s in one directory, named by their 20-digit
 //! zero-padded start offset: load, roll, find by offset, truncate.
+//!
+//! A new file's name is durable only once its directory is synced: the first flush after a
+//! roll does that, so flushed data never sits in a file a power cut can make disappear.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::error::StoreError;
 use crate::file_layer::Layer;
@@ -23,11 +27,26 @@ pub(crate) struct MappedQueue {
     allocate: bool,
     files: RwLock<Vec<Arc<MappedFile>>>,
     layer: Layer,
+    /// Files created so far (by [`MappedQueue::roll`]).
+    created: AtomicU64,
+    /// Value of `created` at the start of the last completed directory sync.
+    names_synced: AtomicU64,
+    /// Serializes directory syncs, so a flush never returns while another one's is under way.
+    dir_sync: Mutex<()>,
 }
 
 impl MappedQueue {
     fn new(dir: PathBuf, file_size: usize, files: Vec<Arc<MappedFile>>, layer: &Layer) -> MappedQueue {
-        MappedQueue { dir, file_size, allocate: false, files: RwLock::new(files), layer: layer.clone() }
+        MappedQueue {
+            dir,
+            file_size,
+            allocate: false,
+            files: RwLock::new(files),
+            layer: layer.clone(),
+            created: AtomicU64::new(0),
+            names_synced: AtomicU64::new(0),
+            dir_sync: Mutex::new(()),
+        }
     }
 
     /// A queue over `dir` (created lazily on the first roll) with no files loaded.
@@ -141,7 +160,23 @@ impl MappedQueue {
         let path = self.dir.join(file_name(start));
         let file = Arc::new(MappedFile::create(&self.layer, &path, start, self.file_size, self.allocate)?);
         files.push(Arc::clone(&file));
+        self.created.fetch_add(1, Ordering::AcqRel);
         Ok(file)
+    }
+
+    /// Syncs the directory if files were created since the last sync.
+    fn sync_new_names(&self) -> Result<(), StoreError> {
+        if self.names_synced.load(Ordering::Acquire) >= self.created.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _one_at_a_time = self.dir_sync.lock().unwrap_or_else(PoisonError::into_inner);
+        let created = self.created.load(Ordering::Acquire);
+        if self.names_synced.load(Ordering::Acquire) >= created {
+            return Ok(());
+        }
+        self.layer.sync_dir(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
+        self.names_synced.fetch_max(created, Ordering::AcqRel);
+        Ok(())
     }
 
     /// Deletes files from the front, oldest first, while `delete` says so, at most `max` of
@@ -163,8 +198,9 @@ impl MappedQueue {
         Ok(deleted)
     }
 
-    /// Forces every file's unflushed bytes to disk.
+    /// Forces every file's unflushed bytes, and the names of new files, to disk.
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        self.sync_new_names()?;
         for file in self.files() {
             file.flush()?;
         }
@@ -177,9 +213,11 @@ impl MappedQueue {
     }
 
     /// Cuts the queue at global `offset`: the file containing it keeps only the bytes before it
-    /// (the rest zeroed), later files are deleted. Needs exclusive access (recovery).
+    /// (the rest zeroed), later files are deleted; with `sync` durably. Needs exclusive access
+    /// (recovery).
     pub(crate) fn truncate(&mut self, offset: u64, sync: bool) -> Result<(), StoreError> {
         let files = self.files.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let count = files.len();
         while let Some(last) = files.last() {
             if last.start_offset() < offset {
                 break;
@@ -201,6 +239,9 @@ impl MappedQueue {
             if sync {
                 file.sync_metadata()?;
             }
+        }
+        if sync && files.len() < count {
+            self.layer.sync_dir(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
         }
         Ok(())
     }

@@ -141,11 +141,14 @@ impl ConsumeQueue {
             cut = file.start_offset() + bytes.len() as u64;
         }
         drop(files);
-        if cut < self.files.max_offset() {
+        let cutting = cut < self.files.max_offset();
+        if cutting {
             tracing::info!(topic = %self.topic, queue_id = self.queue_id, offset = cut / CQ_ENTRY_LEN,
                 "truncating ConsumeQueue entries beyond the recovered CommitLog");
         }
-        self.files.truncate(cut, false)?;
+        // Durably: entries left on disk would come back after a power cut and point at the
+        // records written after the recovered end.
+        self.files.truncate(cut, cutting)?;
         *self.min_offset.get_mut() = 0;
         let min = self.first_live_offset(commit_log_min, true);
         *self.min_offset.get_mut() = min;

@@ -14,6 +14,7 @@ mod name;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use rmq_remoting::message::properties::{find_property, keys};
@@ -43,6 +44,8 @@ pub(crate) struct IndexService {
     entries: u32,
     files: RwLock<Vec<Arc<IndexFile>>>,
     layer: Layer,
+    /// Whether files were created since the directory was last synced.
+    new_names: AtomicBool,
 }
 
 impl IndexService {
@@ -75,6 +78,7 @@ impl IndexService {
             entries,
             files: RwLock::new(Vec::new()),
             layer: layer.clone(),
+            new_names: AtomicBool::new(false),
         };
         let files = match service.open_all(&names) {
             Ok(files) => files,
@@ -121,9 +125,12 @@ impl IndexService {
     }
 
     /// Deletes files whose entries all point at or beyond `end` and cuts those entries from
-    /// the newest remaining file (needs exclusive use: the store is opening).
+    /// the newest remaining file, durably: entries left on disk would come back after a power
+    /// cut and could pass for entries of records written later. Needs exclusive use (the store
+    /// is opening).
     fn truncate(&self, end: i64, store_time: &dyn Fn(i64) -> Option<i64>) -> Result<(), StoreError> {
         let mut files = self.files.write().unwrap_or_else(PoisonError::into_inner);
+        let mut deleted = false;
         while let Some(last) = files.last() {
             if last.header().end_phy_offset < end {
                 break;
@@ -131,12 +138,17 @@ impl IndexService {
             let removed = last.truncate(end, store_time);
             if last.header().has_entries() {
                 tracing::warn!(file = last.name(), removed, end, "dropped index entries beyond the CommitLog end");
+                last.flush()?;
                 break;
             }
             let path = last.path();
             tracing::warn!(path = %path.display(), end, "deleting index file beyond the CommitLog end");
             files.pop();
             fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+            deleted = true;
+        }
+        if deleted {
+            self.layer.sync_dir(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
         }
         Ok(())
     }
@@ -197,6 +209,7 @@ impl IndexService {
         fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
         let file = Arc::new(IndexFile::create(&self.layer, &self.dir, &name, self.slots, self.entries, prev_end)?);
         self.files.write().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&file));
+        self.new_names.store(true, Ordering::Release);
         if let Some(full) = full {
             tracing::info!(full = full.name(), new = %name, "index file full; rolled to a new one");
             let flush = |file: &IndexFile| {
@@ -256,8 +269,14 @@ impl IndexService {
         Ok(deleted)
     }
 
-    /// Forces every file to disk.
+    /// Forces every file, and the names of new ones, to disk.
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        if self.new_names.swap(false, Ordering::AcqRel) {
+            if let Err(e) = self.layer.sync_dir(&self.dir) {
+                self.new_names.store(true, Ordering::Release);
+                return Err(StoreError::io(&self.dir, e));
+            }
+        }
         let files = self.files.read().unwrap_or_else(PoisonError::into_inner).clone();
         files.iter().try_for_each(|f| f.flush())
     }

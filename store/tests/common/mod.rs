@@ -1,6 +1,8 @@
 //! Shared fixtures for the store's behaviour tests: small-file configs and message builders.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod power_cut;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
