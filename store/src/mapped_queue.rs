@@ -58,6 +58,29 @@ impl MappedQueue {
     /// [`StoreError::Corrupt`], except an empty last file, which is deleted; so are gaps
     /// between files. Every loaded file starts out fully "written"; recovery truncates.
     pub(crate) fn load(dir: &Path, file_size: usize, layer: &Layer) -> Result<MappedQueue, StoreError> {
+        Self::load_with(dir, file_size, layer, None).map(|(queue, _)| queue)
+    }
+
+    /// [`MappedQueue::load`] for files of fixed-size units that can be rebuilt (ConsumeQueues):
+    /// a file of the wrong length is resized instead of refused, and the queue must then be cut
+    /// at the returned global offset, the end of the last whole unit found (an empty last file
+    /// is deleted and cuts at its start).
+    pub(crate) fn load_repairing(
+        dir: &Path,
+        file_size: usize,
+        unit: usize,
+        layer: &Layer,
+    ) -> Result<(MappedQueue, Option<u64>), StoreError> {
+        Self::load_with(dir, file_size, layer, Some(unit))
+    }
+
+    fn load_with(
+        dir: &Path,
+        file_size: usize,
+        layer: &Layer,
+        repair_unit: Option<usize>,
+    ) -> Result<(MappedQueue, Option<u64>), StoreError> {
+        let mut cut: Option<u64> = None;
         let mut names = Vec::new();
         if dir.exists() {
             let entries = fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))?;
@@ -80,6 +103,9 @@ impl MappedQueue {
             if len == 0 {
                 tracing::warn!(path = %last.display(), "deleting empty last store file");
                 fs::remove_file(last).map_err(|e| StoreError::io(last, e))?;
+                if repair_unit.is_some() {
+                    cut = names.last().map(|(offset, _)| *offset);
+                }
                 names.pop();
             }
         }
@@ -93,9 +119,20 @@ impl MappedQueue {
                     reason: format!("expected a file starting at {expected} (file size {file_size})"),
                 });
             }
+            if let Some(unit) = repair_unit {
+                let len = fs::metadata(path).map_err(|e| StoreError::io(path, e))?.len();
+                if len != file_size as u64 {
+                    tracing::warn!(path = %path.display(), len, file_size, "resizing a store file of the wrong length; its queue is cut there and rebuilt");
+                    let file = fs::OpenOptions::new().write(true).open(path).map_err(|e| StoreError::io(path, e))?;
+                    file.set_len(file_size as u64).map_err(|e| StoreError::io(path, e))?;
+                    layer.sync_file(path, &file).map_err(|e| StoreError::io(path, e))?;
+                    let whole = len.min(file_size as u64) / unit as u64 * unit as u64;
+                    cut = Some(cut.map_or(offset + whole, |c| c.min(offset + whole)));
+                }
+            }
             files.push(Arc::new(MappedFile::open(layer, path, *offset, file_size)?));
         }
-        Ok(Self::new(dir.to_path_buf(), file_size, files, layer))
+        Ok((Self::new(dir.to_path_buf(), file_size, files, layer), cut))
     }
 
     /// Makes new files preallocated (`fallocate`) instead of sparse, so a full disk is found

@@ -1,6 +1,7 @@
 //! Reopening the store: after a clean shutdown, after a kill (data only in the page cache),
-//! with a torn or garbage CommitLog tail, and with lost or deleted ConsumeQueues. Damage is
-//! applied after a simulated crash (`abandon`), which is when it happens for real.
+//! with a torn, zero-filled or garbage CommitLog tail, and with lost, deleted, truncated or
+//! damaged ConsumeQueues. CommitLog damage is applied after a simulated crash (`abandon`),
+//! which is when it happens for real.
 
 mod common;
 
@@ -136,6 +137,103 @@ fn torn_last_record_is_cut_with_its_queue_entry() {
     assert_eq!(after[1..], before[1..]);
     let ok = store.put(msg("A", 0, b"replacement", None)).expect("put");
     assert_eq!((ok.first_queue_offset, ok.commit_log_offsets[0]), (before[0].len() as i64 - 1, last));
+}
+
+#[test]
+fn zero_filled_tail_is_cut_back_to_the_last_whole_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let offsets = fill(&store);
+    let before = snapshot(&store);
+    let max = store.commit_log_max_offset() as u64;
+    crash(store);
+    // Pages never written back: zeros from inside record 30 to the end of every later file.
+    let from = offsets[30] as u64 + 40;
+    let (first, pos) = last_file_and_pos(from as i64);
+    write_at(&commit_log_file(dir.path(), first), pos, &vec![0; (COMMIT_LOG_FILE_SIZE - pos) as usize]);
+    let mut file = first + COMMIT_LOG_FILE_SIZE;
+    while file < max {
+        write_at(&commit_log_file(dir.path(), file), 0, &vec![0; COMMIT_LOG_FILE_SIZE as usize]);
+        file += COMMIT_LOG_FILE_SIZE;
+    }
+    let store = open(dir.path());
+    assert_eq!(store.commit_log_max_offset(), offsets[30]);
+    let after = snapshot(&store);
+    for (q, records) in after.iter().enumerate() {
+        // message i went to TOPICS[i % 3]; messages 0..30 survive
+        assert_eq!(records[..], before[q][..(30 + 2 - q) / 3], "queue {q}");
+    }
+    assert!(
+        !commit_log_file(dir.path(), first + COMMIT_LOG_FILE_SIZE).exists(),
+        "zero files after the end are deleted"
+    );
+    let ok = store.put(msg("A", 0, b"next", None)).expect("put");
+    assert_eq!((ok.commit_log_offsets[0], ok.first_queue_offset), (offsets[30], 10));
+}
+
+#[test]
+fn record_torn_inside_its_properties_is_cut() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let offsets = fill(&store);
+    let before = snapshot(&store);
+    let last = *offsets.last().expect("offsets");
+    let len = store.message_at(last).expect("last record").len() as u64;
+    crash(store);
+    // Body, CRC and every length field intact; only the properties' tail never reached the disk.
+    let (file, pos) = last_file_and_pos(last);
+    write_at(&commit_log_file(dir.path(), file), pos + len - 5, &[0; 5]);
+    let store = open(dir.path());
+    assert_eq!(store.commit_log_max_offset(), last);
+    let after = snapshot(&store);
+    assert_eq!(after[0], before[0][..before[0].len() - 1]);
+    assert_eq!(after[1..], before[1..]);
+}
+
+#[test]
+fn truncated_consume_queue_files_are_rebuilt_on_start() {
+    // (queue, file index, new length, crash first): the last file cut inside an entry, a middle
+    // file cut in half, the first file emptied; after a clean stop and after a crash.
+    let cases = [(2, 1, 70, false), (0, 0, 100, true), (1, 0, 0, false), (2, 0, 30, true)];
+    for (queue, file, len, crash_first) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = open(dir.path());
+        fill(&store);
+        let before = snapshot(&store);
+        if crash_first {
+            store.flush().expect("flush");
+            crash(store);
+        } else {
+            drop(store);
+        }
+        let (topic, queue_id) = TOPICS[queue];
+        let path = dir.path().join(format!("consumequeue/{topic}/{queue_id}/{:020}", file * 200));
+        OpenOptions::new().write(true).open(&path).expect("open").set_len(len).expect("truncate");
+        let store = open(dir.path());
+        assert_eq!(snapshot(&store), before, "queue {queue} file {file} cut to {len}");
+        assert_eq!(std::fs::metadata(&path).expect("metadata").len(), 200, "resized");
+        drop(store);
+        assert_eq!(snapshot(&open(dir.path())), before, "and stays repaired");
+    }
+}
+
+#[test]
+fn consume_queue_entries_that_disagree_with_their_records_are_rebuilt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    fill(&store);
+    let before = snapshot(&store);
+    let even = rmq_remoting::message::tags_code(Some("even"));
+    let evens_before = store.read("B", 0, 0, 1000, usize::MAX, &|c| c == even).records;
+    store.flush().expect("flush");
+    crash(store);
+    // Torn entries: A/1 entry 3 lost the last byte of its size, B/0 entry 12 the end of its
+    // tags code. Both still look like valid entries below the CommitLog end.
+    write_at(&dir.path().join(format!("consumequeue/A/1/{:020}", 0)), 3 * 20 + 11, &[0]);
+    write_at(&dir.path().join(format!("consumequeue/B/0/{:020}", 200)), 2 * 20 + 17, &[0; 3]);
+    let store = open(dir.path());
+    assert_eq!(snapshot(&store), before);
+    assert_eq!(store.read("B", 0, 0, 1000, usize::MAX, &|c| c == even).records, evens_before);
 }
 
 #[test]

@@ -5,6 +5,11 @@
 //! from its fields equals TOTALSIZE, its PHYSICALOFFSET is its own position, its topic is UTF-8
 //! and (in the first pass) its body CRC matches. A BLANK record must cover exactly the rest of
 //! its file and moves the scan to the next file. The first invalid position is the end.
+//!
+//! A torn write leaves a record's prefix followed by zeros. BODYCRC covers only the body, so a
+//! record torn inside its properties passes every check above; but writers end each property
+//! with the `\x02` separator, so the last record of the log whose properties end in a zero byte
+//! is cut as torn too (only the last: a record followed by valid ones was written whole).
 
 use rmq_remoting::message::record::{read_size_and_magic, RecordView, BLANK_LEN, MAGIC_BLANK};
 
@@ -89,7 +94,18 @@ impl CommitLog {
     /// everything after it: the rest of its file is zeroed and later files are deleted. Returns
     /// the end offset.
     pub(crate) fn recover(&mut self, from: i64) -> Result<i64, StoreError> {
-        let end = self.walk(from, true, |_, _| {});
+        let mut last = None;
+        let mut end = self.walk(from, true, |offset, view| {
+            last = Some((offset, view.header.total_size, view.properties.last() == Some(&0)));
+        });
+        if let Some((offset, size, true)) = last.filter(|(offset, size, _)| offset + i64::from(*size) == end) {
+            tracing::warn!(
+                offset,
+                size,
+                "the last CommitLog record has a zero-filled properties tail (a torn write); it will be truncated"
+            );
+            end = offset;
+        }
         let before = self.files.files().last().map_or(0, |f| f.start_offset() + f.size() as u64);
         self.files.truncate(end as u64, true)?;
         tracing::info!(min = self.min_offset(), from, end, files_end = before, "CommitLog recovered");

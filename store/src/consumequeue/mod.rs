@@ -75,6 +75,8 @@ pub(crate) struct ConsumeQueue {
     queue_id: i32,
     files: MappedQueue,
     min_offset: AtomicI64,
+    /// Byte offset from which a file of the wrong length lost its entries (found at load).
+    damaged_from: Option<u64>,
 }
 
 impl ConsumeQueue {
@@ -86,10 +88,11 @@ impl ConsumeQueue {
     /// A new, empty queue (its directory is created with the first entry).
     pub(crate) fn new(root: &Path, topic: &str, queue_id: i32, file_size: usize, layer: &Layer) -> ConsumeQueue {
         let files = MappedQueue::empty(Self::dir(root, topic, queue_id), file_size, layer);
-        ConsumeQueue { topic: topic.to_owned(), queue_id, files, min_offset: AtomicI64::new(0) }
+        ConsumeQueue { topic: topic.to_owned(), queue_id, files, min_offset: AtomicI64::new(0), damaged_from: None }
     }
 
-    /// Loads a queue's files; [`ConsumeQueue::recover`] must follow.
+    /// Loads a queue's files; [`ConsumeQueue::recover`] must follow. A file of the wrong length
+    /// (truncated) is resized, and recovery cuts the queue where its entries stop.
     pub(crate) fn load(
         root: &Path,
         topic: &str,
@@ -97,8 +100,9 @@ impl ConsumeQueue {
         file_size: usize,
         layer: &Layer,
     ) -> Result<ConsumeQueue, StoreError> {
-        let files = MappedQueue::load(&Self::dir(root, topic, queue_id), file_size, layer)?;
-        Ok(ConsumeQueue { topic: topic.to_owned(), queue_id, files, min_offset: AtomicI64::new(0) })
+        let (files, damaged_from) =
+            MappedQueue::load_repairing(&Self::dir(root, topic, queue_id), file_size, ENTRY_LEN, layer)?;
+        Ok(ConsumeQueue { topic: topic.to_owned(), queue_id, files, min_offset: AtomicI64::new(0), damaged_from })
     }
 
     /// Topic of this queue.
@@ -141,6 +145,7 @@ impl ConsumeQueue {
             cut = file.start_offset() + bytes.len() as u64;
         }
         drop(files);
+        cut = cut.min(self.damaged_from.unwrap_or(u64::MAX));
         let cutting = cut < self.files.max_offset();
         if cutting {
             tracing::info!(topic = %self.topic, queue_id = self.queue_id, offset = cut / CQ_ENTRY_LEN,
@@ -180,6 +185,12 @@ impl ConsumeQueue {
         self.max_offset()
     }
 
+    /// Whether a file of the queue had the wrong length at load, so its lost entries must be
+    /// rebuilt from the CommitLog from [`ConsumeQueue::last_entry_end`] on.
+    pub(crate) fn was_damaged(&self) -> bool {
+        self.damaged_from.is_some()
+    }
+
     /// CommitLog offset just past the last message this queue points at, if any (where a
     /// clean restart resumes dispatching).
     pub(crate) fn last_entry_end(&self) -> Option<i64> {
@@ -212,6 +223,16 @@ impl ConsumeQueue {
                 "ConsumeQueue min offset moved by retention");
         }
         Ok(deleted)
+    }
+
+    /// Durably removes the entries from logical `offset` on (recovery found the one there
+    /// does not match its CommitLog record).
+    pub(crate) fn cut(&mut self, offset: i64) -> Result<(), StoreError> {
+        let offset = offset.max(0);
+        self.files.truncate(offset as u64 * CQ_ENTRY_LEN, true)?;
+        let min = self.min_offset.get_mut();
+        *min = (*min).min(offset);
+        Ok(())
     }
 
     /// Smallest logical offset with a message.

@@ -81,6 +81,21 @@ impl QueueTable {
         )
     }
 
+    /// Durably cuts a queue back to its entries below logical `offset` (recovery, before the
+    /// store is shared: nobody else may hold the queue).
+    pub(crate) fn cut(&self, topic: &str, queue_id: i32, offset: i64) -> Result<(), StoreError> {
+        let mut queues = self.queues.write().unwrap_or_else(PoisonError::into_inner);
+        let Some(queue) = queues.get_mut(topic).and_then(|q| q.get_mut(&queue_id)) else { return Ok(()) };
+        let dir = ConsumeQueue::dir(&self.root, topic, queue_id);
+        Arc::get_mut(queue)
+            .ok_or_else(|| StoreError::Corrupt {
+                file: dir,
+                offset: offset as u64,
+                reason: "ConsumeQueue in use while cutting it".into(),
+            })?
+            .cut(offset)
+    }
+
     /// Queue ids of `topic`, ascending.
     pub(crate) fn queue_ids(&self, topic: &str) -> Vec<i32> {
         let queues = self.queues.read().unwrap_or_else(PoisonError::into_inner);

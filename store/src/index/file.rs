@@ -6,6 +6,7 @@
 //! Writers (one at a time: the store's put lock) and readers share the mapping through an
 //! `RwLock`. Chain walks only move to strictly older entries, so a damaged file cannot loop.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -202,41 +203,95 @@ impl IndexFile {
         true
     }
 
-    /// Removes the entries of messages at or beyond CommitLog offset `end` (the newest ones:
-    /// entries are added in CommitLog order), undoing their slot updates newest first. The new
-    /// end timestamp comes from `store_time` of the last kept message (or the entry's own time).
-    /// Returns how many entries were removed.
-    pub(crate) fn truncate(&self, end: i64, store_time: &dyn Fn(i64) -> Option<i64>) -> usize {
+    /// Removes the newest entries (entries are added in CommitLog order) that do not point at a
+    /// message stored in CommitLog offsets `[min, end)`: entries of messages at or beyond `end`,
+    /// and entries a power cut left unwritten or torn behind a header that reached the disk.
+    /// `store_time` gives the STORETIMESTAMP of the message starting at an offset, if one does;
+    /// entries below `min` cannot be checked and are kept. After an abnormal stop (`suspect`)
+    /// the entries of the newest message go too: one of them may be torn in its chain link,
+    /// which no check can see (re-dispatch indexes the message again). Slot updates of removed
+    /// entries are undone through their links, or after an abnormal stop (and for unwritten
+    /// entries) by relinking the slots to the newest kept entry of their bucket; the header's
+    /// end is set from the last kept entry. Returns how many entries were removed.
+    pub(crate) fn truncate(
+        &self,
+        (min, end): (i64, i64),
+        suspect: bool,
+        store_time: &dyn Fn(i64) -> Option<i64>,
+    ) -> usize {
         let mut guard = self.write();
         let Inner { region, header } = &mut *guard;
         let bytes = region.bytes_mut();
-        let mut removed = 0;
+        let (mut removed, mut lost_links, mut dropped) = (0, false, None);
         while header.has_entries() {
             let last = header.index_count - 1;
             let entry = self.entry(bytes, last);
-            if entry.phy_offset < end {
-                let time = header.begin_timestamp.saturating_add(i64::from(entry.time_diff.max(0)) * 1000);
-                if removed > 0 {
+            let written = entry.key_hash != 0 || entry.phy_offset != 0 || entry.time_diff != 0 || entry.prev != 0;
+            // Entries are added in CommitLog order: one below its predecessor is torn.
+            let in_order = last <= 1 || entry.phy_offset >= self.entry(bytes, last - 1).phy_offset;
+            let time = header.begin_timestamp.saturating_add(i64::from(entry.time_diff.max(0)) * 1000);
+            let stored = match entry.phy_offset {
+                offset if !written || !in_order || offset >= end => None,
+                offset if offset < min => Some(time + TIME_SLACK_MS),
+                offset => store_time(offset),
+            };
+            if suspect && stored.is_some() && dropped.is_none() {
+                dropped = Some(entry.phy_offset);
+            }
+            let trusted = dropped != Some(entry.phy_offset);
+            if let Some(stored) = stored.filter(|_| trusted) {
+                if removed > 0 || header.end_phy_offset != entry.phy_offset {
                     header.end_phy_offset = entry.phy_offset;
-                    header.end_timestamp = store_time(entry.phy_offset).unwrap_or(time + TIME_SLACK_MS);
+                    header.end_timestamp = stored;
                 }
                 break;
             }
             let slot_pos = self.slot_pos(entry.key_hash);
-            if get_i32(bytes, slot_pos) == last {
+            // After an abnormal stop any removed entry may be the torn one: its link is not
+            // followed, its slot is relinked from the kept entries instead.
+            if !suspect && written && in_order && get_i32(bytes, slot_pos) == last {
                 let prev = if entry.prev > 0 && entry.prev < last { entry.prev } else { 0 };
                 put_i32(bytes, slot_pos, prev);
                 if prev == 0 {
                     header.hash_slot_count = (header.hash_slot_count - 1).max(0);
                 }
+            } else {
+                lost_links = true;
             }
             let pos = self.entry_pos(last);
             bytes[pos..pos + ENTRY_LEN].fill(0);
             header.index_count = last;
             removed += 1;
         }
+        if lost_links {
+            self.relink_slots(bytes, header);
+        }
         header.write(bytes);
         removed
+    }
+
+    /// Points every slot left pointing at a removed entry (its key hash unknown: a torn or
+    /// unwritten entry) at the newest kept entry of its bucket, or empties it.
+    fn relink_slots(&self, bytes: &mut [u8], header: &mut IndexHeader) {
+        let count = header.index_count;
+        let mut broken: HashSet<usize> =
+            (0..self.slots as usize).filter(|s| get_i32(bytes, HEADER_LEN + s * SLOT_LEN) >= count).collect();
+        let broken_before = broken.len();
+        for n in (1..count).rev() {
+            if broken.is_empty() {
+                break;
+            }
+            let slot_pos = self.slot_pos(self.entry(bytes, n).key_hash);
+            if broken.remove(&((slot_pos - HEADER_LEN) / SLOT_LEN)) {
+                put_i32(bytes, slot_pos, n);
+            }
+        }
+        for slot in &broken {
+            put_i32(bytes, HEADER_LEN + slot * SLOT_LEN, 0);
+        }
+        let emptied = broken.len();
+        header.hash_slot_count = (header.hash_slot_count - emptied as i32).max(0);
+        tracing::warn!(file = %self.name, relinked = broken_before - emptied, emptied, "relinked index slots after lost entries");
     }
 
     /// Forces the file to disk.
@@ -296,7 +351,7 @@ mod tests {
             for (i, hash) in [3, 3, 5, 3, 5].into_iter().enumerate() {
                 assert!(file.put(hash, 100 * (i as i64 + 1), t + 1000 * i as i64));
             }
-            assert_eq!(file.truncate(300, &|offset| Some(t + offset)), 3);
+            assert_eq!(file.truncate((0, 300), false, &|offset| Some(t + offset)), 3);
             assert_eq!(offsets(&file, 3, 0, i64::MAX), vec![200, 100]);
             assert!(file.put(3, 600, t + 9000));
             file.flush().expect("flush");
@@ -305,8 +360,59 @@ mod tests {
         assert_eq!(offsets(&file, 3, 0, i64::MAX), vec![600, 200, 100]);
         assert_eq!(offsets(&file, 5, 0, i64::MAX), Vec::<i64>::new());
         assert_eq!(file.header().index_count, 4);
-        assert_eq!(file.truncate(0, &|_| None), 3);
+        assert_eq!(file.truncate((0, 0), false, &|_| None), 3);
         assert!(!file.header().has_entries());
         assert!(matches!(IndexFile::open(&os(), dir.path(), "f", 4, 11), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn truncate_drops_entries_a_power_cut_left_behind_the_header() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let t = 1_700_000_000_000;
+        let file = IndexFile::create(&os(), dir.path(), "f", 4, 10, (0, 0)).expect("create");
+        for (i, hash) in [3, 5, 3, 5].into_iter().enumerate() {
+            assert!(file.put(hash, 100 * (i as i64 + 1), t + 1000 * i as i64));
+        }
+        {
+            // The header (count 5, end 400) reached the disk; entry 4 never did, entry 3 is torn.
+            let mut guard = file.write();
+            let (three, four) = (file.entry_pos(3), file.entry_pos(4));
+            let bytes = guard.region.bytes_mut();
+            bytes[four..four + ENTRY_LEN].fill(0);
+            bytes[three + 10..three + ENTRY_LEN].fill(0);
+        }
+        let records = |offset: i64| (offset % 100 == 0).then_some(t + offset);
+        assert_eq!(file.truncate((0, 10_000), false, &records), 2);
+        let header = file.header();
+        assert_eq!((header.end_phy_offset, header.end_timestamp, header.index_count), (200, t + 200, 3));
+        assert_eq!(offsets(&file, 5, 0, i64::MAX), vec![200]);
+        assert_eq!(offsets(&file, 3, 0, i64::MAX), vec![100]);
+        assert_eq!(file.truncate((0, 10_000), false, &records), 0, "a whole tail is kept");
+        // After an abnormal stop the newest message's entries go too, its slot relinked.
+        assert_eq!(file.truncate((0, 10_000), true, &records), 1);
+        assert_eq!(offsets(&file, 5, 0, i64::MAX), Vec::<i64>::new());
+        assert_eq!(offsets(&file, 3, 0, i64::MAX), vec![100]);
+        assert_eq!(file.header().end_phy_offset, 100);
+    }
+
+    #[test]
+    fn after_an_abnormal_stop_removed_entries_are_unlinked_without_trusting_their_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let t = 1_700_000_000_000;
+        let file = IndexFile::create(&os(), dir.path(), "f", 4, 10, (0, 0)).expect("create");
+        for offset in [100, 200, 300] {
+            assert!(file.put(3, offset, t + offset));
+        }
+        {
+            // Entry 3 (beyond the end) lost its link to entry 2 in a torn write.
+            let mut guard = file.write();
+            let three = file.entry_pos(3);
+            guard.region.bytes_mut()[three + 16..three + ENTRY_LEN].fill(0);
+        }
+        let records = |offset: i64| (offset % 100 == 0).then_some(t + offset);
+        // The newest kept message (200) goes too; the chain still reaches the rest.
+        assert_eq!(file.truncate((0, 250), true, &records), 2);
+        assert_eq!(offsets(&file, 3, 0, i64::MAX), vec![100]);
+        assert_eq!(file.header().end_phy_offset, 100);
     }
 }

@@ -49,13 +49,16 @@ pub(crate) struct IndexService {
 }
 
 impl IndexService {
-    /// Loads the IndexFiles of `dir` and drops what lies at or beyond the recovered CommitLog
-    /// `end`. `store_time` gives the STORETIMESTAMP of the record at an offset.
+    /// Loads the IndexFiles of `dir` and drops what does not point at a message stored in the
+    /// recovered CommitLog `[min, end)`, and after an abnormal stop (`suspect`) the newest
+    /// message's entries (see [`IndexFile::truncate`]). `store_time` gives the STORETIMESTAMP
+    /// of the record at an offset.
     pub(crate) fn load(
         dir: &Path,
         slots: u32,
         entries: u32,
-        end: i64,
+        stored: (i64, i64),
+        suspect: bool,
         store_time: &dyn Fn(i64) -> Option<i64>,
         layer: &Layer,
     ) -> Result<IndexService, StoreError> {
@@ -92,7 +95,7 @@ impl IndexService {
             }
         };
         *service.files.write().unwrap_or_else(PoisonError::into_inner) = files;
-        service.truncate(end, store_time)?;
+        service.truncate(stored, suspect, store_time)?;
         Ok(service)
     }
 
@@ -124,21 +127,26 @@ impl IndexService {
         Ok(files)
     }
 
-    /// Deletes files whose entries all point at or beyond `end` and cuts those entries from
-    /// the newest remaining file, durably: entries left on disk would come back after a power
-    /// cut and could pass for entries of records written later. Needs exclusive use (the store
-    /// is opening).
-    fn truncate(&self, end: i64, store_time: &dyn Fn(i64) -> Option<i64>) -> Result<(), StoreError> {
+    /// Cuts the newest files' entries that do not point at a stored message (see
+    /// [`IndexFile::truncate`]) and deletes files left without entries, durably: entries left
+    /// on disk would come back after a power cut and could pass for entries of records written
+    /// later. Needs exclusive use (the store is opening).
+    fn truncate(
+        &self,
+        stored: (i64, i64),
+        suspect: bool,
+        store_time: &dyn Fn(i64) -> Option<i64>,
+    ) -> Result<(), StoreError> {
+        let end = stored.1;
         let mut files = self.files.write().unwrap_or_else(PoisonError::into_inner);
         let mut deleted = false;
         while let Some(last) = files.last() {
-            if last.header().end_phy_offset < end {
-                break;
-            }
-            let removed = last.truncate(end, store_time);
+            let removed = last.truncate(stored, suspect, store_time);
             if last.header().has_entries() {
-                tracing::warn!(file = last.name(), removed, end, "dropped index entries beyond the CommitLog end");
-                last.flush()?;
+                if removed > 0 {
+                    tracing::warn!(file = last.name(), removed, end, "dropped index entries beyond the CommitLog end");
+                    last.flush()?;
+                }
                 break;
             }
             let path = last.path();

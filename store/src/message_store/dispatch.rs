@@ -1,9 +1,11 @@
 //! Rebuilding ConsumeQueue entries and index keys from CommitLog records at open (Apache's
 //! re-dispatch).
 //!
-//! Every record is visited; an entry is written only when its queue offset is at or beyond
-//! the queue's max offset, so queues that are complete are left alone and lost or deleted
-//! queues are rebuilt. Records after the last indexed one are indexed. The tags code is
+//! Every record is visited; an entry is written when its queue offset is at or beyond the
+//! queue's max offset, so lost or deleted queues are rebuilt. An entry already there must match
+//! the record (offset, size, tags code): one that does not (a torn write, or stale entries from
+//! before a truncation) cuts its queue there, and the rest is rebuilt. Records after the last
+//! indexed one are indexed. The tags code is
 //! recomputed from the record: the `TAGS` hash, or for `SCHEDULE_TOPIC_XXXX` the delivery time
 //! `STORETIMESTAMP + delay(DELAY level)` with Apache's default delay levels (a broker configured
 //! with other levels gets those on live puts only).
@@ -49,6 +51,16 @@ fn tags_code_of(topic: &str, view: &RecordView<'_>) -> i64 {
     tags_code(find_property(&props, keys::TAGS))
 }
 
+/// Whether a queue's `found` entry is the `rebuilt` one for the record `view`. The tags code
+/// found is trusted in the schedule topic (the broker's delay levels may differ from the
+/// defaults used here), and when it is 0 for a transaction half message (stored without one).
+fn entry_matches(found: &CqEntry, rebuilt: &CqEntry, topic: &str, view: &RecordView<'_>) -> bool {
+    let half_message = || find_property(&view.properties_str(), keys::TRAN_MSG).is_some();
+    found.commit_log_offset == rebuilt.commit_log_offset
+        && found.size == rebuilt.size
+        && (found.tags_code == rebuilt.tags_code || topic == SCHEDULE_TOPIC || (found.tags_code == 0 && half_message()))
+}
+
 /// Re-dispatches the CommitLog from `from` (a record boundary) to its end; returns the largest
 /// STORETIMESTAMP seen (0 if none).
 pub(crate) fn redispatch(
@@ -58,7 +70,7 @@ pub(crate) fn redispatch(
     from: i64,
 ) -> Result<i64, StoreError> {
     let mut last_store_timestamp = 0;
-    let (mut rebuilt, mut keys) = (0usize, 0usize);
+    let (mut rebuilt, mut keys, mut cuts) = (0usize, 0usize, 0usize);
     let mut failure = None;
     let indexed_through = index.and_then(IndexService::indexed_through).unwrap_or(i64::MIN);
     commit_log.walk(from, false, |offset, view| {
@@ -84,12 +96,31 @@ pub(crate) fn redispatch(
             tracing::warn!(offset, topic, "not dispatching a record with an unsafe topic name");
             return;
         }
-        let queue = queues.get_or_create(topic, header.queue_id);
-        if header.queue_offset < queue.max_offset() {
-            return;
-        }
+        let mut queue = queues.get_or_create(topic, header.queue_id);
         let entry =
             CqEntry { commit_log_offset: offset, size: header.total_size, tags_code: tags_code_of(topic, view) };
+        if header.queue_offset < queue.max_offset() {
+            let found = queue.entry(header.queue_offset);
+            if header.queue_offset < queue.min_offset() || found.is_some_and(|f| entry_matches(&f, &entry, topic, view))
+            {
+                return;
+            }
+            tracing::warn!(
+                topic,
+                queue_id = header.queue_id,
+                queue_offset = header.queue_offset,
+                ?found,
+                ?entry,
+                "ConsumeQueue entry does not match its CommitLog record; rebuilding the queue from there"
+            );
+            drop(queue);
+            if let Err(e) = queues.cut(topic, header.queue_id, header.queue_offset) {
+                failure = Some(e);
+                return;
+            }
+            cuts += 1;
+            queue = queues.get_or_create(topic, header.queue_id);
+        }
         match queue.put(header.queue_offset, entry) {
             Ok(true) => rebuilt += 1,
             Ok(false) => {}
@@ -100,7 +131,7 @@ pub(crate) fn redispatch(
         return Err(e);
     }
     if rebuilt > 0 {
-        tracing::info!(entries = rebuilt, "rebuilt ConsumeQueue entries from the CommitLog");
+        tracing::info!(entries = rebuilt, cuts, "rebuilt ConsumeQueue entries from the CommitLog");
     }
     if keys > 0 {
         tracing::info!(keys, "rebuilt index keys from the CommitLog");

@@ -5,8 +5,9 @@
 //! Without an `abort` file the previous run shut down cleanly: the ConsumeQueues are trusted,
 //! and the CommitLog is validated and re-dispatched only from the file holding the end of the
 //! last message they point at (Apache 5.x normal recovery), so a restart costs about one file
-//! whatever the CommitLog size. With `abort` present every CommitLog file is validated (body
-//! CRCs included) from the first, and the queues and index are cut to what it holds.
+//! whatever the CommitLog size (further back if a ConsumeQueue file was damaged). With `abort`
+//! present every CommitLog file is validated (body CRCs included) from the first, and the
+//! queues and index are cut to what it holds.
 
 use std::fs;
 use std::sync::atomic::{AtomicBool, AtomicI64};
@@ -57,7 +58,10 @@ impl MessageStore {
                 queue.recover(min, i64::MAX)?;
             }
             let dispatched = loaded.iter().filter_map(ConsumeQueue::last_entry_end).max();
-            dispatched.map_or(min, |end| commit_log.file_start_of(end))
+            // A queue cut short by a damaged file is rebuilt from where its entries stop.
+            let damaged = loaded.iter().filter(|q| q.was_damaged()).map(|q| q.last_entry_end().unwrap_or(min)).min();
+            let from = dispatched.map_or(min, |end| commit_log.file_start_of(end));
+            damaged.map_or(from, |end| from.min(commit_log.file_start_of(end)))
         } else {
             tracing::warn!(root = %config.root_dir.display(),
                 "abort file found: the last run did not shut down cleanly; validating the whole CommitLog");
@@ -72,7 +76,8 @@ impl MessageStore {
             let (slots, entries) = config.checked_index_geometry()?;
             let store_time =
                 |offset| commit_log.record_at(offset).and_then(|r| peek_header(&r).ok()).map(|h| h.store_timestamp);
-            Some(IndexService::load(&config.index_dir(), slots, entries, end, &store_time, &layer)?)
+            let stored = (commit_log.min_offset(), end);
+            Some(IndexService::load(&config.index_dir(), slots, entries, stored, !clean, &store_time, &layer)?)
         } else {
             None
         };
