@@ -61,13 +61,22 @@ async fn every_strategy_gives_each_queue_to_exactly_one_member() {
                 .expect("consumer");
             consumers.push(c);
         }
+        // Every member sees all three (the assignment is exactly the strategy's answer for the
+        // three client ids), and that answer is a partition of the queues.
+        let mut ids: Vec<String> = consumers.iter().map(|c| c.client_id().to_owned()).collect();
+        ids.sort();
+        let sorted: Vec<MessageQueue> = all.iter().cloned().collect();
+        let expected: Vec<Vec<MessageQueue>> =
+            consumers.iter().map(|c| strategy.allocate(c.client_id(), &sorted, &ids)).collect();
+        assert!(is_partition(&expected, &all), "{strategy:?} does not partition: {expected:?}");
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let parts = assignment(&consumers).await;
-            if is_partition(&parts, &all) && parts.iter().all(|p| !p.is_empty()) {
+            let mut parts = assignment(&consumers).await;
+            parts.iter_mut().for_each(|p| p.sort());
+            if parts == expected {
                 break;
             }
-            assert!(std::time::Instant::now() < deadline, "{strategy:?}: no partition after 30 s: {parts:?}");
+            assert!(std::time::Instant::now() < deadline, "{strategy:?}: {parts:?} is not {expected:?} after 30 s");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         wait_until(Duration::from_secs(30), "all 40 messages", || {
