@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use rmq_remoting::message::{decode_offset_msg_id, keys, sys_flag, StoredMessage};
 use rmq_remoting::protocol::body::{to_json, HeartbeatData, ProducerData};
-use rmq_remoting::protocol::send::{CheckTransactionStateRequest, EndTransactionRequest, SendMessageResponse};
+use rmq_remoting::protocol::send::{CheckTransactionStateRequest, SendMessageResponse};
 use rmq_remoting::rpc::{ClientConfig, Connection, Handler, RemotingClient};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use tokio::sync::mpsc;
@@ -27,20 +27,6 @@ fn half(body: &[u8]) -> RemotingCommand {
     let mut req = send_request("TxTopic", 0, body, &[("TRAN_MSG", "true"), ("PGROUP", "TXG")]);
     req.ext_fields.insert("f".into(), sys_flag::TRANSACTION_PREPARED.to_string());
     req
-}
-
-fn end(commit_log_offset: i64, queue_offset: i64, state: i32) -> RemotingCommand {
-    let header = EndTransactionRequest {
-        topic: Some("TxTopic".into()),
-        producer_group: "TXG".into(),
-        tran_state_table_offset: queue_offset,
-        commit_log_offset,
-        commit_or_rollback: state,
-        from_transaction_check: Some(false),
-        msg_id: "x".into(),
-        transaction_id: None,
-    };
-    RemotingCommand::request(RequestCode::EndTransaction).with_header(&header)
 }
 
 async fn visible(client: &RemotingClient<CheckCollector>, addr: &str) -> Vec<StoredMessage> {
@@ -81,7 +67,10 @@ async fn commit_rollback_and_check_back() {
     // Committed: invisible until END_TRANSACTION, then visible as a COMMIT-type message.
     let (offset, queue_offset) = send(b"commit-me").await;
     assert!(visible(&client, &addr).await.is_empty(), "half message must be invisible");
-    client.invoke_oneway(&addr, end(offset, queue_offset, sys_flag::TRANSACTION_COMMIT)).await.expect("end");
+    client
+        .invoke_oneway(&addr, end_transaction("TxTopic", offset, queue_offset, sys_flag::TRANSACTION_COMMIT))
+        .await
+        .expect("end");
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut got = visible(&client, &addr).await;
     while got.is_empty() && Instant::now() < deadline {
@@ -95,7 +84,10 @@ async fn commit_rollback_and_check_back() {
 
     // Rolled back: never visible.
     let (offset, queue_offset) = send(b"roll-me-back").await;
-    client.invoke_oneway(&addr, end(offset, queue_offset, sys_flag::TRANSACTION_ROLLBACK)).await.expect("end");
+    client
+        .invoke_oneway(&addr, end_transaction("TxTopic", offset, queue_offset, sys_flag::TRANSACTION_ROLLBACK))
+        .await
+        .expect("end");
 
     // Unresolved: the broker asks the producer, whose commit makes it visible.
     send(b"ask-me").await;
@@ -109,7 +101,10 @@ async fn commit_rollback_and_check_back() {
     assert_eq!(msg.topic, "TxTopic", "the producer sees the real topic");
     assert_eq!(msg.properties.get(keys::PGROUP).map(String::as_str), Some("TXG"));
     client
-        .invoke_oneway(&addr, end(h.commit_log_offset, h.tran_state_table_offset, sys_flag::TRANSACTION_COMMIT))
+        .invoke_oneway(
+            &addr,
+            end_transaction("TxTopic", h.commit_log_offset, h.tran_state_table_offset, sys_flag::TRANSACTION_COMMIT),
+        )
         .await
         .expect("end after check");
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -9,11 +9,11 @@ use prometheus_parse::Scrape;
 use rmq_remoting::message::{decode_offset_msg_id, sys_flag};
 use rmq_remoting::protocol::body::{to_json, ConsumerData, HeartbeatData, ProducerData, SubscriptionData};
 use rmq_remoting::protocol::consumer::ConsumerSendMsgBackRequest;
-use rmq_remoting::protocol::send::{EndTransactionRequest, SendMessageResponse};
+use rmq_remoting::protocol::send::SendMessageResponse;
 use rmq_remoting::rpc::RemotingClient;
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 
-use super::{pull_request, send_request, TIMEOUT};
+use super::{end_transaction, pull_request, send_request, TIMEOUT};
 
 /// GET `path` on `port`: status code and body.
 pub fn http_get(port: u16, path: &str) -> (u16, String) {
@@ -69,20 +69,6 @@ fn heartbeat(topic: &str) -> RemotingCommand {
     RemotingCommand::request(RequestCode::HeartBeat).with_body(to_json(&data))
 }
 
-fn end_transaction(commit_log_offset: i64, queue_offset: i64, state: i32) -> RemotingCommand {
-    let header = EndTransactionRequest {
-        topic: Some("TxT".into()),
-        producer_group: "TXG".into(),
-        tran_state_table_offset: queue_offset,
-        commit_log_offset,
-        commit_or_rollback: state,
-        from_transaction_check: Some(false),
-        msg_id: "x".into(),
-        transaction_id: None,
-    };
-    RemotingCommand::request(RequestCode::EndTransaction).with_header(&header)
-}
-
 /// Drives every kind of traffic the broker metrics describe: sends and pulls, a consumer and a
 /// producer heartbeat, a committed offset, transactions, a DLQ send-back, topic and group creation.
 pub async fn every_kind_of_traffic(client: &RemotingClient, addr: &str) {
@@ -109,7 +95,7 @@ pub async fn every_kind_of_traffic(client: &RemotingClient, addr: &str) {
         let h: SendMessageResponse = resp.header().expect("send header");
         let offset = decode_offset_msg_id(&h.msg_id).expect("offset id").1;
         if state >= 0 {
-            ok(client.invoke(addr, end_transaction(offset, h.queue_offset, state), TIMEOUT).await.expect("end"));
+            ok(client.invoke(addr, end_transaction("TxT", offset, h.queue_offset, state), TIMEOUT).await.expect("end"));
         }
     }
     let resp = client.invoke(addr, send_request("AllT", 0, b"doomed", &[]), TIMEOUT).await.expect("send");

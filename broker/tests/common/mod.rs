@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use rmq_remoting::message::encode_properties;
 use rmq_remoting::protocol::consumer::PullMessageRequest;
-use rmq_remoting::protocol::send::SendMessageRequestV2;
+use rmq_remoting::protocol::send::{EndTransactionRequest, SendMessageRequestV2};
 use rmq_remoting::rpc::{ClientConfig, RemotingClient};
 use rmq_remoting::{RemotingCommand, RequestCode};
 
@@ -151,4 +151,19 @@ pub fn pull_request(topic: &str, queue_id: i32, offset: i64, max: i32) -> Remoti
         max_msg_bytes: None,
     };
     RemotingCommand::request(RequestCode::PullMessage).with_header(&header)
+}
+
+/// An END_TRANSACTION request of producer group `TXG` for a half message of `topic`.
+pub fn end_transaction(topic: &str, commit_log_offset: i64, queue_offset: i64, state: i32) -> RemotingCommand {
+    let header = EndTransactionRequest {
+        topic: Some(topic.into()),
+        producer_group: "TXG".into(),
+        tran_state_table_offset: queue_offset,
+        commit_log_offset,
+        commit_or_rollback: state,
+        from_transaction_check: Some(false),
+        msg_id: "x".into(),
+        transaction_id: None,
+    };
+    RemotingCommand::request(RequestCode::EndTransaction).with_header(&header)
 }
