@@ -9,6 +9,7 @@ use std::future::Future;
 use std::sync::OnceLock;
 
 use prometheus::{Histogram, HistogramVec};
+use rmq_remoting::code::apache_name;
 use rmq_remoting::{RequestCode, ResponseCode};
 
 use super::names::{bool_label, PROTOCOL_REMOTING};
@@ -33,20 +34,6 @@ pub async fn scope<F: Future>(handler: F) -> (F::Output, bool) {
         .await
 }
 
-/// Apache's code name: the Java constant in lower case (`SendMessageV2` → `send_message_v2`).
-fn snake(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 8);
-    let mut prev: Option<char> = None;
-    for c in camel.chars() {
-        if c.is_ascii_uppercase() && prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit()) {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-        prev = Some(c);
-    }
-    out
-}
-
 /// One request code's children: response codes × long polling × result (success / oneway).
 type Row = Box<[OnceLock<Histogram>]>;
 
@@ -63,11 +50,11 @@ pub struct RpcLatency {
 
 impl RpcLatency {
     pub(super) fn new(family: HistogramVec) -> Self {
-        let request_names: Vec<String> = RequestCode::ALL.iter().map(|c| snake(&format!("{c:?}"))).collect();
+        let request_names: Vec<String> = RequestCode::ALL.iter().map(apache_name).collect();
         let request_index = RequestCode::ALL.iter().enumerate().map(|(i, c)| (c.value(), i)).collect();
         let responses: Vec<ResponseCode> =
             (-10..=2000).map(ResponseCode::from_value).filter(|c| !matches!(c, ResponseCode::Unknown(_))).collect();
-        let response_names = responses.iter().map(|c| snake(&format!("{c:?}"))).collect();
+        let response_names = responses.iter().map(apache_name).collect();
         let response_index = responses.iter().enumerate().map(|(i, c)| (c.value(), i)).collect();
         let row_len = responses.len() * 4;
         let cells = (0..RequestCode::ALL.len()).map(|_| OnceLock::new()).collect();
@@ -108,14 +95,6 @@ impl RpcLatency {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn code_names_are_apaches_constants_in_lower_case() {
-        assert_eq!(snake("SendMessageV2"), "send_message_v2");
-        assert_eq!(snake("HeartBeat"), "heart_beat");
-        assert_eq!(snake("UpdateAndCreateSubscriptiongroup"), "update_and_create_subscriptiongroup");
-        assert_eq!(snake("QueryNotFound"), "query_not_found");
-    }
 
     #[tokio::test]
     async fn scope_reports_long_polling() {

@@ -13,6 +13,7 @@ use std::sync::{Mutex, OnceLock};
 
 use prometheus::proto::MetricFamily;
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use rmq_remoting::code::apache_name;
 use rmq_remoting::RequestCode;
 
 use crate::route::RouteTable;
@@ -93,7 +94,7 @@ impl NamesrvMetrics {
             return;
         };
         let child = self.children[i].get_or_init(|| {
-            let name = snake(&format!("{:?}", RequestCode::ALL[i]));
+            let name = apache_name(RequestCode::ALL[i]);
             self.requests.with_label_values(&[&name])
         });
         child.inc();
@@ -120,21 +121,6 @@ impl NamesrvMetrics {
         self.ready_gauge.set(i64::from(self.is_ready()));
         self.registry.gather()
     }
-}
-
-/// Apache's code name: the Java constant in lower case (`RegisterBroker` → `register_broker`),
-/// as the broker labels `rocketmq_rpc_latency`.
-fn snake(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 8);
-    let mut prev: Option<char> = None;
-    for c in camel.chars() {
-        if c.is_ascii_uppercase() && prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit()) {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-        prev = Some(c);
-    }
-    out
 }
 
 #[cfg(test)]
