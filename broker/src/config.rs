@@ -147,6 +147,8 @@ pub struct BrokerConfig {
     pub flush_interval: Duration,
     /// `flushConsumerOffsetInterval`.
     pub flush_offset_interval: Duration,
+    /// `syncFlushTimeout`: how long a `SYNC_FLUSH` send waits for its flush.
+    pub sync_flush_timeout: Duration,
     /// `deleteWhen` (parsed; retention runs under the storage work).
     pub delete_when: String,
     /// `fileReservedTime` in hours.
@@ -224,7 +226,6 @@ const APACHE_KEYS: &[&str] = &[
     "haTransferBatchSize",
     "haMasterAddress",
     "haMaxGapNotInSync",
-    "syncFlushTimeout",
     "slaveTimeout",
     "transientStorePoolEnable",
     "transientStorePoolSize",
@@ -376,6 +377,7 @@ impl BrokerConfig {
             max_index_num: props.get("maxIndexNum", 20_000_000usize)?,
             flush_interval: millis(&mut props, "flushIntervalCommitLog", 500)?,
             flush_offset_interval: millis(&mut props, "flushConsumerOffsetInterval", 5000)?,
+            sync_flush_timeout: millis(&mut props, "syncFlushTimeout", 5000)?,
             delete_when: props.get("deleteWhen", "04".to_owned())?,
             file_reserved_hours: props.get("fileReservedTime", 72u32)?,
             disk_ratios: (

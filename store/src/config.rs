@@ -15,8 +15,9 @@ pub enum FlushMode {
         /// Time between two flushes.
         interval: Duration,
     },
-    /// `put` returns only after the CommitLog is flushed (Apache `SYNC_FLUSH`; concurrent puts
-    /// share one flush).
+    /// A put is acknowledged only after the CommitLog is flushed (Apache `SYNC_FLUSH`): `put`
+    /// flushes before returning, and the [`crate::Durable`] of `append` resolves after the group
+    /// commit's flush, which concurrent appends share.
     Sync,
 }
 

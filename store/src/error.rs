@@ -31,6 +31,9 @@ pub enum StoreError {
     /// The store does not accept writes (shut down, or poisoned by an earlier write failure).
     #[error("store service unavailable: {0}")]
     ServiceUnavailable(String),
+    /// Forcing the CommitLog to disk failed, so a `SYNC_FLUSH` put is not known to be durable.
+    #[error("flushing the CommitLog failed: {0}")]
+    FlushFailed(String),
     /// Another store (in this or another process) holds the lock on the root directory.
     #[error("store at {} is locked by another process", .0.display())]
     Locked(PathBuf),

@@ -14,7 +14,10 @@
 //! - `consumequeue`: 20-byte entries per (topic, queue) and the registry of all queues.
 //! - `index`: IndexFiles mapping `topic#key` (KEYS tokens, UNIQ_KEY) to CommitLog offsets.
 //! - `flush`: the flush path (CommitLog, ConsumeQueues, checkpoint) and the background flush
-//!   thread of [`FlushMode::Async`].
+//!   thread (every interval under [`FlushMode::Async`], the ConsumeQueues and checkpoint only
+//!   under [`FlushMode::Sync`]).
+//! - `group_commit`: the `SYNC_FLUSH` group commit: one CommitLog flush for every put waiting
+//!   on a [`Durable`].
 //! - `instance`: the `lock` file (one store per root) and the `abort` marker (unclean stop).
 //! - `checkpoint`: the 4096-byte `checkpoint` file of flushed timestamps (Apache 5.x layout).
 //! - `retention`: the cleaning thread, disk usage and the disk-full flag.
@@ -33,6 +36,7 @@ mod checkpoint;
 mod commitlog;
 mod consumequeue;
 mod flush;
+mod group_commit;
 mod index;
 mod instance;
 mod mapped_file;
@@ -44,6 +48,7 @@ mod retention;
 pub use config::{FlushMode, StoreConfig};
 pub use error::StoreError;
 pub use file_layer::{FileLayer, OsFiles, SyncRange};
+pub use group_commit::Durable;
 pub use message_store::{
     ArrivalListener, Boundary, MessageStore, NewMessage, PutOk, QueryResult, ReadResult, ReadStatus,
 };

@@ -89,7 +89,7 @@ fn timed_create(
 pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -> Option<RemotingCommand> {
     use RequestCode as C;
     let response = match req.request_code() {
-        C::SendMessage | C::SendMessageV2 | C::SendBatchMessage => send::send(broker, &conn, &req),
+        C::SendMessage | C::SendMessageV2 | C::SendBatchMessage => send::send(broker, &conn, &req).await,
         C::PullMessage | C::LitePullMessage => return pull::pull(broker, &req).await,
         C::HeartBeat => client::heartbeat(broker, &conn, &req).await,
         C::UnregisterClient => client::unregister(broker, &conn, &req).await,

@@ -22,7 +22,7 @@ pub async fn reply(broker: &Broker, conn: &Connection, req: &RemotingCommand) ->
         Ok(h) => h,
         Err(e) => return super::bad_header(req, e),
     };
-    let stored = send::send(broker, conn, req);
+    let stored = send::send(broker, conn, req).await;
     if stored.response_code() != ResponseCode::Success {
         return stored;
     }

@@ -14,7 +14,7 @@ use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_store::{NewMessage, PutOk, StoreError};
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use super::bad_header;
 use crate::config::BrokerRole;
@@ -46,8 +46,10 @@ fn store_error(req: &RemotingCommand, err: StoreError) -> RemotingCommand {
     }
 }
 
-/// Handles a send or batch send.
-pub fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> RemotingCommand {
+/// Handles a send or batch send. Under `SYNC_FLUSH` the answer waits for the group commit, at
+/// most `syncFlushTimeout`; past that the send is answered FLUSH_DISK_TIMEOUT (the message is
+/// stored, the Java client reports `SendStatus.FLUSH_DISK_TIMEOUT`), as Apache does.
+pub async fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> RemotingCommand {
     let header = match decode_header(req) {
         Ok(h) => h,
         Err(e) => return bad_header(req, e),
@@ -139,9 +141,10 @@ pub fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> Remoti
     let store_host = broker.store.config().store_host;
     let stored_bytes: u64 = messages.iter().map(|m| stored_len(m, store_host)).sum();
     let kind = MessageType::of_encoded(header.properties.as_deref().unwrap_or(""));
-    let result = if is_batch { broker.store.put_batch(messages) } else { broker.store.put(into_single(messages)) };
+    let result =
+        if is_batch { broker.store.append_batch(messages) } else { broker.store.append(into_single(messages)) };
     match result {
-        Ok(ok) => {
+        Ok((ok, durable)) => {
             broker.stats.put_total.fetch_add(count, Ordering::Relaxed);
             let traffic = &broker.metrics.traffic;
             traffic.record_put(&header.topic, kind, count, stored_bytes);
@@ -151,7 +154,19 @@ pub fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> Remoti
             if header.topic.starts_with(RETRY_PREFIX) && topic_name_is_dlq {
                 traffic.record_dlq(&header.topic, &header.producer_group);
             }
-            success(broker, req, &ok, queue_id, &uniq_keys)
+            let resp = success(broker, req, &ok, queue_id, &uniq_keys);
+            if durable.is_ready() {
+                return resp;
+            }
+            match tokio::time::timeout(broker.config.sync_flush_timeout, durable).await {
+                Ok(Ok(())) => resp,
+                Ok(Err(e)) => store_error(req, e),
+                Err(_) => {
+                    warn!(topic = %header.topic, timeout = ?broker.config.sync_flush_timeout,
+                        "sync flush did not finish in time; answering FLUSH_DISK_TIMEOUT");
+                    RemotingCommand { code: ResponseCode::FlushDiskTimeout.value(), ..resp }
+                }
+            }
         }
         Err(e) => {
             debug!(topic = %header.topic, error = %e, "send rejected by the store");

@@ -21,6 +21,7 @@ use crate::config::StoreConfig;
 use crate::consumequeue::table::QueueTable;
 use crate::error::StoreError;
 use crate::flush::{FlushTargets, Flusher};
+use crate::group_commit::GroupCommit;
 use crate::index::IndexService;
 use crate::instance::{AbortFile, StoreLock};
 use crate::retention::{Cleaner, DiskFlag};
@@ -53,6 +54,8 @@ pub struct MessageStore {
     put_lock: Mutex<PutState>,
     listener: RwLock<Option<Arc<ArrivalListener>>>,
     flusher: Mutex<Option<Flusher>>,
+    /// The `SYNC_FLUSH` group commit (`None` under `ASYNC_FLUSH`).
+    group_commit: Option<GroupCommit>,
     /// The flush path and the checkpoint.
     durable: Arc<FlushTargets>,
     cleaner: Mutex<Option<Cleaner>>,
@@ -143,6 +146,9 @@ impl MessageStore {
         }
         if let Some(mut flusher) = self.flusher.lock().unwrap_or_else(PoisonError::into_inner).take() {
             flusher.stop();
+        }
+        if let Some(group_commit) = &self.group_commit {
+            group_commit.stop();
         }
     }
 

@@ -25,10 +25,15 @@ use crate::consumequeue::ConsumeQueue;
 use crate::error::StoreError;
 use crate::file_layer::{FileLayer, OsFiles};
 use crate::flush::{start_flusher, FlushTargets};
+use crate::group_commit::GroupCommit;
 use crate::index::IndexService;
 use crate::instance::{AbortFile, StoreLock};
 use crate::retention::usage::usage_ratio;
 use crate::retention::{start_cleaner, DiskFlag};
+
+/// How often the ConsumeQueues and the checkpoint are flushed under `SYNC_FLUSH` (Apache's
+/// `flushIntervalConsumeQueue` default).
+const QUEUE_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl MessageStore {
     /// Opens (or creates) the store: takes the `<root>/lock` lock ([`StoreError::Locked`] if
@@ -96,11 +101,14 @@ impl MessageStore {
             checkpoint,
             stored_through: AtomicI64::new(last_store_timestamp),
         });
-        let flusher = match config.flush {
-            FlushMode::Async { interval } => Some(start_flusher(interval, Arc::clone(&durable))?),
-            FlushMode::Sync => None,
+        // Under SYNC_FLUSH the group commit forces the CommitLog; the flush thread still
+        // forces the ConsumeQueues and the checkpoint (Apache's flushIntervalConsumeQueue).
+        let (interval, group_commit) = match config.flush {
+            FlushMode::Async { interval } => (interval, None),
+            FlushMode::Sync => (QUEUE_FLUSH_INTERVAL, Some(GroupCommit::start(Arc::clone(&commit_log))?)),
         };
-        let interval = config.clean_resource_interval;
+        let flusher = Some(start_flusher(interval, Arc::clone(&durable))?);
+        let clean_interval = config.clean_resource_interval;
         let store = Arc::new(MessageStore {
             config,
             commit_log,
@@ -109,6 +117,7 @@ impl MessageStore {
             put_lock: Mutex::new(PutState { last_store_timestamp, buf: BytesMut::new() }),
             listener: RwLock::new(None),
             flusher: Mutex::new(flusher),
+            group_commit,
             durable,
             cleaner: Mutex::new(None),
             clean_lock: Mutex::new(()),
@@ -125,7 +134,7 @@ impl MessageStore {
             }
             Err(e) => tracing::warn!(error = %e, "cannot measure disk usage"),
         }
-        let cleaner = start_cleaner(interval, Arc::downgrade(&store))?;
+        let cleaner = start_cleaner(clean_interval, Arc::downgrade(&store))?;
         *store.cleaner.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(cleaner);
         tracing::info!(clean, from, end, "message store opened");
         Ok(store)

@@ -1,5 +1,6 @@
 //! Appending messages: validation, queue offset assignment, encoding under the put lock,
-//! ConsumeQueue entries, index keys, sync flush and the arrival notification.
+//! ConsumeQueue entries, index keys, the arrival notification, and waiting for durability
+//! (a flush on the caller for the blocking puts, the group commit for [`MessageStore::append`]).
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -13,6 +14,7 @@ use super::MessageStore;
 use crate::config::FlushMode;
 use crate::consumequeue::CqEntry;
 use crate::error::StoreError;
+use crate::group_commit::Durable;
 use crate::now_ms;
 
 /// Longest topic the store accepts, in bytes (retry topics; topics above 127 use V2 records).
@@ -60,24 +62,48 @@ pub struct PutOk {
 }
 
 impl MessageStore {
-    /// Appends one message.
+    /// Appends one message; under `SYNC_FLUSH` returns only once it is durable (flushing on the
+    /// calling thread). Request handlers on an async runtime use [`MessageStore::append`].
     pub fn put(&self, msg: NewMessage) -> Result<PutOk, StoreError> {
-        self.append(std::slice::from_ref(&msg))
+        self.put_blocking(std::slice::from_ref(&msg))
     }
 
     /// Appends a batch: all to the same topic and queue, no transaction flags; they get
-    /// consecutive queue offsets, one store timestamp, and land in one CommitLog file.
+    /// consecutive queue offsets, one store timestamp, and land in one CommitLog file. Durable on
+    /// return, like [`MessageStore::put`].
     pub fn put_batch(&self, msgs: Vec<NewMessage>) -> Result<PutOk, StoreError> {
-        let Some(first) = msgs.first() else {
-            return Err(StoreError::MessageIllegal("empty batch".into()));
-        };
-        if msgs.iter().any(|m| m.topic != first.topic || m.queue_id != first.queue_id) {
-            return Err(StoreError::MessageIllegal("batch mixes topics or queues".into()));
+        check_batch(&msgs)?;
+        self.put_blocking(&msgs)
+    }
+
+    /// Appends one message without waiting for a flush: readers see it at once, and the
+    /// [`Durable`] resolves when it is on disk (at once under `ASYNC_FLUSH`; under `SYNC_FLUSH`
+    /// after the group commit's next flush, shared with every other put waiting then).
+    pub fn append(&self, msg: NewMessage) -> Result<(PutOk, Durable), StoreError> {
+        let ok = self.write(std::slice::from_ref(&msg))?;
+        Ok((ok, self.durable_after_write()))
+    }
+
+    /// [`MessageStore::put_batch`] without waiting for a flush, like [`MessageStore::append`].
+    pub fn append_batch(&self, msgs: Vec<NewMessage>) -> Result<(PutOk, Durable), StoreError> {
+        check_batch(&msgs)?;
+        let ok = self.write(&msgs)?;
+        Ok((ok, self.durable_after_write()))
+    }
+
+    fn put_blocking(&self, msgs: &[NewMessage]) -> Result<PutOk, StoreError> {
+        let ok = self.write(msgs)?;
+        if self.config.flush == FlushMode::Sync {
+            self.commit_log.flush()?;
         }
-        if msgs.iter().any(|m| sys_flag::transaction_type(m.sys_flag) != sys_flag::TRANSACTION_NOT) {
-            return Err(StoreError::MessageIllegal("batch messages cannot be transactional".into()));
+        Ok(ok)
+    }
+
+    fn durable_after_write(&self) -> Durable {
+        match &self.group_commit {
+            Some(group_commit) => group_commit.request(),
+            None => Durable::ready(),
         }
-        self.append(&msgs)
     }
 
     fn check_writable(&self) -> Result<(), StoreError> {
@@ -141,7 +167,9 @@ impl MessageStore {
         }
     }
 
-    fn append(&self, msgs: &[NewMessage]) -> Result<PutOk, StoreError> {
+    /// Validates, encodes and appends `msgs`, writes their ConsumeQueue entries and index keys,
+    /// and wakes readers; flushing is the caller's.
+    fn write(&self, msgs: &[NewMessage]) -> Result<PutOk, StoreError> {
         self.check_writable()?;
         let Some(first) = msgs.first() else {
             return Err(StoreError::MessageIllegal("no message".into()));
@@ -197,9 +225,6 @@ impl MessageStore {
             let new_max = queue.map(|_| first_queue_offset + msgs.len() as i64);
             (PutOk { commit_log_offsets: offsets, first_queue_offset, store_timestamp }, new_max)
         };
-        if self.config.flush == FlushMode::Sync {
-            self.commit_log.flush()?;
-        }
         if let Some(new_max) = new_max {
             self.notify_arrival(&first.topic, first.queue_id, new_max);
         }
@@ -219,4 +244,17 @@ impl MessageStore {
             }
         }
     }
+}
+
+fn check_batch(msgs: &[NewMessage]) -> Result<(), StoreError> {
+    let Some(first) = msgs.first() else {
+        return Err(StoreError::MessageIllegal("empty batch".into()));
+    };
+    if msgs.iter().any(|m| m.topic != first.topic || m.queue_id != first.queue_id) {
+        return Err(StoreError::MessageIllegal("batch mixes topics or queues".into()));
+    }
+    if msgs.iter().any(|m| sys_flag::transaction_type(m.sys_flag) != sys_flag::TRANSACTION_NOT) {
+        return Err(StoreError::MessageIllegal("batch messages cannot be transactional".into()));
+    }
+    Ok(())
 }
