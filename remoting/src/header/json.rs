@@ -3,8 +3,6 @@
 //! Decoding is lenient: every field but `code` may be absent (C++ and Node clients omit some),
 //! ext-field values may be strings, numbers or booleans, and unknown keys are ignored.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,8 +18,56 @@ struct WireIn {
     opaque: Option<i32>,
     flag: Option<i32>,
     remark: Option<String>,
-    #[serde(rename = "extFields")]
-    ext_fields: Option<HashMap<String, Value>>,
+    #[serde(rename = "extFields", default)]
+    ext_fields: LenientFields,
+}
+
+/// `extFields` read straight into [`ExtFields`]: string values as they are, numbers and
+/// booleans as their text, nulls dropped, any other value as its JSON text.
+#[derive(Default)]
+struct LenientFields(ExtFields);
+
+impl<'de> Deserialize<'de> for LenientFields {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = LenientFields;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of header fields, or null")
+            }
+
+            fn visit_unit<E: serde::de::Error>(self) -> Result<LenientFields, E> {
+                Ok(LenientFields::default())
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<LenientFields, A::Error> {
+                let mut fields = ExtFields::with_capacity(map.size_hint().unwrap_or(16).min(64));
+                while let Some((key, value)) = map.next_entry::<String, FieldValue>()? {
+                    if let Some(value) = value.0 {
+                        fields.insert(key, value);
+                    }
+                }
+                Ok(LenientFields(fields))
+            }
+        }
+        deserializer.deserialize_any(Fields)
+    }
+}
+
+/// One ext-field value as text (`None` for null).
+struct FieldValue(Option<String>);
+
+impl<'de> Deserialize<'de> for FieldValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(FieldValue(match Value::deserialize(deserializer)? {
+            Value::String(s) => Some(s),
+            Value::Null => None,
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            other => Some(other.to_string()),
+        }))
+    }
 }
 
 #[derive(Serialize)]
@@ -43,18 +89,7 @@ struct WireOut<'a> {
 pub fn decode(header: &[u8], body: Bytes) -> Result<RemotingCommand, Error> {
     let wire: WireIn = serde_json::from_slice(header).map_err(|e| Error::Malformed(format!("json header: {e}")))?;
     let code = wire.code.ok_or_else(|| Error::Malformed("json header has no code".into()))?;
-    let ext_fields = wire
-        .ext_fields
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(k, v)| match v {
-            Value::String(s) => Some((k, s)),
-            Value::Null => None,
-            Value::Bool(b) => Some((k, b.to_string())),
-            Value::Number(n) => Some((k, n.to_string())),
-            other => Some((k, other.to_string())),
-        })
-        .collect();
+    let ext_fields = wire.ext_fields.0;
     Ok(RemotingCommand {
         code,
         language: wire.language.as_deref().map(LanguageCode::from_name).unwrap_or_default(),
@@ -113,6 +148,9 @@ mod tests {
         assert_eq!(cmd.ext("n"), Some("5"));
         assert_eq!(cmd.ext("b"), Some("true"));
         assert_eq!(cmd.ext("z"), None);
+        let cmd = decode(br#"{"code":1,"extFields":null}"#, Bytes::new()).expect("null fields decode");
+        assert!(cmd.ext_fields.is_empty());
+        assert!(decode(br#"{"code":1,"extFields":[1]}"#, Bytes::new()).is_err(), "fields must be an object");
     }
 
     #[test]
