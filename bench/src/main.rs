@@ -24,6 +24,11 @@ use clap::Parser;
 use cli::{Cli, Command};
 use report::Reporter;
 
+// mimalloc instead of the system allocator: requests, headers and properties allocate many small
+// short-lived strings, and glibc's malloc/free took ~20% of the broker's CPU under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if std::env::var_os("RUST_LOG").is_some() {
