@@ -11,6 +11,7 @@
 //! - [`pull_hold`]: long polling.
 //! - [`locks`]: queue locks of orderly consumers.
 //! - [`namesrv`]: registration with the NameServers.
+//! - [`ha`]: master/slave replication: the HA transfer, slave acknowledgements, `SYNC_MASTER` waits.
 //! - [`metrics`]: Apache 5.3.3's metrics on `/metrics`, and `/healthz`, `/readyz`.
 //! - [`transaction`]: half messages, commit/rollback and check-back.
 //! - [`schedule`]: delay levels (`SCHEDULE_TOPIC_XXXX`) and their delivery.
@@ -18,6 +19,7 @@
 pub mod clients;
 pub mod config;
 pub mod filter;
+pub mod ha;
 pub mod locks;
 pub mod meta;
 pub mod metrics;
@@ -29,4 +31,4 @@ pub mod schedule;
 pub mod transaction;
 
 pub use config::BrokerConfig;
-pub use runtime::{bind, run, Broker};
+pub use runtime::{bind, run, Broker, Listeners};

@@ -50,7 +50,7 @@ fn main() -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let (main, vip) = bind(&config).await.with_context(|| {
+        let listeners = bind(&config).await.with_context(|| {
             format!("cannot listen on {}:{}", config.network.bind_address, config.network.listen_port)
         })?;
         let broker = Broker::open(config.clone()).context("cannot open the message store")?;
@@ -64,7 +64,7 @@ fn main() -> anyhow::Result<()> {
             accepted,
             config.network.namesrv_addrs.len()
         );
-        run(broker, main, vip, shutdown).await;
+        run(broker, listeners, shutdown).await;
         Ok::<(), anyhow::Error>(())
     })?;
     runtime.shutdown_timeout(Duration::from_secs(2));

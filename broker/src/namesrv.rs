@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use rmq_remoting::protocol::body::{perm, to_json, RegisterBrokerBody, TopicConfigWrapper};
-use rmq_remoting::protocol::namesrv::{BrokerIdentityRequest, RegisterBrokerRequest};
+use rmq_remoting::protocol::namesrv::{BrokerIdentityRequest, RegisterBrokerRequest, RegisterBrokerResponse};
 use rmq_remoting::rpc::{ClientConfig, RemotingClient};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use tracing::{debug, warn};
@@ -48,8 +48,13 @@ impl NamesrvLink {
     }
 
     /// Registers `topics` with every NameServer in parallel; the broker permission is AND-ed into
-    /// every topic's perm. Returns how many NameServers accepted.
-    pub async fn register(&self, mut topics: TopicConfigWrapper, broker_permission: i32) -> usize {
+    /// every topic's perm. Returns how many NameServers accepted, and the group's master as one
+    /// of them reported it (what a slave follows).
+    pub async fn register(
+        &self,
+        mut topics: TopicConfigWrapper,
+        broker_permission: i32,
+    ) -> (usize, Option<RegisterBrokerResponse>) {
         if broker_permission & perm::READ_WRITE != perm::READ_WRITE {
             for tc in topics.topic_config_table.values_mut() {
                 tc.perm &= broker_permission | perm::INHERIT;
@@ -76,22 +81,24 @@ impl NamesrvLink {
                 match self.client.invoke(addr, req, REGISTER_TIMEOUT).await {
                     Ok(resp) if resp.response_code() == ResponseCode::Success => {
                         debug!(namesrv = %addr, "registered");
-                        true
+                        Some(resp.header::<RegisterBrokerResponse>().ok())
                     }
                     Ok(resp) => {
                         warn!(namesrv = %addr, code = resp.code, remark = ?resp.remark, "registration refused");
-                        false
+                        None
                     }
                     Err(e) => {
                         warn!(namesrv = %addr, error = %e, "registration failed");
-                        false
+                        None
                     }
                 }
             }
         });
-        let accepted = join_all(calls).await.into_iter().filter(|ok| *ok).count();
-        self.registered.store(accepted > 0, Ordering::Release);
-        accepted
+        let answers: Vec<Option<RegisterBrokerResponse>> = join_all(calls).await.into_iter().flatten().collect();
+        let answers_len = answers.len();
+        self.registered.store(!answers.is_empty(), Ordering::Release);
+        let master = answers.into_iter().flatten().find(|r| r.master_addr.as_ref().is_some_and(|a| !a.is_empty()));
+        (answers_len, master)
     }
 
     /// Whether the last registration round was accepted by at least one NameServer.

@@ -58,6 +58,8 @@ pub struct Broker {
     pub pull_hold: Arc<PullHold>,
     /// NameServer link.
     pub namesrv: NamesrvLink,
+    /// Role and master/slave replication.
+    pub replication: Arc<crate::ha::Replication>,
     /// Counters.
     pub stats: Stats,
     /// Current broker permission (`brokerPermission`, changeable at run time).
@@ -77,7 +79,12 @@ impl Broker {
         let store = MessageStore::open(config.store_config())?;
         let pull_hold = Arc::new(PullHold::default());
         let hold = Arc::clone(&pull_hold);
-        store.set_arrival_listener(Box::new(move |topic, queue_id, _| hold.arrived(topic, queue_id)));
+        let replication = Arc::new(crate::ha::Replication::new(&config));
+        let transfers = Arc::clone(&replication);
+        store.set_arrival_listener(Box::new(move |topic, queue_id, _| {
+            hold.arrived(topic, queue_id);
+            transfers.commit_log_grew();
+        }));
         let (register_now, _) = watch::channel(0);
         let metrics = crate::metrics::BrokerMetrics::new(&config.cluster_name, &config.broker_name, &config.metrics);
         let broker = Arc::new(Broker {
@@ -91,6 +98,7 @@ impl Broker {
             delay: crate::schedule::delay::DelayService::load(&config.store_root),
             timer: crate::schedule::timer::TimerService::load(&config.store_root),
             namesrv: NamesrvLink::new(&config),
+            replication,
             stats: Stats::default(),
             permission: AtomicI32::new(config.policy.broker_permission),
             config_overrides: std::sync::RwLock::new(Vec::new()),
@@ -121,12 +129,29 @@ impl Broker {
 
     /// Registers with every NameServer once.
     pub async fn register_once(&self) -> usize {
-        self.namesrv.register(self.topics.snapshot(), self.permission.load(Ordering::Relaxed)).await
+        let (accepted, master) =
+            self.namesrv.register(self.topics.snapshot(), self.permission.load(Ordering::Relaxed)).await;
+        if accepted > 0 && self.replication.is_slave() {
+            let (ha_addr, addr) = master.map_or((None, None), |m| (m.ha_server_addr, m.master_addr));
+            self.replication.learn_master(ha_addr, addr);
+        }
+        accepted
     }
 }
 
-/// Binds the main and VIP listeners of `config`.
-pub async fn bind(config: &BrokerConfig) -> std::io::Result<(TcpListener, Option<TcpListener>)> {
+/// The broker's listening sockets.
+#[derive(Debug)]
+pub struct Listeners {
+    /// `listenPort`.
+    pub main: TcpListener,
+    /// The VIP port `listenPort - 2`, when it could be bound.
+    pub vip: Option<TcpListener>,
+    /// The HA port `haListenPort` (slaves connect to a master there).
+    pub ha: TcpListener,
+}
+
+/// Binds the main, VIP and HA listeners of `config`.
+pub async fn bind(config: &BrokerConfig) -> std::io::Result<Listeners> {
     let net = &config.network;
     let main = TcpListener::bind(SocketAddr::new(net.bind_address, net.listen_port)).await?;
     let vip = match net.listen_port.checked_sub(2) {
@@ -139,11 +164,15 @@ pub async fn bind(config: &BrokerConfig) -> std::io::Result<(TcpListener, Option
         },
         _ => None,
     };
-    Ok((main, vip))
+    let ha = TcpListener::bind(SocketAddr::new(net.bind_address, config.ha.listen_port)).await.map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen on the HA port {}: {e}", config.ha.listen_port))
+    })?;
+    Ok(Listeners { main, vip, ha })
 }
 
 /// Runs the broker on the given listeners until `shutdown` completes, then shuts down in order.
-pub async fn run(broker: Arc<Broker>, main: TcpListener, vip: Option<TcpListener>, shutdown: impl Future<Output = ()>) {
+pub async fn run(broker: Arc<Broker>, listeners: Listeners, shutdown: impl Future<Output = ()>) {
+    let Listeners { main, vip, ha } = listeners;
     let (stop_tx, stop_rx) = watch::channel(false);
     let server_config = ServerConfig { max_wait: broker.config.network.max_queue_wait, ..Default::default() };
     let handler = Arc::new(BrokerHandler::new(Arc::clone(&broker)));
@@ -159,7 +188,11 @@ pub async fn run(broker: Arc<Broker>, main: TcpListener, vip: Option<TcpListener
         tokio::spawn(serve_metrics(Arc::clone(&broker), stop_rx.clone())),
         tokio::spawn(housekeeping_loop(Arc::clone(&broker), stop_rx.clone())),
     ];
-    if broker.config.role != crate::config::BrokerRole::Slave {
+    tasks.push(tokio::spawn(crate::ha::master::serve(Arc::clone(&broker), ha, stop_rx.clone())));
+    if broker.replication.is_slave() {
+        tasks.push(tokio::spawn(crate::ha::slave::run(Arc::clone(&broker), stop_rx.clone())));
+        tasks.push(tokio::spawn(crate::ha::metadata::run(Arc::clone(&broker), stop_rx.clone())));
+    } else {
         tasks.push(tokio::spawn(crate::schedule::delay::run(Arc::clone(&broker), stop_rx.clone())));
         tasks.push(tokio::spawn(crate::schedule::timer::run(Arc::clone(&broker), stop_rx.clone())));
         tasks.push(tokio::spawn(crate::transaction::run(Arc::clone(&broker), stop_rx.clone())));

@@ -17,11 +17,11 @@ async fn every_code_is_answered_without_header_or_body() {
     ))
     .expect("props");
     let config = BrokerConfig::from_properties(props).expect("config");
-    let (main, vip) = bind(&config).await.expect("bind");
-    let addr = main.local_addr().expect("addr").to_string();
+    let listeners = bind(&config).await.expect("bind");
+    let addr = listeners.main.local_addr().expect("addr").to_string();
     let broker = Broker::open(config).expect("open");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(run(broker, main, vip, async move {
+    let server = tokio::spawn(run(broker, listeners, async move {
         let _ = stopped.await;
     }));
 

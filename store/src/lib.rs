@@ -10,7 +10,8 @@
 //! - `mapped_file`: preallocated mmapped files (append-only, and rewritable for IndexFiles); the
 //!   only `unsafe` in the crate.
 //! - `mapped_queue`: ordered files named by their 20-digit start offset (roll, find, truncate).
-//! - `commitlog`: record reads, appends with BLANK padding and rolling, startup recovery.
+//! - `commitlog`: record reads, appends with BLANK padding and rolling, startup recovery,
+//!   replication chunks ([`ReplicaChunk`]).
 //! - `consumequeue`: 20-byte entries per (topic, queue) and the registry of all queues.
 //! - `index`: IndexFiles mapping `topic#key` (KEYS tokens, UNIQ_KEY) to CommitLog offsets.
 //! - `flush`: the flush path (CommitLog, ConsumeQueues, checkpoint) and the background flush
@@ -45,6 +46,7 @@ mod message_store;
 mod periodic;
 mod retention;
 
+pub use commitlog::ReplicaChunk;
 pub use config::{FlushMode, StoreConfig};
 pub use error::StoreError;
 pub use file_layer::{FileLayer, OsFiles, SyncRange};

@@ -26,10 +26,15 @@ fn graceful_stop(imp: Impl) -> Duration {
     Duration::from_secs(if imp == Impl::Apache { 90 } else { 15 })
 }
 
-/// One broker (brokerId 0, `ASYNC_MASTER`) listening on `127.0.0.1:<port>`. Its store survives restarts.
+/// One broker listening on `127.0.0.1:<port>`: a master (brokerId 0, `ASYNC_MASTER`) of its own
+/// group by default, or a slave (`SLAVE`, brokerId > 0) of another broker's group. Its store
+/// survives restarts.
 pub struct Broker {
     process: Process,
     cluster_name: String,
+    /// `brokerName` (the group); the process name otherwise.
+    group: String,
+    broker_id: i64,
     properties: Vec<(String, String)>,
     name_servers: Arc<Vec<Process>>,
 }
@@ -41,7 +46,31 @@ impl Broker {
         properties: Vec<(String, String)>,
         name_servers: Arc<Vec<Process>>,
     ) -> Self {
-        Broker { process, cluster_name, properties, name_servers }
+        let group = process.name().to_owned();
+        Broker { process, cluster_name, group, broker_id: 0, properties, name_servers }
+    }
+
+    /// Makes this broker member `broker_id` of group `group` (`brokerName`); a non-zero id makes
+    /// it a `SLAVE`.
+    pub(crate) fn in_group(mut self, group: &str, broker_id: i64) -> Self {
+        self.group = group.to_owned();
+        self.broker_id = broker_id;
+        self
+    }
+
+    /// `brokerName`: the replica group this broker belongs to.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// `brokerId` it was configured with (0 = master).
+    pub fn broker_id(&self) -> i64 {
+        self.broker_id
+    }
+
+    /// The HA port slaves connect to (`listenPort + 1`).
+    pub fn ha_port(&self) -> u16 {
+        self.port() + 1
     }
 
     pub(crate) fn process(&self) -> &Process {
@@ -58,7 +87,7 @@ impl Broker {
         self.process.addr()
     }
 
-    /// The listen port (the broker also opens `port - 2`, and Apache's `port + 1`).
+    /// The listen port (the broker also opens `port - 2` and the HA port `port + 1`).
     pub fn port(&self) -> u16 {
         self.process.port()
     }
@@ -176,9 +205,9 @@ impl Broker {
         let namesrv_addr: Vec<String> = self.name_servers.iter().map(Process::addr).collect();
         let mut props: Vec<(String, String)> = [
             ("brokerClusterName", self.cluster_name.clone()),
-            ("brokerName", self.name().to_owned()),
-            ("brokerId", "0".to_owned()),
-            ("brokerRole", "ASYNC_MASTER".to_owned()),
+            ("brokerName", self.group.clone()),
+            ("brokerId", self.broker_id.to_string()),
+            ("brokerRole", if self.broker_id == 0 { "ASYNC_MASTER" } else { "SLAVE" }.to_owned()),
             ("brokerIP1", "127.0.0.1".to_owned()),
             ("brokerIP2", "127.0.0.1".to_owned()),
             ("bindAddress", "127.0.0.1".to_owned()),

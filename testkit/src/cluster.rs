@@ -31,8 +31,11 @@ pub struct ClusterBuilder {
     test_name: String,
     imp: Impl,
     name_servers: usize,
-    brokers: Vec<String>,
+    /// Name, group (`brokerName`) and brokerId of each broker.
+    brokers: Vec<(String, String, i64)>,
     properties: Vec<(String, String)>,
+    /// Properties of one broker only: name, key, value.
+    broker_properties: Vec<(String, String, String)>,
     cluster_name: String,
 }
 
@@ -46,6 +49,7 @@ impl Cluster {
             name_servers: 1,
             brokers: Vec::new(),
             properties: Vec::new(),
+            broker_properties: Vec::new(),
             cluster_name: "RmqTestCluster".to_owned(),
         }
     }
@@ -148,7 +152,27 @@ impl ClusterBuilder {
 
     /// Adds a broker (brokerId 0) named `name`; without any, the cluster has one broker `broker-a`.
     pub fn broker(mut self, name: impl Into<String>) -> Self {
-        self.brokers.push(name.into());
+        let name = name.into();
+        self.brokers.push((name.clone(), name, 0));
+        self
+    }
+
+    /// Adds a broker named `name` (its directory) as slave `broker_id` (> 0) of group `group`,
+    /// whose master is the broker added with [`broker`](Self::broker)`(group)`. Slaves start
+    /// after their masters.
+    pub fn slave(mut self, name: impl Into<String>, group: impl Into<String>, broker_id: i64) -> Self {
+        self.brokers.push((name.into(), group.into(), broker_id));
+        self
+    }
+
+    /// Sets `key=value` in the `broker.conf` of broker `name` only (after the cluster-wide ones).
+    pub fn broker_property_on(
+        mut self,
+        name: impl Into<String>,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.broker_properties.push((name.into(), key.into(), value.into()));
         self
     }
 
@@ -173,13 +197,13 @@ impl ClusterBuilder {
     /// error everything started so far is killed; the error holds the relevant log tails.
     pub fn start(mut self) -> Result<Cluster, TestkitError> {
         if self.brokers.is_empty() {
-            self.brokers.push("broker-a".to_owned());
+            self.brokers.push(("broker-a".to_owned(), "broker-a".to_owned(), 0));
         }
-        for (i, name) in self.brokers.iter().enumerate() {
+        for (i, (name, _, _)) in self.brokers.iter().enumerate() {
             if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') || name.starts_with("namesrv-") {
                 return Err(TestkitError::Usage(format!("broker name {name:?} is not usable as a directory name")));
             }
-            if self.brokers[..i].contains(name) {
+            if self.brokers[..i].iter().any(|(n, _, _)| n == name) {
                 return Err(TestkitError::Usage(format!("broker {name:?} added twice")));
             }
         }
@@ -191,10 +215,17 @@ impl ClusterBuilder {
         }
         let name_servers = Arc::new(name_servers);
         let mut brokers = Vec::with_capacity(self.brokers.len());
-        for name in &self.brokers {
+        for (name, group, broker_id) in &self.brokers {
             let process = Process::new(name, dir.join(name), broker_port()?, self.imp);
-            let props = self.properties.clone();
-            brokers.push(Broker::new(process, self.cluster_name.clone(), props, Arc::clone(&name_servers)));
+            let mut props = self.properties.clone();
+            for (_, key, value) in self.broker_properties.iter().filter(|(n, _, _)| n == name) {
+                match props.iter_mut().find(|(k, _)| k == key) {
+                    Some(slot) => slot.1 = value.clone(),
+                    None => props.push((key.clone(), value.clone())),
+                }
+            }
+            let broker = Broker::new(process, self.cluster_name.clone(), props, Arc::clone(&name_servers));
+            brokers.push(broker.in_group(group, *broker_id));
         }
         // From here on, dropping `cluster` (on any error) kills what was started.
         let cluster = Cluster { imp: self.imp, cluster_name: self.cluster_name, dir, brokers, name_servers };
@@ -205,11 +236,15 @@ impl ClusterBuilder {
         for ns in cluster.name_servers.iter() {
             ns.await_ready(ready_timeout(cluster.imp), || Ok(()), String::new)?;
         }
-        for broker in &cluster.brokers {
-            broker.spawn()?;
-        }
-        for broker in &cluster.brokers {
-            broker.await_ready()?;
+        // Masters first (a slave learns its master's address when it registers), then slaves.
+        for slaves in [false, true] {
+            let wave = || cluster.brokers.iter().filter(move |b| (b.broker_id() != 0) == slaves);
+            for broker in wave() {
+                broker.spawn()?;
+            }
+            for broker in wave() {
+                broker.await_ready()?;
+            }
         }
         Ok(cluster)
     }

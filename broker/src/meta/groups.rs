@@ -91,6 +91,20 @@ impl GroupTable {
         }
     }
 
+    /// Replaces the table with the master's (a slave's sync) when its version differs; returns
+    /// whether anything changed.
+    pub fn replace_from_master(&self, master: GroupFile) -> bool {
+        {
+            let mut w = self.inner.write().unwrap_or_else(|e| e.into_inner());
+            if w.data_version == master.data_version {
+                return false;
+            }
+            *w = master;
+        }
+        self.persist();
+        true
+    }
+
     /// The config of `group`.
     pub fn get(&self, group: &str) -> Option<GroupConfig> {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).subscription_group_table.get(group).cloned()

@@ -44,6 +44,21 @@ impl OffsetTable {
         }
     }
 
+    /// The whole table as Apache's `ConsumerOffsetSerializeWrapper` JSON (GET_ALL_CONSUMER_OFFSET).
+    pub fn to_json(&self) -> Vec<u8> {
+        rmq_remoting::protocol::body::to_json(&*self.inner.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Takes the master's offsets over (a slave's sync): each `topic@group` of `json` replaces
+    /// this table's, as Apache's `putAll`. Returns how many `topic@group` entries came.
+    pub fn merge_from_master(&self, json: &[u8]) -> Result<usize, serde_json::Error> {
+        let master: OffsetFile = rmq_remoting::protocol::body::from_fastjson(json)?;
+        let count = master.offset_table.len();
+        self.inner.write().unwrap_or_else(|e| e.into_inner()).offset_table.extend(master.offset_table);
+        self.persist();
+        Ok(count)
+    }
+
     /// Resets a queue's offset: committed now, and handed to the group's next pull of the queue.
     pub fn assign_reset(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
         let mut resets = self.resets.lock().unwrap_or_else(|e| e.into_inner());

@@ -137,6 +137,20 @@ impl TopicTable {
         existed
     }
 
+    /// Replaces the table with the master's (a slave's sync) when its version differs; returns
+    /// whether anything changed.
+    pub fn replace_from_master(&self, master: TopicConfigWrapper) -> bool {
+        {
+            let mut w = self.write();
+            if w.data_version == master.data_version {
+                return false;
+            }
+            *w = master;
+        }
+        self.persist();
+        true
+    }
+
     /// A copy of the whole table.
     pub fn snapshot(&self) -> TopicConfigWrapper {
         self.read().clone()

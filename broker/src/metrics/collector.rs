@@ -230,7 +230,7 @@ fn refresh(broker: &Broker, g: &Gauges) {
         g.half.with_label_values(&[&topic]).set(n);
     }
     storage(broker, g);
-    let role = match broker.config.role {
+    let role = match broker.replication.role() {
         crate::config::BrokerRole::AsyncMaster => "ASYNC_MASTER",
         crate::config::BrokerRole::SyncMaster => "SYNC_MASTER",
         crate::config::BrokerRole::Slave => "SLAVE",

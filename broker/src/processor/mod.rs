@@ -129,6 +129,8 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         C::QueryTopicsByConsumer => stats::topics_of_consumer(broker, &req),
         C::UpdateAndCreateSubscriptiongroup => timed_create(broker, &req, admin::create_group),
         C::GetAllSubscriptiongroupConfig => admin::all_group_config(broker, &req),
+        C::GetAllConsumerOffset => RemotingCommand::success(&req).with_body(broker.offsets.to_json()),
+        C::GetAllDelayOffset => RemotingCommand::success(&req).with_body(broker.delay.to_json()),
         C::DeleteSubscriptiongroup => admin::delete_group(broker, &req),
         C::GetSystemTopicListFromBroker => admin::system_topics(broker, &req),
         // Families built under later work (retry/DLQ, transactions, order locks, replication,
@@ -140,8 +142,6 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         | C::TriggerDeleteFiles
         | C::CheckTransactionState
         | C::NotifyConsumerIdsChanged
-        | C::GetAllConsumerOffset
-        | C::GetAllDelayOffset
         | C::GetClientConfig
         | C::UpdateAndCreateAclConfig
         | C::DeleteAclConfig

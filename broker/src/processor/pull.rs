@@ -31,6 +31,10 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
         Err(e) => return Some(bad_header(req, e)),
     };
     let reject = |code, remark: String| Some(RemotingCommand::error(req, code, remark));
+    if broker.replication.is_slave() && !broker.replication.config().slave_read_enable {
+        // Apache 5.x's rejectRequest: a slave serves pulls only with slaveReadEnable.
+        return reject(ResponseCode::SystemBusy, "[REJECTREQUEST]system busy, start flow control for a while".into());
+    }
     let Some(group) = broker.groups.find_or_create(&header.consumer_group, broker.config.policy.auto_create_group)
     else {
         return reject(
@@ -156,6 +160,13 @@ fn respond(broker: &Broker, req: &RemotingCommand, result: ReadResult, requested
         ReadStatus::OffsetOverflowOne | ReadStatus::OffsetFoundNull => {
             (ResponseCode::PullNotFound, result.next_begin_offset)
         }
+    };
+    // A slave points consumers back to the master (brokerId 0) and, as Apache's slave does,
+    // turns "nothing here" into an immediate retry instead of holding the pull.
+    let code = if broker.replication.is_slave() && code != ResponseCode::Success {
+        ResponseCode::PullRetryImmediately
+    } else {
+        code
     };
     let header = PullMessageResponse {
         suggest_which_broker_id: 0,

@@ -11,13 +11,12 @@ use rmq_remoting::protocol::send::{SendMessageRequest, SendMessageRequestV2, Sen
 use rmq_remoting::protocol::HeaderError;
 use rmq_remoting::rpc::Connection;
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
-use rmq_store::{NewMessage, PutOk, StoreError};
+use rmq_store::{Durable, NewMessage, PutOk, StoreError};
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 use tracing::{debug, warn};
 
 use super::bad_header;
-use crate::config::BrokerRole;
 use crate::meta::topics::{send_allowed, AUTO_CREATE_TOPIC, DLQ_PREFIX, RETRY_PREFIX};
 use crate::metrics::traffic::stored_len;
 use crate::metrics::MessageType;
@@ -55,7 +54,7 @@ pub async fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> 
         Err(e) => return bad_header(req, e),
     };
     let reject = |code, remark: String| RemotingCommand::error(req, code, remark);
-    if broker.config.role == BrokerRole::Slave {
+    if broker.replication.is_slave() {
         return reject(ResponseCode::ServiceNotAvailable, "this broker is a slave and does not accept sends".into());
     }
     if let Err(why) = validate_topic(&header.topic) {
@@ -141,6 +140,9 @@ pub async fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> 
     let store_host = broker.store.config().store_host;
     let stored_bytes: u64 = messages.iter().map(|m| stored_len(m, store_host)).sum();
     let kind = MessageType::of_encoded(header.properties.as_deref().unwrap_or(""));
+    if broker.replication.check_in_sync(broker.store.commit_log_max_offset()).is_err() {
+        return reject(ResponseCode::SystemError, "in-sync replicas not enough".into());
+    }
     let result =
         if is_batch { broker.store.append_batch(messages) } else { broker.store.append(into_single(messages)) };
     match result {
@@ -155,22 +157,44 @@ pub async fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> 
                 traffic.record_dlq(&header.topic, &header.producer_group);
             }
             let resp = success(broker, req, &ok, queue_id, &uniq_keys);
-            if durable.is_ready() {
-                return resp;
-            }
-            match tokio::time::timeout(broker.config.sync_flush_timeout, durable).await {
-                Ok(Ok(())) => resp,
-                Ok(Err(e)) => store_error(req, e),
-                Err(_) => {
-                    warn!(topic = %header.topic, timeout = ?broker.config.sync_flush_timeout,
-                        "sync flush did not finish in time; answering FLUSH_DISK_TIMEOUT");
-                    RemotingCommand { code: ResponseCode::FlushDiskTimeout.value(), ..resp }
-                }
-            }
+            acknowledge(broker, req, resp, durable, ok.end_offset).await
         }
         Err(e) => {
             debug!(topic = %header.topic, error = %e, "send rejected by the store");
             store_error(req, e)
+        }
+    }
+}
+
+/// Answers a stored send once it is as safe as the broker's roles require: flushed under
+/// `SYNC_FLUSH` (else FLUSH_DISK_TIMEOUT after `syncFlushTimeout`) and, on a `SYNC_MASTER`,
+/// acknowledged by enough slaves (else FLUSH_SLAVE_TIMEOUT after `slaveTimeout`). Both waits
+/// run together; the replica outcome wins, as in Apache.
+async fn acknowledge(
+    broker: &Broker,
+    req: &RemotingCommand,
+    resp: RemotingCommand,
+    durable: Durable,
+    end_offset: i64,
+) -> RemotingCommand {
+    let flush_timeout = broker.config.sync_flush_timeout;
+    let flushed = async {
+        if durable.is_ready() {
+            return Ok(Ok(()));
+        }
+        tokio::time::timeout(flush_timeout, durable).await
+    };
+    let (flushed, replicated) = tokio::join!(flushed, broker.replication.wait_replicated(end_offset));
+    if replicated.is_err() {
+        warn!(end_offset, "slaves did not acknowledge in time; answering FLUSH_SLAVE_TIMEOUT");
+        return RemotingCommand { code: ResponseCode::FlushSlaveTimeout.value(), ..resp };
+    }
+    match flushed {
+        Ok(Ok(())) => resp,
+        Ok(Err(e)) => store_error(req, e),
+        Err(_) => {
+            warn!(timeout = ?flush_timeout, "sync flush did not finish in time; answering FLUSH_DISK_TIMEOUT");
+            RemotingCommand { code: ResponseCode::FlushDiskTimeout.value(), ..resp }
         }
     }
 }

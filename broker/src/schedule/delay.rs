@@ -117,6 +117,20 @@ impl DelayService {
         }
     }
 
+    /// The progress table as `delayOffset.json` holds it (GET_ALL_DELAY_OFFSET).
+    pub fn to_json(&self) -> Vec<u8> {
+        let offset_table = self.offsets.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        rmq_remoting::protocol::body::to_json(&DelayOffsetFile { offset_table })
+    }
+
+    /// Takes the master's progress table over (a slave's sync) and persists it.
+    pub fn replace_from_master(&self, json: &[u8]) -> Result<(), serde_json::Error> {
+        let master: DelayOffsetFile = rmq_remoting::protocol::body::from_fastjson(json)?;
+        *self.offsets.lock().unwrap_or_else(|e| e.into_inner()) = master.offset_table;
+        self.persist();
+        Ok(())
+    }
+
     fn offset(&self, level: i32) -> i64 {
         *self.offsets.lock().unwrap_or_else(|e| e.into_inner()).get(&level).unwrap_or(&0)
     }

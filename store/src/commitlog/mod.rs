@@ -2,10 +2,13 @@
 //!
 //! Records use the stored format of `rmq_remoting::message::record`; a file's unused end is
 //! marked with a BLANK record. This module reads records back; appending is in [`append`],
-//! the startup scan in [`recovery`].
+//! the startup scan in [`recovery`], replication chunks in [`replica`].
 
 mod append;
 mod recovery;
+mod replica;
+
+pub use replica::ReplicaChunk;
 
 use std::path::Path;
 

@@ -1,5 +1,5 @@
-//! Rebuilding ConsumeQueue entries and index keys from CommitLog records at open (Apache's
-//! re-dispatch).
+//! Rebuilding ConsumeQueue entries and index keys from CommitLog records: at open (Apache's
+//! re-dispatch) and after a replicated chunk is appended on a slave (Apache's reput).
 //!
 //! Every record is visited; an entry is written when its queue offset is at or beyond the
 //! queue's max offset, so lost or deleted queues are rebuilt. An entry already there must match
@@ -9,6 +9,8 @@
 //! recomputed from the record: the `TAGS` hash, or for `SCHEDULE_TOPIC_XXXX` the delivery time
 //! `STORETIMESTAMP + delay(DELAY level)` with Apache's default delay levels (a broker configured
 //! with other levels gets those on live puts only).
+
+use std::collections::HashMap;
 
 use rmq_remoting::message::properties::{find_property, keys};
 use rmq_remoting::message::record::RecordView;
@@ -61,28 +63,43 @@ fn entry_matches(found: &CqEntry, rebuilt: &CqEntry, topic: &str, view: &RecordV
         && (found.tags_code == rebuilt.tags_code || topic == SCHEDULE_TOPIC || (found.tags_code == 0 && half_message()))
 }
 
-/// Re-dispatches the CommitLog from `from` (a record boundary) to its end; returns the largest
-/// STORETIMESTAMP seen (0 if none).
+/// What a re-dispatch did.
+#[derive(Debug, Default)]
+pub(crate) struct Redispatched {
+    /// The largest STORETIMESTAMP seen (0 if none).
+    pub(crate) last_store_timestamp: i64,
+    /// ConsumeQueue entries written.
+    pub(crate) entries: usize,
+    /// Index keys added.
+    pub(crate) keys: usize,
+    /// Queues cut because an entry did not match its record.
+    pub(crate) cuts: usize,
+    /// The new max offset of each queue that got entries, when asked for.
+    pub(crate) grown: HashMap<(String, i32), i64>,
+}
+
+/// Re-dispatches the CommitLog from `from` (a record boundary) to its end; with `track_growth`
+/// it also reports which queues grew (to wake their readers).
 pub(crate) fn redispatch(
     commit_log: &CommitLog,
     queues: &QueueTable,
     index: Option<&IndexService>,
     from: i64,
-) -> Result<i64, StoreError> {
-    let mut last_store_timestamp = 0;
-    let (mut rebuilt, mut keys, mut cuts) = (0usize, 0usize, 0usize);
+    track_growth: bool,
+) -> Result<Redispatched, StoreError> {
+    let mut done = Redispatched::default();
     let mut failure = None;
     let indexed_through = index.and_then(IndexService::indexed_through).unwrap_or(i64::MIN);
     commit_log.walk(from, false, |offset, view| {
         let header = &view.header;
-        last_store_timestamp = last_store_timestamp.max(header.store_timestamp);
+        done.last_store_timestamp = done.last_store_timestamp.max(header.store_timestamp);
         let Ok(topic) = view.topic_str() else { return };
         if failure.is_some() {
             return;
         }
         if let Some(index) = index.filter(|_| offset > indexed_through) {
             match index.build(topic, &view.properties_str(), header.sys_flag, offset, header.store_timestamp) {
-                Ok(added) => keys += added,
+                Ok(added) => done.keys += added,
                 Err(e) => {
                     failure = Some(e);
                     return;
@@ -118,25 +135,24 @@ pub(crate) fn redispatch(
                 failure = Some(e);
                 return;
             }
-            cuts += 1;
+            done.cuts += 1;
             queue = queues.get_or_create(topic, header.queue_id);
         }
         match queue.put(header.queue_offset, entry) {
-            Ok(true) => rebuilt += 1,
+            Ok(true) => {
+                done.entries += 1;
+                if track_growth {
+                    done.grown.insert((topic.to_owned(), header.queue_id), header.queue_offset + 1);
+                }
+            }
             Ok(false) => {}
             Err(e) => failure = Some(e),
         }
     });
-    if let Some(e) = failure {
-        return Err(e);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(done),
     }
-    if rebuilt > 0 {
-        tracing::info!(entries = rebuilt, cuts, "rebuilt ConsumeQueue entries from the CommitLog");
-    }
-    if keys > 0 {
-        tracing::info!(keys, "rebuilt index keys from the CommitLog");
-    }
-    Ok(last_store_timestamp)
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! [`MessageStore`]: the store's public face. Opening locks the root, recovers the files
 //! (see [`open`]) and starts the flush and cleaning threads; appends are in [`put`], reads and
 //! offset lookups in [`read`], queries by key in [`query`], the rebuilding of ConsumeQueues and
-//! the index from the CommitLog in [`dispatch`], retention in [`clean`].
+//! the index from the CommitLog in [`dispatch`], retention in [`clean`], replication chunks in
+//! [`replica`].
 
 mod clean;
 mod dispatch;
@@ -9,6 +10,7 @@ mod open;
 mod put;
 mod query;
 mod read;
+mod replica;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};

@@ -91,8 +91,14 @@ impl MessageStore {
             _ if clean => from,
             _ => min,
         };
-        let last = dispatch::redispatch(&commit_log, &queues, index.as_ref(), redispatch_from)?;
-        let last_store_timestamp = last.max(checkpoint.get(Field::PhysicMsgTimestamp));
+        let done = dispatch::redispatch(&commit_log, &queues, index.as_ref(), redispatch_from, false)?;
+        if done.entries > 0 {
+            tracing::info!(entries = done.entries, cuts = done.cuts, "rebuilt ConsumeQueue entries from the CommitLog");
+        }
+        if done.keys > 0 {
+            tracing::info!(keys = done.keys, "rebuilt index keys from the CommitLog");
+        }
+        let last_store_timestamp = done.last_store_timestamp.max(checkpoint.get(Field::PhysicMsgTimestamp));
         abort.create()?;
         let commit_log = Arc::new(commit_log);
         let durable = Arc::new(FlushTargets {

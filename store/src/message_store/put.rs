@@ -59,6 +59,8 @@ pub struct PutOk {
     pub first_queue_offset: i64,
     /// STORETIMESTAMP shared by the messages.
     pub store_timestamp: i64,
+    /// CommitLog offset just after the last message (what a slave must have to hold them).
+    pub end_offset: i64,
 }
 
 impl MessageStore {
@@ -106,7 +108,7 @@ impl MessageStore {
         }
     }
 
-    fn check_writable(&self) -> Result<(), StoreError> {
+    pub(super) fn check_writable(&self) -> Result<(), StoreError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(StoreError::ServiceUnavailable("message store is shut down".into()));
         }
@@ -223,7 +225,10 @@ impl MessageStore {
             self.index_messages(msgs, &offsets, store_timestamp);
             self.durable.stored_through.store(store_timestamp, Ordering::Release);
             let new_max = queue.map(|_| first_queue_offset + msgs.len() as i64);
-            (PutOk { commit_log_offsets: offsets, first_queue_offset, store_timestamp }, new_max)
+            (
+                PutOk { commit_log_offsets: offsets, first_queue_offset, store_timestamp, end_offset: physical_offset },
+                new_max,
+            )
         };
         if let Some(new_max) = new_max {
             self.notify_arrival(&first.topic, first.queue_id, new_max);

@@ -9,6 +9,9 @@ use std::time::Duration;
 use rmq_remoting::config::{ConfigError, Properties};
 use rmq_store::{FlushMode, StoreConfig};
 
+mod ha;
+pub use ha::HaConfig;
+
 /// Replication role of this broker (`brokerRole`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BrokerRole {
@@ -133,6 +136,8 @@ pub struct BrokerConfig {
     pub max_message_size: usize,
     /// Transactions.
     pub transaction: crate::transaction::TransactionConfig,
+    /// Master/slave replication.
+    pub ha: HaConfig,
     /// `messageDelayLevel`.
     pub delay_levels: crate::schedule::delay::DelayLevels,
     /// RocketMQ 5 timer messages: `timerWheelEnable`, `timerMaxDelaySec`.
@@ -188,7 +193,6 @@ const APACHE_KEYS: &[&str] = &[
     "offsetCheckInSlave",
     "transferMsgByHeap",
     "maxDelayTime",
-    "slaveReadEnable",
     "disableConsumeIfConsumerReadSlowly",
     "consumerFallbehindThreshold",
     "brokerFastFailureEnable",
@@ -220,13 +224,6 @@ const APACHE_KEYS: &[&str] = &[
     "maxIndexNum",
     "maxMsgsNumBatch",
     "messageIndexSafe",
-    "haListenPort",
-    "haSendHeartbeatInterval",
-    "haHousekeepingInterval",
-    "haTransferBatchSize",
-    "haMasterAddress",
-    "haMaxGapNotInSync",
-    "slaveTimeout",
     "transientStorePoolEnable",
     "transientStorePoolSize",
     "warmMapedFileEnable",
@@ -250,8 +247,6 @@ const APACHE_KEYS: &[&str] = &[
     "transactionTimeOut",
     "transactionCheckMax",
     "transactionCheckInterval",
-    "inSyncReplicas",
-    "minInSyncReplicas",
     "totalReplicas",
     "enableSlaveActingMaster",
     "enableActingMaster",
@@ -308,6 +303,7 @@ impl BrokerConfig {
         let default_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
         let broker_ip1 = ip(&mut props, "brokerIP1", default_ip)?;
         let store_root: PathBuf = props.get("storePathRootDir", home().join("store"))?;
+        let listen_port = props.get("listenPort", 10911u16)?;
         let cfg = BrokerConfig {
             cluster_name: props.get("brokerClusterName", "DefaultCluster".to_owned())?,
             broker_name: props.get("brokerName", "DEFAULT_BROKER".to_owned())?,
@@ -315,7 +311,7 @@ impl BrokerConfig {
             role: props.get("brokerRole", BrokerRole::AsyncMaster)?,
             flush_disk_type: props.get("flushDiskType", FlushDiskType::Async)?,
             network: NetworkConfig {
-                listen_port: props.get("listenPort", 10911u16)?,
+                listen_port,
                 bind_address: ip(&mut props, "bindAddress", IpAddr::V4(Ipv4Addr::UNSPECIFIED))?,
                 broker_ip1,
                 broker_ip2: ip(&mut props, "brokerIP2", broker_ip1)?,
@@ -330,6 +326,7 @@ impl BrokerConfig {
                     .clamp(Duration::from_secs(10), Duration::from_secs(60)),
                 max_queue_wait: millis(&mut props, "waitTimeMillsInSendQueue", 200)?,
             },
+            ha: HaConfig::load(&mut props, listen_port)?,
             policy: PolicyConfig {
                 auto_create_topic: props.get("autoCreateTopicEnable", true)?,
                 auto_create_group: props.get("autoCreateSubscriptionGroup", true)?,
@@ -400,6 +397,21 @@ impl BrokerConfig {
             tracing::warn!(%key, "unknown config key (likely a typo); ignored");
         }
         let mut cfg = cfg;
+        match cfg.role {
+            BrokerRole::Slave if cfg.broker_id <= 0 => {
+                return Err(ConfigError::Invalid {
+                    key: "brokerId".into(),
+                    value: cfg.broker_id.to_string(),
+                    reason: "a SLAVE needs a brokerId > 0".into(),
+                })
+            }
+            BrokerRole::Slave => {}
+            _ if cfg.broker_id != 0 => {
+                tracing::warn!(broker_id = cfg.broker_id, "a master's brokerId is always 0; using 0");
+                cfg.broker_id = 0;
+            }
+            _ => {}
+        }
         cfg.display = cfg.effective_pairs(&props);
         Ok(cfg)
     }
@@ -469,7 +481,7 @@ impl BrokerConfig {
 
     /// `brokerIP2:(listenPort+1)`, the HA address.
     pub fn ha_addr(&self) -> String {
-        format!("{}:{}", self.network.broker_ip2, self.network.listen_port.saturating_add(1))
+        format!("{}:{}", self.network.broker_ip2, self.ha.listen_port)
     }
 }
 

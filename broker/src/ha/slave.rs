@@ -1,0 +1,109 @@
+//! The slave's side of the HA transfer: connect to the master's HA port (`haMasterAddress`, or
+//! the address the NameServer reports for the group's master), report the CommitLog end, append
+//! every frame verbatim and report the new end; report at least every
+//! `haSendHeartbeatInterval`. Any error, a frame that does not continue the log, or a master
+//! silent for `haHousekeepingInterval` drops the connection; the next attempt reports the end
+//! again, so the transfer resumes exactly where the log stops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use super::{FRAME_HEADER_LEN, MAX_FRAME_BODY};
+use crate::runtime::Broker;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// Follows the master until `stop`, reconnecting after every failure.
+pub async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Some(addr) = broker.replication.master_ha_addr() {
+            if let Err(why) = follow(&broker, &addr, &mut stop).await {
+                warn!(master = %addr, %why, "replication from the master interrupted; reconnecting");
+            }
+        }
+        if *stop.borrow() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(RETRY_PAUSE) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// One connection to the master: report, then append frames (reports go out from a separate
+/// task, so a frame is never read half) until something fails.
+async fn follow(broker: &Broker, addr: &str, stop: &mut watch::Receiver<bool>) -> Result<(), String> {
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| "connect timed out".to_owned())?
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let (mut reader, writer) = stream.into_split();
+    let config = broker.replication.config();
+    let start = broker.store.commit_log_max_offset();
+    let (end_tx, end_rx) = watch::channel(start);
+    let mut reporter = tokio::spawn(report_loop(writer, end_rx, config.heartbeat_interval));
+    info!(master = %addr, offset = start, "following the master");
+    let outcome = loop {
+        tokio::select! {
+            frame = tokio::time::timeout(config.housekeeping_interval, read_frame(&mut reader)) => {
+                let (offset, body) = match frame {
+                    Ok(Ok(frame)) => frame,
+                    Ok(Err(why)) => break Err(why),
+                    Err(_) => break Err("the master is silent".to_owned()),
+                };
+                if body.is_empty() {
+                    continue;
+                }
+                match broker.store.append_replicated(offset, &body) {
+                    Ok(end) => {
+                        end_tx.send_if_modified(|reported| std::mem::replace(reported, end) != end);
+                    }
+                    Err(e) => break Err(format!("frame at {offset}: {e}")),
+                }
+            }
+            reported = &mut reporter => break Err(reported.map_or_else(|e| e.to_string(), |r| r.err().unwrap_or_default())),
+            _ = stop.changed() => break Ok(()),
+        }
+    };
+    reporter.abort();
+    outcome
+}
+
+/// Sends the slave's CommitLog end whenever it grows, and every `interval` regardless.
+async fn report_loop(
+    mut writer: OwnedWriteHalf,
+    mut end: watch::Receiver<i64>,
+    interval: Duration,
+) -> Result<(), String> {
+    loop {
+        let offset = *end.borrow_and_update();
+        writer.write_i64(offset).await.map_err(|e| format!("report: {e}"))?;
+        tokio::select! {
+            changed = end.changed() => changed.map_err(|_| "stopped".to_owned())?,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+async fn read_frame(reader: &mut OwnedReadHalf) -> Result<(i64, Vec<u8>), String> {
+    let mut header = [0u8; FRAME_HEADER_LEN];
+    reader.read_exact(&mut header).await.map_err(|e| format!("read: {e}"))?;
+    let offset = i64::from_be_bytes(header[..8].try_into().map_err(|_| "bad header".to_owned())?);
+    let size = i32::from_be_bytes(header[8..].try_into().map_err(|_| "bad header".to_owned())?);
+    let size = usize::try_from(size).map_err(|_| format!("negative frame size {size}"))?;
+    if size > MAX_FRAME_BODY {
+        return Err(format!("frame of {size} bytes exceeds {MAX_FRAME_BODY}"));
+    }
+    let mut body = vec![0u8; size];
+    reader.read_exact(&mut body).await.map_err(|e| format!("read: {e}"))?;
+    Ok((offset, body))
+}
