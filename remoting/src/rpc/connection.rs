@@ -28,6 +28,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Outbound queue depth per connection; a full queue back-pressures the senders.
 const WRITE_QUEUE: usize = 4096;
+/// Initial read buffer: one read takes many pipelined requests under load.
+const READ_BUFFER: usize = 64 * 1024;
 
 type Pending = Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>;
 
@@ -173,7 +175,7 @@ impl Connection {
 
         let reader_conn = conn.clone();
         let reader = tokio::spawn(async move {
-            let mut frames = FramedRead::new(read_half, FrameCodec::new(max_frame));
+            let mut frames = FramedRead::with_capacity(read_half, FrameCodec::new(max_frame), READ_BUFFER);
             loop {
                 let next = tokio::select! {
                     _ = cancel.cancelled() => break,
@@ -229,7 +231,7 @@ impl Connection {
         };
         let conn = self.clone();
         let handler = Arc::clone(handler);
-        tokio::spawn(async move {
+        let mut handled = Box::pin(async move {
             let oneway = request.is_oneway();
             let response = handler.handle(conn.clone(), request).await;
             drop(permit);
@@ -237,5 +239,11 @@ impl Connection {
                 let _ = conn.send(resp).await;
             }
         });
+        // Most requests complete without waiting: run them here, and give a task only to those
+        // that wait (long polling, a sync flush, a call to another peer). Boxed, so a handler's
+        // large future is not copied into the task.
+        if futures::poll!(handled.as_mut()).is_pending() {
+            tokio::spawn(handled);
+        }
     }
 }
