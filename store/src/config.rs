@@ -70,6 +70,10 @@ pub struct StoreConfig {
     /// rmq extension: a quota for the store. When set, usage is the bytes of the store's files
     /// divided by this budget instead of the file system's used / total space.
     pub disk_budget_bytes: Option<u64>,
+    /// Replication: cut the CommitLog back to this offset (a record boundary) when opening,
+    /// with the ConsumeQueues and index entries beyond it — how a former master drops the tail
+    /// only it has before it follows the new master.
+    pub truncate_commit_log_to: Option<i64>,
 }
 
 /// Bytes of one ConsumeQueue entry.
@@ -97,6 +101,7 @@ impl StoreConfig {
             disk_space_warning_level_ratio: 90,
             clean_resource_interval: Duration::from_secs(10),
             disk_budget_bytes: None,
+            truncate_commit_log_to: None,
         }
     }
 

@@ -139,3 +139,39 @@ fn chunks_that_do_not_continue_the_log_or_are_damaged_are_refused() {
     replicate(&master, &slave, 1 << 20);
     assert_eq!(read_all(&slave, "Refused", 0).len(), 5);
 }
+
+#[test]
+fn a_former_master_cut_back_at_open_follows_the_new_master() {
+    let (old_dir, new_dir) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
+    let (old, new) = (open(old_dir.path()), open(new_dir.path()));
+    old.put(keyed("Failover", 0, 0)).expect("put");
+    replicate(&old, &new, 1 << 20);
+    for i in 1..30 {
+        old.put(keyed("Failover", 0, i)).expect("put");
+    }
+    replicate(&old, &new, 1 << 20);
+    // The old master writes a tail the slave never receives, then the slave is promoted.
+    let promoted_at = new.commit_log_max_offset();
+    for i in 30..40 {
+        old.put(keyed("Failover", 0, i)).expect("put");
+    }
+    for i in 100..110 {
+        new.put(keyed("Failover", 0, i)).expect("the new master writes");
+    }
+    old.shutdown();
+    drop(old);
+    let mut config = common::config(old_dir.path());
+    config.truncate_commit_log_to = Some(promoted_at + 1);
+    assert!(MessageStore::open(config.clone()).is_err(), "a cut inside a record is refused");
+    config.truncate_commit_log_to = Some(promoted_at);
+    let old = MessageStore::open(config).expect("reopen cut back");
+    assert_eq!(old.commit_log_max_offset(), promoted_at);
+    assert_eq!(read_all(&old, "Failover", 0).len(), 30, "the divergent tail is gone from the queue");
+    assert!(old.query_by_key("Failover", "key-35", 10, 0, i64::MAX).records.is_empty(), "and from the index");
+    replicate(&new, &old, 1 << 20);
+    let bodies: Vec<String> =
+        read_all(&old, "Failover", 0).iter().map(|m| String::from_utf8_lossy(&m.body).into_owned()).collect();
+    let expected: Vec<String> =
+        read_all(&new, "Failover", 0).iter().map(|m| String::from_utf8_lossy(&m.body).into_owned()).collect();
+    assert_eq!(bodies, expected, "the former master now holds exactly the new master's log");
+}

@@ -112,3 +112,29 @@ impl CommitLog {
         Ok(end)
     }
 }
+
+impl CommitLog {
+    /// Cuts the log back to `offset`, which must be a record boundary at or above the min offset
+    /// (checked by walking its file), durably; returns the new end. An offset at or beyond the
+    /// end changes nothing.
+    pub(crate) fn cut_back(&mut self, offset: i64) -> Result<i64, StoreError> {
+        let end = self.max_offset();
+        if offset >= end {
+            return Ok(end);
+        }
+        let refuse = |reason: String| StoreError::Corrupt { file: "commitlog".into(), offset: offset as u64, reason };
+        if offset < self.min_offset() {
+            return Err(refuse(format!("below the min offset {}", self.min_offset())));
+        }
+        let mut boundary = offset % self.file_size() as i64 == 0;
+        self.walk(self.file_start_of(offset), false, |at, view| {
+            boundary |= at == offset || at + i64::from(view.header.total_size) == offset;
+        });
+        if !boundary {
+            return Err(refuse("not a record boundary".into()));
+        }
+        tracing::warn!(from = end, to = offset, "cutting the CommitLog back for replication");
+        self.files.truncate(offset as u64, true)?;
+        Ok(offset)
+    }
+}

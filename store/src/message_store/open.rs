@@ -72,7 +72,13 @@ impl MessageStore {
                 "abort file found: the last run did not shut down cleanly; validating the whole CommitLog");
             min
         };
-        let end = commit_log.recover(from)?;
+        let recovered = commit_log.recover(from)?;
+        let end = match config.truncate_commit_log_to {
+            Some(offset) => commit_log.cut_back(offset)?,
+            None => recovered,
+        };
+        // Index entries beyond a cut are validated away as after a crash.
+        let cut = end < recovered;
         for queue in &mut loaded {
             queue.recover(commit_log.min_offset(), end)?;
         }
@@ -82,7 +88,7 @@ impl MessageStore {
             let store_time =
                 |offset| commit_log.record_at(offset).and_then(|r| peek_header(&r).ok()).map(|h| h.store_timestamp);
             let stored = (commit_log.min_offset(), end);
-            Some(IndexService::load(&config.index_dir(), slots, entries, stored, !clean, &store_time, &layer)?)
+            Some(IndexService::load(&config.index_dir(), slots, entries, stored, !clean || cut, &store_time, &layer)?)
         } else {
             None
         };
