@@ -29,10 +29,15 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+    // RMQ_LOG_FORMAT=json: one JSON object per line, for log collectors; RUST_LOG filters.
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()));
+    let json_logs = std::env::var("RMQ_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    if json_logs {
+        logs.json().init();
+    } else {
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())).init();
+    }
     let args = Args::parse();
     let mut props = match &args.config_file {
         Some(path) => Properties::load(path)?,
@@ -56,7 +61,7 @@ fn main() -> anyhow::Result<()> {
         let broker = Broker::open(config.clone()).context("cannot open the message store")?;
         let shutdown = rmq_remoting::rpc::signal::termination().context("cannot install signal handlers")?;
         let accepted = broker.register_once().await;
-        println!(
+        let boot = format!(
             "The broker[{}, {}] boot success. serializeType=JSON and name server is {} (registered with {} of {})",
             config.broker_name,
             config.broker_addr(),
@@ -64,6 +69,12 @@ fn main() -> anyhow::Result<()> {
             accepted,
             config.network.namesrv_addrs.len()
         );
+        // Apache's line, which scripts wait for; a log event when stdout carries JSON logs.
+        if json_logs {
+            tracing::info!("{boot}");
+        } else {
+            println!("{boot}");
+        }
         run(broker, listeners, shutdown).await;
         Ok::<(), anyhow::Error>(())
     })?;

@@ -113,13 +113,18 @@ impl Broker {
         if let Err(e) = broker.metrics.registry().register(Box::new(gauges)) {
             warn!(error = %e, "cannot register the scrape-time gauges");
         }
+        let replication = crate::metrics::replication::ReplicationCollector::new(Arc::downgrade(&broker));
+        if let Err(e) = broker.metrics.registry().register(Box::new(replication)) {
+            warn!(error = %e, "cannot register the replication gauges");
+        }
         Ok(broker)
     }
 
     /// The one definition of ready (`/readyz`): the store is recovered (it is, once a `Broker`
-    /// exists) and the last registration round was accepted by at least one NameServer.
+    /// exists), the last registration round was accepted by at least one NameServer, and a
+    /// slave is receiving from its master.
     pub fn is_ready(&self) -> bool {
-        self.namesrv.is_registered()
+        self.namesrv.is_registered() && (!self.replication.is_slave() || self.replication.is_receiving())
     }
 
     /// Asks the registration task to register with the NameServers now (after topic changes).

@@ -65,3 +65,35 @@ fn boots_and_exits_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn json_log_format_writes_one_json_object_per_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("namesrv.conf");
+    let kv = dir.path().join("kv.json");
+    std::fs::write(
+        &conf,
+        format!("listenPort=0\nbindAddress=127.0.0.1\nmetricsPromExporterPort=0\nkvConfigPath={}\n", kv.display()),
+    )
+    .expect("write");
+    let mut child = Command::new(BIN)
+        .args(["-c", conf.to_str().expect("utf8")])
+        .env("RMQ_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let first = lines.next().expect("a log line").expect("utf8");
+    let _ = child.kill();
+    let _ = child.wait();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    for line in std::iter::once(&first).chain(&rest) {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(event["level"], "INFO", "{line}");
+        assert!(event["fields"]["message"].is_string(), "{line}");
+    }
+}

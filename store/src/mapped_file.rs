@@ -165,6 +165,11 @@ impl MappedFile {
         Some(unsafe { std::slice::from_raw_parts(self.base.add(pos), len) })
     }
 
+    /// Written bytes not flushed yet.
+    pub(crate) fn unflushed(&self) -> usize {
+        self.wrote().saturating_sub(self.flushed.load(Ordering::Acquire))
+    }
+
     /// Whether some written bytes are not flushed yet.
     pub(crate) fn is_dirty(&self) -> bool {
         self.flushed.load(Ordering::Acquire) < self.wrote()

@@ -244,6 +244,11 @@ impl MappedQueue {
         Ok(())
     }
 
+    /// Written bytes not flushed yet, over all files.
+    pub(crate) fn unflushed(&self) -> u64 {
+        self.read().iter().map(|f| f.unflushed() as u64).sum()
+    }
+
     /// Whether some file has unflushed bytes.
     pub(crate) fn is_dirty(&self) -> bool {
         self.read().iter().any(|f| f.is_dirty())

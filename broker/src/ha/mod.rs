@@ -58,6 +58,8 @@ pub struct Replication {
     acked: Notify,
     /// Master side: signalled when the CommitLog grows (wakes idle transfers).
     grown: Notify,
+    /// Slave side: when the last frame from the master arrived (`None`: not connected).
+    last_frame: Mutex<Option<Instant>>,
     /// Slave side: the master's HA and remoting addresses as the NameServer last reported them.
     learned_master: RwLock<(Option<String>, Option<String>)>,
 }
@@ -79,6 +81,7 @@ impl Replication {
             slaves: Mutex::new(HashMap::new()),
             acked: Notify::new(),
             grown: Notify::new(),
+            last_frame: Mutex::new(None),
             learned_master: RwLock::new((None, None)),
         }
     }
@@ -131,6 +134,18 @@ impl Replication {
     pub fn learn_master(&self, ha_addr: Option<String>, addr: Option<String>) {
         let known = |a: Option<String>| a.filter(|a| !a.is_empty());
         *self.learned_master.write().unwrap_or_else(PoisonError::into_inner) = (known(ha_addr), known(addr));
+    }
+
+    /// Slave side: a frame (records or heartbeat) arrived, or with `false` the connection to the
+    /// master is gone.
+    pub fn master_frame(&self, connected: bool) {
+        *self.last_frame.lock().unwrap_or_else(PoisonError::into_inner) = connected.then(Instant::now);
+    }
+
+    /// Slave side: whether the master sent a frame within `haHousekeepingInterval`.
+    pub fn is_receiving(&self) -> bool {
+        let last = *self.last_frame.lock().unwrap_or_else(PoisonError::into_inner);
+        last.is_some_and(|t| t.elapsed() < self.config.housekeeping_interval)
     }
 
     fn lock_slaves(&self) -> std::sync::MutexGuard<'_, HashMap<u64, SlaveLink>> {

@@ -60,6 +60,7 @@ async fn follow(broker: &Broker, addr: &str, stop: &mut watch::Receiver<bool>) -
                     Ok(Err(why)) => break Err(why),
                     Err(_) => break Err("the master is silent".to_owned()),
                 };
+                broker.replication.master_frame(true);
                 if body.is_empty() {
                     continue;
                 }
@@ -75,6 +76,7 @@ async fn follow(broker: &Broker, addr: &str, stop: &mut watch::Receiver<bool>) -
         }
     };
     reporter.abort();
+    broker.replication.master_frame(false);
     outcome
 }
 

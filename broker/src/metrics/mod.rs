@@ -12,6 +12,7 @@ pub mod collector;
 pub mod config;
 pub mod http;
 pub mod names;
+pub mod replication;
 pub mod rpc;
 pub mod traffic;
 

@@ -62,6 +62,15 @@ pub const STORAGE_DISPATCH_BEHIND: &str = "rocketmq_storage_dispatch_behind_byte
 /// `rocketmq_storage_message_reserve_time` (gauge, unit `milliseconds`): age of the oldest message.
 pub const STORAGE_RESERVE_TIME: &str = "rocketmq_storage_message_reserve_time_milliseconds";
 
+/// `rocketmq_storage_flush_behind_bytes` (gauge, unit `bytes`): CommitLog bytes not flushed yet.
+pub const STORAGE_FLUSH_BEHIND: &str = "rocketmq_storage_flush_behind_bytes";
+/// rmq: per slave (label `slave`, its HA address), CommitLog bytes it has not acknowledged.
+pub const REPLICATION_LAG: &str = "rocketmq_replication_lag_bytes";
+/// rmq: copies in sync with the master (within `haMaxGapNotInSync`), the master's included.
+pub const IN_SYNC_REPLICAS: &str = "rocketmq_replication_in_sync_replicas";
+/// rmq: on a slave, `1` while it receives from its master (a frame within `haHousekeepingInterval`).
+pub const REPLICATION_RECEIVING: &str = "rocketmq_replication_receiving";
+
 /// rmq: `1` with labels `broker_id` and `role` (Apache's `node_id` is the broker name, shared by
 /// master and slave).
 pub const BROKER_ROLE: &str = "rocketmq_broker_role";
@@ -72,6 +81,8 @@ pub const LONG_POLLING_WAITERS: &str = "rocketmq_pull_long_polling_waiters";
 /// rmq: `1` once the broker is ready (store recovered, registered with a NameServer), else `0`.
 pub const READY: &str = "rocketmq_broker_ready";
 
+/// Label `slave` (rmq): a slave's HA connection address.
+pub const LABEL_SLAVE: &str = "slave";
 /// Label `cluster` (`brokerClusterName`).
 pub const LABEL_CLUSTER: &str = "cluster";
 /// Label `node_type`, always `broker`.

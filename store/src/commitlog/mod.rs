@@ -109,6 +109,11 @@ impl CommitLog {
         self.files.is_dirty()
     }
 
+    /// Appended bytes not forced to disk yet.
+    pub(crate) fn unflushed(&self) -> u64 {
+        self.files.unflushed()
+    }
+
     /// Forces appended records to disk.
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
         self.files.flush()

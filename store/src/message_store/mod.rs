@@ -103,6 +103,11 @@ impl MessageStore {
         self.commit_log.max_offset()
     }
 
+    /// CommitLog bytes written but not yet flushed (Apache's flush-behind bytes).
+    pub fn commit_log_flush_behind(&self) -> u64 {
+        self.commit_log.unflushed()
+    }
+
     /// Queue ids of `topic` that have a ConsumeQueue, ascending.
     pub fn queue_ids(&self, topic: &str) -> Vec<i32> {
         self.queues.queue_ids(topic)
