@@ -11,6 +11,7 @@
 //! - [`pull_hold`]: long polling.
 //! - [`locks`]: queue locks of orderly consumers.
 //! - [`namesrv`]: registration with the NameServers.
+//! - [`grpc`]: the gRPC admin API (replication status).
 //! - [`ha`]: master/slave replication: the HA transfer, slave acknowledgements, `SYNC_MASTER` waits.
 //! - [`metrics`]: Apache 5.3.3's metrics on `/metrics`, and `/healthz`, `/readyz`.
 //! - [`transaction`]: half messages, commit/rollback and check-back.
@@ -19,6 +20,7 @@
 pub mod clients;
 pub mod config;
 pub mod filter;
+pub mod grpc;
 pub mod ha;
 pub mod locks;
 pub mod meta;

@@ -153,6 +153,8 @@ pub struct Listeners {
     pub vip: Option<TcpListener>,
     /// The HA port `haListenPort` (slaves connect to a master there).
     pub ha: TcpListener,
+    /// The gRPC admin API port `grpcAdminPort`, when set.
+    pub grpc: Option<TcpListener>,
 }
 
 /// Binds the main, VIP and HA listeners of `config`.
@@ -172,12 +174,19 @@ pub async fn bind(config: &BrokerConfig) -> std::io::Result<Listeners> {
     let ha = TcpListener::bind(SocketAddr::new(net.bind_address, config.ha.listen_port)).await.map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot listen on the HA port {}: {e}", config.ha.listen_port))
     })?;
-    Ok(Listeners { main, vip, ha })
+    let grpc =
+        match config.ha.grpc_admin_port {
+            0 => None,
+            port => Some(TcpListener::bind(SocketAddr::new(net.bind_address, port)).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("cannot listen on the gRPC admin port {port}: {e}"))
+            })?),
+        };
+    Ok(Listeners { main, vip, ha, grpc })
 }
 
 /// Runs the broker on the given listeners until `shutdown` completes, then shuts down in order.
 pub async fn run(broker: Arc<Broker>, listeners: Listeners, shutdown: impl Future<Output = ()>) {
-    let Listeners { main, vip, ha } = listeners;
+    let Listeners { main, vip, ha, grpc } = listeners;
     let (stop_tx, stop_rx) = watch::channel(false);
     let server_config = ServerConfig { max_wait: broker.config.network.max_queue_wait, ..Default::default() };
     let handler = Arc::new(BrokerHandler::new(Arc::clone(&broker)));
@@ -194,6 +203,9 @@ pub async fn run(broker: Arc<Broker>, listeners: Listeners, shutdown: impl Futur
         tokio::spawn(housekeeping_loop(Arc::clone(&broker), stop_rx.clone())),
     ];
     tasks.push(tokio::spawn(crate::ha::master::serve(Arc::clone(&broker), ha, stop_rx.clone())));
+    if let Some(grpc) = grpc {
+        tasks.push(tokio::spawn(crate::grpc::serve(Arc::clone(&broker), grpc, stop_rx.clone())));
+    }
     if broker.replication.is_slave() {
         tasks.push(tokio::spawn(crate::ha::slave::run(Arc::clone(&broker), stop_rx.clone())));
         tasks.push(tokio::spawn(crate::ha::metadata::run(Arc::clone(&broker), stop_rx.clone())));

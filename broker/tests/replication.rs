@@ -70,16 +70,19 @@ async fn await_caught_up(client: &RemotingClient, master: &str, slave: &str) -> 
 /// Everything in a queue from offset 0. A slave learns the master's topics with its periodic
 /// metadata sync (every 10 s), so until then it may not know the topic: retry for a while.
 async fn pull_all(client: &RemotingClient, addr: &str, queue_id: i32) -> Vec<StoredMessage> {
-    let start = Instant::now();
-    loop {
-        let req = pull_request(TOPIC, queue_id, 0, 1000);
+    let (start, end) = (Instant::now(), max_offset(client, addr, queue_id).await);
+    let mut all: Vec<StoredMessage> = Vec::new();
+    while (all.len() as i64) < end {
+        let req = pull_request(TOPIC, queue_id, all.len() as i64, 32);
         let resp = client.invoke(addr, req, Duration::from_secs(5)).await.expect("pull");
         if resp.response_code() == ResponseCode::Success {
-            return StoredMessage::decode_all(&resp.body).expect("records");
+            all.extend(StoredMessage::decode_all(&resp.body).expect("records"));
+            continue;
         }
         assert!(start.elapsed() < Duration::from_secs(25), "pull from {addr}: {} {:?}", resp.code, resp.remark);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    all
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

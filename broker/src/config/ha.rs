@@ -32,6 +32,8 @@ pub struct HaConfig {
     pub min_in_sync_replicas: usize,
     /// `slaveReadEnable` (false): a slave serves pulls, and a master may suggest a slave.
     pub slave_read_enable: bool,
+    /// `grpcAdminPort` (rmq; 0 = off): where the gRPC admin API listens.
+    pub grpc_admin_port: u16,
 }
 
 impl HaConfig {
@@ -52,6 +54,7 @@ impl HaConfig {
             in_sync_replicas: props.get("inSyncReplicas", 1usize)?.max(1),
             min_in_sync_replicas: props.get("minInSyncReplicas", 1usize)?.max(1),
             slave_read_enable: props.get("slaveReadEnable", false)?,
+            grpc_admin_port: props.get("grpcAdminPort", 0u16)?,
         })
     }
 }

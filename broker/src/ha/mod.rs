@@ -13,7 +13,7 @@ pub mod slave;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -52,6 +52,8 @@ pub enum ReplicaShortfall {
 pub struct Replication {
     config: HaConfig,
     role: AtomicU8,
+    /// The group's replication epoch as this broker knows it (raised by each failover).
+    epoch: AtomicU64,
     /// Master side: connected slaves by connection number.
     slaves: Mutex<HashMap<u64, SlaveLink>>,
     /// Master side: signalled when a slave acknowledges more.
@@ -78,6 +80,7 @@ impl Replication {
         Replication {
             config: config.ha.clone(),
             role: AtomicU8::new(role_code(config.role)),
+            epoch: AtomicU64::new(0),
             slaves: Mutex::new(HashMap::new()),
             acked: Notify::new(),
             grown: Notify::new(),
@@ -98,6 +101,11 @@ impl Replication {
             1 => BrokerRole::SyncMaster,
             _ => BrokerRole::Slave,
         }
+    }
+
+    /// The replication epoch this broker knows.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
     }
 
     /// Whether this broker is a slave now.

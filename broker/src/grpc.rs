@@ -1,0 +1,86 @@
+//! The gRPC admin API (`rmq.admin.v1.ReplicationAdmin`, from `rmq-admin-api`) on
+//! `grpcAdminPort`: replication status today; promote, follow, fence and switchover build on the
+//! same [`crate::ha::Replication`] state the remoting admin codes use.
+
+use std::sync::Arc;
+
+use rmq_admin_api::v1::replication_admin_server::{ReplicationAdmin, ReplicationAdminServer};
+use rmq_admin_api::v1::{SlaveStatus, StatusReply, StatusRequest};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status};
+use tracing::{info, warn};
+
+use crate::config::BrokerRole;
+use crate::runtime::Broker;
+
+/// Serves the admin API on `listener` until `stop`.
+pub async fn serve(broker: Arc<Broker>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+    let addr = listener.local_addr().ok();
+    info!(?addr, "serving the gRPC admin API");
+    let service = ReplicationAdminServer::new(AdminService { broker });
+    let stopped = async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    };
+    if let Err(e) = tonic::transport::Server::builder()
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped)
+        .await
+    {
+        warn!(error = %e, "the gRPC admin API stopped");
+    }
+}
+
+struct AdminService {
+    broker: Arc<Broker>,
+}
+
+fn role_name(role: BrokerRole) -> &'static str {
+    match role {
+        BrokerRole::AsyncMaster => "ASYNC_MASTER",
+        BrokerRole::SyncMaster => "SYNC_MASTER",
+        BrokerRole::Slave => "SLAVE",
+    }
+}
+
+#[tonic::async_trait]
+impl ReplicationAdmin for AdminService {
+    async fn status(&self, _request: Request<StatusRequest>) -> Result<Response<StatusReply>, Status> {
+        let broker = &self.broker;
+        let replication = &broker.replication;
+        let max_offset = broker.store.commit_log_max_offset();
+        let gap = replication.config().max_gap_not_in_sync;
+        let slaves = if replication.is_slave() {
+            Vec::new()
+        } else {
+            replication
+                .slaves()
+                .into_iter()
+                .map(|s| SlaveStatus {
+                    addr: s.addr.to_string(),
+                    acked_offset: s.acked,
+                    lag_bytes: (max_offset - s.acked).max(0),
+                    in_sync: max_offset - s.acked < gap,
+                    last_report_ms_ago: u64::try_from(s.reported_at.elapsed().as_millis()).unwrap_or(u64::MAX),
+                })
+                .collect()
+        };
+        Ok(Response::new(StatusReply {
+            cluster_name: broker.config.cluster_name.clone(),
+            broker_name: broker.config.broker_name.clone(),
+            broker_id: broker.config.broker_id,
+            role: role_name(replication.role()).into(),
+            epoch: replication.epoch(),
+            min_offset: broker.store.commit_log_min_offset(),
+            max_offset,
+            in_sync_replicas: if replication.is_slave() {
+                0
+            } else {
+                u32::try_from(replication.in_sync_replicas(max_offset)).unwrap_or(u32::MAX)
+            },
+            slaves,
+            receiving: replication.is_receiving(),
+        }))
+    }
+}
