@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use rmq_admin_api::v1::replication_admin_server::{ReplicationAdmin, ReplicationAdminServer};
-use rmq_admin_api::v1::{SlaveStatus, StatusReply, StatusRequest};
+use rmq_admin_api::v1::{PromoteReply, PromoteRequest, SlaveStatus, StatusReply, StatusRequest};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -13,6 +13,7 @@ use tonic::{Request, Response, Status};
 use tracing::{info, warn};
 
 use crate::config::BrokerRole;
+use crate::ha::role::RoleChangeError;
 use crate::runtime::Broker;
 
 /// Serves the admin API on `listener` until `stop`.
@@ -69,7 +70,7 @@ impl ReplicationAdmin for AdminService {
         Ok(Response::new(StatusReply {
             cluster_name: broker.config.cluster_name.clone(),
             broker_name: broker.config.broker_name.clone(),
-            broker_id: broker.config.broker_id,
+            broker_id: replication.broker_id(),
             role: role_name(replication.role()).into(),
             epoch: replication.epoch(),
             min_offset: broker.store.commit_log_min_offset(),
@@ -81,6 +82,22 @@ impl ReplicationAdmin for AdminService {
             },
             slaves,
             receiving: replication.is_receiving(),
+        }))
+    }
+
+    async fn promote(&self, request: Request<PromoteRequest>) -> Result<Response<PromoteReply>, Status> {
+        let PromoteRequest { epoch, min_offset, force } = request.into_inner();
+        let broker = &self.broker;
+        let have = broker.store.commit_log_max_offset();
+        broker.replication.promote(epoch, have, min_offset, force).map_err(|e| match e {
+            RoleChangeError::Persist(_) => Status::internal(e.to_string()),
+            _ => Status::failed_precondition(e.to_string()),
+        })?;
+        broker.register_soon();
+        Ok(Response::new(PromoteReply {
+            epoch: broker.replication.epoch(),
+            role: role_name(broker.replication.role()).into(),
+            max_offset: have,
         }))
     }
 }

@@ -54,6 +54,7 @@ impl NamesrvLink {
         &self,
         mut topics: TopicConfigWrapper,
         broker_permission: i32,
+        broker_id: i64,
     ) -> (usize, Option<RegisterBrokerResponse>) {
         if broker_permission & perm::READ_WRITE != perm::READ_WRITE {
             for tc in topics.topic_config_table.values_mut() {
@@ -68,7 +69,7 @@ impl NamesrvLink {
             broker_addr: self.identity.broker_addr.clone(),
             cluster_name: self.identity.cluster_name.clone(),
             ha_server_addr: Some(self.ha_addr.clone()),
-            broker_id: self.identity.broker_id,
+            broker_id,
             heartbeat_timeout_millis: None,
             enable_acting_master: Some(false),
             compressed: Some(false),
@@ -106,10 +107,11 @@ impl NamesrvLink {
         self.registered.load(Ordering::Acquire)
     }
 
-    /// Unregisters from every NameServer (at shutdown).
-    pub async fn unregister(&self) {
+    /// Unregisters `broker_id` from every NameServer (at shutdown).
+    pub async fn unregister(&self, broker_id: i64) {
+        let identity = BrokerIdentityRequest { broker_id, ..self.identity.clone() };
         let calls = self.addrs.iter().map(|addr| {
-            let req = RemotingCommand::request(RequestCode::UnregisterBroker).with_header(&self.identity);
+            let req = RemotingCommand::request(RequestCode::UnregisterBroker).with_header(&identity);
             async move {
                 if let Err(e) = self.client.invoke(addr, req, Duration::from_secs(3)).await {
                     warn!(namesrv = %addr, error = %e, "unregister failed");

@@ -134,8 +134,11 @@ impl Broker {
 
     /// Registers with every NameServer once.
     pub async fn register_once(&self) -> usize {
-        let (accepted, master) =
-            self.namesrv.register(self.topics.snapshot(), self.permission.load(Ordering::Relaxed)).await;
+        // The epoch goes out as stateVersion: NameServers prefer the newest master of a group.
+        let mut topics = self.topics.snapshot();
+        topics.data_version.state_version = i64::try_from(self.replication.epoch()).unwrap_or(i64::MAX);
+        let permission = self.permission.load(Ordering::Relaxed);
+        let (accepted, master) = self.namesrv.register(topics, permission, self.replication.broker_id()).await;
         if accepted > 0 && self.replication.is_slave() {
             let (ha_addr, addr) = master.map_or((None, None), |m| (m.ha_server_addr, m.master_addr));
             self.replication.learn_master(ha_addr, addr);
@@ -206,14 +209,13 @@ pub async fn run(broker: Arc<Broker>, listeners: Listeners, shutdown: impl Futur
     if let Some(grpc) = grpc {
         tasks.push(tokio::spawn(crate::grpc::serve(Arc::clone(&broker), grpc, stop_rx.clone())));
     }
-    if broker.replication.is_slave() {
-        tasks.push(tokio::spawn(crate::ha::slave::run(Arc::clone(&broker), stop_rx.clone())));
-        tasks.push(tokio::spawn(crate::ha::metadata::run(Arc::clone(&broker), stop_rx.clone())));
-    } else {
-        tasks.push(tokio::spawn(crate::schedule::delay::run(Arc::clone(&broker), stop_rx.clone())));
-        tasks.push(tokio::spawn(crate::schedule::timer::run(Arc::clone(&broker), stop_rx.clone())));
-        tasks.push(tokio::spawn(crate::transaction::run(Arc::clone(&broker), stop_rx.clone())));
-    }
+    // Role-dependent loops all run and idle while the role does not need them, so a promotion
+    // or a demotion takes effect without restarting anything.
+    tasks.push(tokio::spawn(crate::ha::slave::run(Arc::clone(&broker), stop_rx.clone())));
+    tasks.push(tokio::spawn(crate::ha::metadata::run(Arc::clone(&broker), stop_rx.clone())));
+    tasks.push(tokio::spawn(crate::schedule::delay::run(Arc::clone(&broker), stop_rx.clone())));
+    tasks.push(tokio::spawn(crate::schedule::timer::run(Arc::clone(&broker), stop_rx.clone())));
+    tasks.push(tokio::spawn(crate::transaction::run(Arc::clone(&broker), stop_rx.clone())));
 
     shutdown.await;
     info!("shutting down");
@@ -224,7 +226,8 @@ pub async fn run(broker: Arc<Broker>, listeners: Listeners, shutdown: impl Futur
     for t in tasks {
         let _ = tokio::time::timeout(Duration::from_millis(500), t).await;
     }
-    let _ = tokio::time::timeout(Duration::from_secs(4), broker.namesrv.unregister()).await;
+    let _ =
+        tokio::time::timeout(Duration::from_secs(4), broker.namesrv.unregister(broker.replication.broker_id())).await;
     broker.offsets.persist();
     broker.store.shutdown();
     info!("broker stopped");

@@ -165,7 +165,11 @@ pub async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(broker.config.transaction.check_interval);
     loop {
         tokio::select! {
-            _ = tick.tick() => check_pass(&broker).await,
+            _ = tick.tick() => {
+                if !broker.replication.is_slave() {
+                    check_pass(&broker).await;
+                }
+            }
             _ = stop.changed() => return,
         }
     }

@@ -1,6 +1,7 @@
 //! The gRPC admin API of real broker processes: `Status` reports each member's role, BrokerId,
 //! offsets and, on the master, every slave's acknowledged offset and lag; on the slave whether it
-//! receives from its master.
+//! receives from its master. `Promote` turns a caught-up slave into the master after its master
+//! dies, and refuses a master, a stale epoch and a lagging slave without `force`.
 
 mod common;
 
@@ -8,9 +9,12 @@ use std::time::{Duration, Instant};
 
 use common::{client, send_request};
 use rmq_admin_api::v1::replication_admin_client::ReplicationAdminClient;
-use rmq_admin_api::v1::{StatusReply, StatusRequest};
-use rmq_remoting::ResponseCode;
+use rmq_admin_api::v1::{PromoteRequest, StatusReply, StatusRequest};
+use rmq_remoting::protocol::body::{from_fastjson, ClusterInfo};
+use rmq_remoting::protocol::send::SendMessageResponse;
+use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use rmq_testkit::{Cluster, Impl};
+use tonic::Code;
 
 /// A free loopback port for a broker's gRPC admin API.
 fn grpc_port() -> u16 {
@@ -60,5 +64,76 @@ async fn status_shows_roles_offsets_and_slave_lag() {
     assert!(master.slaves[0].in_sync);
     assert_eq!(master.in_sync_replicas, 2);
     assert!(slave.receiving, "the slave receives from its master");
+    drop(cluster);
+}
+
+async fn masters(ns: &str) -> std::collections::BTreeMap<i64, String> {
+    let req = RemotingCommand::request(RequestCode::GetBrokerClusterInfo);
+    let resp = client().invoke(ns, req, Duration::from_secs(5)).await.expect("cluster info");
+    let info: ClusterInfo = from_fastjson(&resp.body).expect("cluster info body");
+    info.broker_addr_table.get("m").map(|b| b.broker_addrs.clone()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promote_makes_a_caught_up_slave_the_master_and_refuses_bad_requests() {
+    let (master_port, slave_port) = (grpc_port(), grpc_port());
+    let mut cluster = tokio::task::spawn_blocking(move || {
+        Cluster::builder("grpc_admin_promote", Impl::Rmq)
+            .broker("m")
+            .slave("s1", "m", 1)
+            .broker_property("autoCreateTopicEnable", "true")
+            .broker_property_on("m", "grpcAdminPort", master_port.to_string())
+            .broker_property_on("s1", "grpcAdminPort", slave_port.to_string())
+            .start()
+    })
+    .await
+    .expect("join")
+    .expect("cluster");
+    let (ns, slave_addr) = (cluster.namesrv_addr(), cluster.broker("s1").addr());
+    let remoting = client();
+    for i in 0..20 {
+        let req = send_request("Promoted", 0, format!("m-{i}").as_bytes(), &[]);
+        let resp = remoting.invoke(&cluster.broker("m").addr(), req, Duration::from_secs(5)).await.expect("send");
+        assert_eq!(resp.response_code(), ResponseCode::Success);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status(slave_port).await.max_offset != status(master_port).await.max_offset {
+        assert!(Instant::now() < deadline, "slave never caught up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut on_master = ReplicationAdminClient::connect(format!("http://127.0.0.1:{master_port}")).await.expect("c");
+    let refused = on_master.promote(PromoteRequest { epoch: 1, min_offset: 0, force: false }).await;
+    assert_eq!(refused.expect_err("a master").code(), Code::FailedPrecondition);
+
+    cluster = tokio::task::spawn_blocking(move || {
+        cluster.broker_mut("m").kill();
+        cluster
+    })
+    .await
+    .expect("join");
+    let mut on_slave = ReplicationAdminClient::connect(format!("http://127.0.0.1:{slave_port}")).await.expect("c");
+    let have = status(slave_port).await.max_offset;
+    let stale = on_slave.promote(PromoteRequest { epoch: 0, min_offset: 0, force: false }).await;
+    assert_eq!(stale.expect_err("stale epoch").code(), Code::FailedPrecondition);
+    let lagging = on_slave.promote(PromoteRequest { epoch: 1, min_offset: have + 1, force: false }).await;
+    let lagging = lagging.expect_err("lagging without force");
+    assert_eq!(lagging.code(), Code::FailedPrecondition);
+    assert!(lagging.message().contains("force"), "{}", lagging.message());
+    let promoted = on_slave.promote(PromoteRequest { epoch: 1, min_offset: have, force: false }).await;
+    let promoted = promoted.expect("promoted").into_inner();
+    assert_eq!((promoted.epoch, promoted.role.as_str()), (1, "ASYNC_MASTER"));
+    let now = status(slave_port).await;
+    assert_eq!((now.broker_id, now.epoch), (0, 1));
+
+    let req = send_request("Promoted", 0, b"after-failover", &[]);
+    let resp = remoting.invoke(&slave_addr, req, Duration::from_secs(5)).await.expect("send");
+    assert_eq!(resp.response_code(), ResponseCode::Success, "the new master takes writes: {:?}", resp.remark);
+    let header: SendMessageResponse = resp.header().expect("send header");
+    assert_eq!(header.queue_offset, 20, "queue offsets continue where the old master stopped");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while masters(&ns).await.get(&0) != Some(&slave_addr) {
+        assert!(Instant::now() < deadline, "NameServer still routes to the old master: {:?}", masters(&ns).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     drop(cluster);
 }

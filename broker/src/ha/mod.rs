@@ -9,11 +9,12 @@
 
 pub mod master;
 pub mod metadata;
+pub mod role;
 pub mod slave;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -52,8 +53,12 @@ pub enum ReplicaShortfall {
 pub struct Replication {
     config: HaConfig,
     role: AtomicU8,
-    /// The group's replication epoch as this broker knows it (raised by each failover).
+    /// The group's replication epoch as this broker knows it (raised by each failover),
+    /// persisted in `<root>/config/replicaEpoch.json`.
     epoch: AtomicU64,
+    epoch_file: std::path::PathBuf,
+    /// The BrokerId this broker registers with (0 once promoted).
+    broker_id: AtomicI64,
     /// Master side: connected slaves by connection number.
     slaves: Mutex<HashMap<u64, SlaveLink>>,
     /// Master side: signalled when a slave acknowledges more.
@@ -77,10 +82,13 @@ fn role_code(role: BrokerRole) -> u8 {
 impl Replication {
     /// The state of a broker starting with `config`.
     pub fn new(config: &BrokerConfig) -> Replication {
+        let epoch_file = config.store_root.join("config").join("replicaEpoch.json");
         Replication {
             config: config.ha.clone(),
             role: AtomicU8::new(role_code(config.role)),
-            epoch: AtomicU64::new(0),
+            epoch: AtomicU64::new(role::load_epoch(&epoch_file)),
+            epoch_file,
+            broker_id: AtomicI64::new(config.broker_id),
             slaves: Mutex::new(HashMap::new()),
             acked: Notify::new(),
             grown: Notify::new(),
@@ -106,6 +114,11 @@ impl Replication {
     /// The replication epoch this broker knows.
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Acquire)
+    }
+
+    /// The BrokerId this broker registers with now.
+    pub fn broker_id(&self) -> i64 {
+        self.broker_id.load(Ordering::Acquire)
     }
 
     /// Whether this broker is a slave now.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
 use super::{FRAME_HEADER_LEN, MAX_FRAME_BODY};
@@ -23,7 +23,8 @@ const RETRY_PAUSE: Duration = Duration::from_secs(1);
 /// Follows the master until `stop`, reconnecting after every failure.
 pub async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     loop {
-        if let Some(addr) = broker.replication.master_ha_addr() {
+        let master = broker.replication.master_ha_addr().filter(|_| broker.replication.is_slave());
+        if let Some(addr) = master {
             if let Err(why) = follow(&broker, &addr, &mut stop).await {
                 warn!(master = %addr, %why, "replication from the master interrupted; reconnecting");
             }
@@ -38,27 +39,36 @@ pub async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// One connection to the master: report, then append frames (reports go out from a separate
-/// task, so a frame is never read half) until something fails.
+/// One connection to the master: report, then append frames until something fails or this
+/// broker is promoted. Frames are read, and reports written, by their own tasks, so nothing is
+/// ever read or written half when the loop moves on.
 async fn follow(broker: &Broker, addr: &str, stop: &mut watch::Receiver<bool>) -> Result<(), String> {
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
         .await
         .map_err(|_| "connect timed out".to_owned())?
         .map_err(|e| format!("connect: {e}"))?;
     let _ = stream.set_nodelay(true);
-    let (mut reader, writer) = stream.into_split();
+    let (reader, writer) = stream.into_split();
     let config = broker.replication.config();
     let start = broker.store.commit_log_max_offset();
     let (end_tx, end_rx) = watch::channel(start);
     let mut reporter = tokio::spawn(report_loop(writer, end_rx, config.heartbeat_interval));
+    let (frames_tx, mut frames) = mpsc::channel(16);
+    let reading = tokio::spawn(read_loop(reader, frames_tx, config.housekeeping_interval));
     info!(master = %addr, offset = start, "following the master");
+    let mut role_check = tokio::time::interval(Duration::from_secs(1));
     let outcome = loop {
         tokio::select! {
-            frame = tokio::time::timeout(config.housekeeping_interval, read_frame(&mut reader)) => {
+            _ = role_check.tick() => {
+                if !broker.replication.is_slave() {
+                    break Ok(()); // promoted: stop following
+                }
+            }
+            frame = frames.recv() => {
                 let (offset, body) = match frame {
-                    Ok(Ok(frame)) => frame,
-                    Ok(Err(why)) => break Err(why),
-                    Err(_) => break Err("the master is silent".to_owned()),
+                    Some(Ok(frame)) => frame,
+                    Some(Err(why)) => break Err(why),
+                    None => break Err("the frame reader stopped".to_owned()),
                 };
                 broker.replication.master_frame(true);
                 if body.is_empty() {
@@ -76,8 +86,23 @@ async fn follow(broker: &Broker, addr: &str, stop: &mut watch::Receiver<bool>) -
         }
     };
     reporter.abort();
+    reading.abort();
     broker.replication.master_frame(false);
     outcome
+}
+
+/// Reads frames into `frames` until an error, EOF or a master silent for `silence`.
+async fn read_loop(mut reader: OwnedReadHalf, frames: mpsc::Sender<Result<(i64, Vec<u8>), String>>, silence: Duration) {
+    loop {
+        let frame = match tokio::time::timeout(silence, read_frame(&mut reader)).await {
+            Ok(frame) => frame,
+            Err(_) => Err("the master is silent".to_owned()),
+        };
+        let failed = frame.is_err();
+        if frames.send(frame).await.is_err() || failed {
+            return;
+        }
+    }
 }
 
 /// Sends the slave's CommitLog end whenever it grows, and every `interval` regardless.

@@ -235,7 +235,7 @@ fn refresh(broker: &Broker, g: &Gauges) {
         crate::config::BrokerRole::SyncMaster => "SYNC_MASTER",
         crate::config::BrokerRole::Slave => "SLAVE",
     };
-    g.role.with_label_values(&[&broker.config.broker_id.to_string(), role]).set(1);
+    g.role.with_label_values(&[&broker.replication.broker_id().to_string(), role]).set(1);
     g.waiters.with_label_values::<&str>(&[]).set(broker.metrics.long_poll_waiters());
     g.ready.with_label_values::<&str>(&[]).set(i64::from(broker.is_ready()));
 }

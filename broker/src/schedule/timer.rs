@@ -166,6 +166,9 @@ pub async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tick.tick() => {
+                if broker.replication.is_slave() {
+                    continue; // delivery runs on the master only
+                }
                 scan(&broker);
                 deliver_due(&broker);
             }
