@@ -29,12 +29,15 @@ async fn status(port: u16) -> StatusReply {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_shows_roles_offsets_and_slave_lag() {
     let (master_port, slave_port) = (grpc_port(), grpc_port());
+    let (master_metrics, slave_metrics) = (grpc_port(), grpc_port());
     let cluster = tokio::task::spawn_blocking(move || {
         Cluster::builder("grpc_admin_status", Impl::Rmq)
             .broker("m")
             .slave("s1", "m", 1)
             .broker_property_on("m", "grpcAdminPort", master_port.to_string())
             .broker_property_on("s1", "grpcAdminPort", slave_port.to_string())
+            .broker_property_on("m", "metricsPromExporterPort", master_metrics.to_string())
+            .broker_property_on("s1", "metricsPromExporterPort", slave_metrics.to_string())
             .start()
     })
     .await
@@ -64,6 +67,21 @@ async fn status_shows_roles_offsets_and_slave_lag() {
     assert!(master.slaves[0].in_sync);
     assert_eq!(master.in_sync_replicas, 2);
     assert!(slave.receiving, "the slave receives from its master");
+
+    // The same view as Prometheus gauges.
+    let gauge = |port: u16, metric: &str| {
+        let scraped = common::metrics::scrape(port);
+        let sample = scraped.samples.iter().find(|s| s.metric == metric).unwrap_or_else(|| panic!("no {metric}"));
+        match sample.value {
+            prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+            ref other => panic!("{metric}: {other:?}"),
+        }
+    };
+    assert_eq!(gauge(master_metrics, "rocketmq_replication_in_sync_replicas"), 2.0);
+    assert_eq!(gauge(master_metrics, "rocketmq_replication_lag_bytes"), 0.0);
+    assert!(gauge(master_metrics, "rocketmq_storage_flush_behind_bytes") >= 0.0);
+    assert_eq!(gauge(slave_metrics, "rocketmq_replication_receiving"), 1.0);
+    assert_eq!(gauge(slave_metrics, "rocketmq_broker_ready"), 1.0, "a receiving slave is ready");
     drop(cluster);
 }
 
