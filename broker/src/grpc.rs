@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use rmq_admin_api::v1::replication_admin_server::{ReplicationAdmin, ReplicationAdminServer};
-use rmq_admin_api::v1::{PromoteReply, PromoteRequest, SlaveStatus, StatusReply, StatusRequest};
+use rmq_admin_api::v1::{
+    FollowReply, FollowRequest, PromoteReply, PromoteRequest, SlaveStatus, StatusReply, StatusRequest,
+};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -13,7 +15,7 @@ use tonic::{Request, Response, Status};
 use tracing::{info, warn};
 
 use crate::config::BrokerRole;
-use crate::ha::role::RoleChangeError;
+use crate::ha::role::{FollowOutcome, Following, RoleChangeError};
 use crate::runtime::Broker;
 
 /// Serves the admin API on `listener` until `stop`.
@@ -99,5 +101,32 @@ impl ReplicationAdmin for AdminService {
             role: role_name(broker.replication.role()).into(),
             max_offset: have,
         }))
+    }
+
+    async fn follow(&self, request: Request<FollowRequest>) -> Result<Response<FollowReply>, Status> {
+        let FollowRequest { epoch, broker_id, master_addr, master_ha_addr, master_start_offset } = request.into_inner();
+        if master_addr.is_empty() || master_ha_addr.is_empty() {
+            return Err(Status::invalid_argument("master_addr and master_ha_addr are required"));
+        }
+        let broker = &self.broker;
+        let follow = Following { broker_id, ha_addr: master_ha_addr, addr: master_addr };
+        let have = broker.store.commit_log_max_offset();
+        let outcome = broker.replication.follow(epoch, follow, master_start_offset, have).map_err(|e| match e {
+            RoleChangeError::BadBrokerId(_) => Status::invalid_argument(e.to_string()),
+            RoleChangeError::Persist(_) => Status::internal(e.to_string()),
+            _ => Status::failed_precondition(e.to_string()),
+        })?;
+        let restarting = outcome == FollowOutcome::Restarting;
+        if restarting {
+            // Let this answer leave before the listeners close.
+            let broker = Arc::clone(&self.broker);
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                broker.request_restart();
+            });
+        } else {
+            broker.register_soon();
+        }
+        Ok(Response::new(FollowReply { restarting }))
     }
 }

@@ -1,6 +1,8 @@
 //! `rmq-broker`: starts a broker from an Apache-style `broker.conf`.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -54,7 +56,7 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
+    let restart = runtime.block_on(async move {
         let listeners = bind(&config).await.with_context(|| {
             format!("cannot listen on {}:{}", config.network.bind_address, config.network.listen_port)
         })?;
@@ -75,9 +77,15 @@ fn main() -> anyhow::Result<()> {
         } else {
             println!("{boot}");
         }
+        let restart = Arc::clone(&broker);
         run(broker, listeners, shutdown).await;
-        Ok::<(), anyhow::Error>(())
-    })?;
+        Ok::<bool, anyhow::Error>(restart.restart_requested())
+    });
     runtime.shutdown_timeout(Duration::from_secs(2));
+    if restart? {
+        // Start again in place (same pid, same arguments): the store opens with the recorded cut.
+        let err = std::process::Command::new(std::env::current_exe()?).args(std::env::args_os().skip(1)).exec();
+        return Err(anyhow::anyhow!("cannot restart the broker: {err}"));
+    }
     Ok(())
 }

@@ -71,21 +71,30 @@ pub struct Broker {
     /// Boot time, ms.
     pub boot_ms: i64,
     register_now: watch::Sender<u64>,
+    /// Set when the broker must restart in place (a former master cutting its tail to follow).
+    restart: watch::Sender<bool>,
 }
 
 impl Broker {
     /// Opens the store and metadata.
     pub fn open(config: BrokerConfig) -> Result<Arc<Broker>, StoreError> {
-        let store = MessageStore::open(config.store_config())?;
+        let state = crate::ha::role::load_state(&config.store_root);
+        let mut store_config = config.store_config();
+        store_config.truncate_commit_log_to = state.truncate_to;
+        let store = MessageStore::open(store_config)?;
         let pull_hold = Arc::new(PullHold::default());
         let hold = Arc::clone(&pull_hold);
-        let replication = Arc::new(crate::ha::Replication::new(&config));
+        let replication = Arc::new(crate::ha::Replication::new(&config, &state));
+        if let Err(e) = replication.cut_applied() {
+            warn!(error = %e, "cannot clear the applied CommitLog cut from the replica state");
+        }
         let transfers = Arc::clone(&replication);
         store.set_arrival_listener(Box::new(move |topic, queue_id, _| {
             hold.arrived(topic, queue_id);
             transfers.commit_log_grew();
         }));
         let (register_now, _) = watch::channel(0);
+        let (restart, _) = watch::channel(false);
         let metrics = crate::metrics::BrokerMetrics::new(&config.cluster_name, &config.broker_name, &config.metrics);
         let broker = Arc::new(Broker {
             topics: TopicTable::load(&config),
@@ -104,6 +113,7 @@ impl Broker {
             config_overrides: std::sync::RwLock::new(Vec::new()),
             boot_ms: now_ms(),
             register_now,
+            restart,
             pull_hold,
             store,
             metrics,
@@ -125,6 +135,17 @@ impl Broker {
     /// slave is receiving from its master.
     pub fn is_ready(&self) -> bool {
         self.namesrv.is_registered() && (!self.replication.is_slave() || self.replication.is_receiving())
+    }
+
+    /// Asks the broker to stop as on SIGTERM and start again in place ([`Broker::restart_requested`]
+    /// tells `main`).
+    pub fn request_restart(&self) {
+        self.restart.send_replace(true);
+    }
+
+    /// Whether [`Broker::request_restart`] was called.
+    pub fn restart_requested(&self) -> bool {
+        *self.restart.borrow()
     }
 
     /// Asks the registration task to register with the NameServers now (after topic changes).
@@ -217,8 +238,11 @@ pub async fn run(broker: Arc<Broker>, listeners: Listeners, shutdown: impl Futur
     tasks.push(tokio::spawn(crate::schedule::timer::run(Arc::clone(&broker), stop_rx.clone())));
     tasks.push(tokio::spawn(crate::transaction::run(Arc::clone(&broker), stop_rx.clone())));
 
-    shutdown.await;
-    info!("shutting down");
+    let mut restart = broker.restart.subscribe();
+    tokio::select! {
+        _ = shutdown => info!("shutting down"),
+        _ = restart.wait_for(|r| *r) => info!("shutting down to restart"),
+    }
     let _ = stop_tx.send(true);
     for s in servers {
         let _ = s.await;

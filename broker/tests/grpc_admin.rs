@@ -1,7 +1,8 @@
 //! The gRPC admin API of real broker processes: `Status` reports each member's role, BrokerId,
 //! offsets and, on the master, every slave's acknowledged offset and lag; on the slave whether it
 //! receives from its master. `Promote` turns a caught-up slave into the master after its master
-//! dies, and refuses a master, a stale epoch and a lagging slave without `force`.
+//! dies, and refuses a master, a stale epoch and a lagging slave without `force`. `Follow` makes
+//! a former master restart in place, drop the tail only it had, and rejoin as a slave.
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{client, send_request};
 use rmq_admin_api::v1::replication_admin_client::ReplicationAdminClient;
-use rmq_admin_api::v1::{PromoteRequest, StatusReply, StatusRequest};
+use rmq_admin_api::v1::{FollowRequest, PromoteRequest, StatusReply, StatusRequest};
 use rmq_remoting::protocol::body::{from_fastjson, ClusterInfo};
 use rmq_remoting::protocol::send::SendMessageResponse;
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
@@ -153,5 +154,113 @@ async fn promote_makes_a_caught_up_slave_the_master_and_refuses_bad_requests() {
         assert!(Instant::now() < deadline, "NameServer still routes to the old master: {:?}", masters(&ns).await);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    drop(cluster);
+}
+
+async fn queue_bodies(addr: &str, topic: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let req = common::pull_request(topic, 0, bodies.len() as i64, 32);
+        let resp = client().invoke(addr, req, Duration::from_secs(5)).await.expect("pull");
+        if resp.response_code() != ResponseCode::Success {
+            return bodies;
+        }
+        let records = rmq_remoting::message::StoredMessage::decode_all(&resp.body).expect("records");
+        bodies.extend(records.iter().map(|m| String::from_utf8_lossy(&m.body).into_owned()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_former_master_told_to_follow_drops_its_divergent_tail_and_rejoins_as_a_slave() {
+    let (m_port, s_port) = (grpc_port(), grpc_port());
+    let mut cluster = tokio::task::spawn_blocking(move || {
+        Cluster::builder("grpc_admin_rejoin", Impl::Rmq)
+            .broker("m")
+            .slave("s1", "m", 1)
+            .broker_property("slaveReadEnable", "true")
+            .broker_property_on("m", "grpcAdminPort", m_port.to_string())
+            .broker_property_on("s1", "grpcAdminPort", s_port.to_string())
+            .start()
+    })
+    .await
+    .expect("join")
+    .expect("cluster");
+    let (m_addr, s_addr) = (cluster.broker("m").addr(), cluster.broker("s1").addr());
+    let s_ha = format!("127.0.0.1:{}", cluster.broker("s1").ha_port());
+    let send = |addr: String, body: String| async move {
+        let resp =
+            client().invoke(&addr, send_request("Rejoin", 0, body.as_bytes(), &[]), Duration::from_secs(5)).await;
+        assert_eq!(resp.expect("send").response_code(), ResponseCode::Success, "{body}");
+    };
+    for i in 0..20 {
+        send(m_addr.clone(), format!("shared-{i}")).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status(s_port).await.max_offset != status(m_port).await.max_offset {
+        assert!(Instant::now() < deadline, "slave never caught up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The slave dies; the master takes writes only it will have, then freezes.
+    cluster = tokio::task::spawn_blocking(move || {
+        cluster.broker_mut("s1").kill();
+        cluster
+    })
+    .await
+    .expect("join");
+    for i in 0..5 {
+        send(m_addr.clone(), format!("divergent-{i}")).await;
+    }
+    cluster.broker("m").pause();
+    cluster = tokio::task::spawn_blocking(move || {
+        cluster.broker_mut("s1").start().expect("slave restarts");
+        cluster
+    })
+    .await
+    .expect("join");
+    let mut on_s = ReplicationAdminClient::connect(format!("http://127.0.0.1:{s_port}")).await.expect("c");
+    let have = status(s_port).await.max_offset;
+    let promoted = on_s.promote(PromoteRequest { epoch: 1, min_offset: have, force: false }).await.expect("promote");
+    let start = promoted.into_inner().max_offset;
+    for i in 0..3 {
+        send(s_addr.clone(), format!("new-master-{i}")).await;
+    }
+    cluster.broker("m").resume();
+
+    let mut on_m = ReplicationAdminClient::connect(format!("http://127.0.0.1:{m_port}")).await.expect("c");
+    let bad = FollowRequest {
+        epoch: 1,
+        broker_id: 0,
+        master_addr: s_addr.clone(),
+        master_ha_addr: s_ha.clone(),
+        master_start_offset: start,
+    };
+    assert_eq!(on_m.follow(bad).await.expect_err("broker id 0").code(), Code::InvalidArgument);
+    let follow = FollowRequest {
+        epoch: 1,
+        broker_id: 1,
+        master_addr: s_addr.clone(),
+        master_ha_addr: s_ha,
+        master_start_offset: start,
+    };
+    assert!(on_m.follow(follow).await.expect("follow").into_inner().restarting, "a former master restarts to cut");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = match ReplicationAdminClient::connect(format!("http://127.0.0.1:{m_port}")).await {
+            Ok(mut c) => c.status(StatusRequest {}).await.ok().map(|r| r.into_inner()),
+            Err(_) => None,
+        };
+        let new_master = status(s_port).await;
+        if let Some(now) = now.as_ref().filter(|n| n.role == "SLAVE" && n.max_offset == new_master.max_offset) {
+            assert_eq!((now.broker_id, now.epoch), (1, 1));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the former master did not rejoin: {now:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut expected: Vec<String> = (0..20).map(|i| format!("shared-{i}")).collect();
+    expected.extend((0..3).map(|i| format!("new-master-{i}")));
+    assert_eq!(queue_bodies(&s_addr, "Rejoin").await, expected, "the new master's queue");
+    assert_eq!(queue_bodies(&m_addr, "Rejoin").await, expected, "the former master holds exactly the same");
     drop(cluster);
 }

@@ -54,9 +54,9 @@ pub struct Replication {
     config: HaConfig,
     role: AtomicU8,
     /// The group's replication epoch as this broker knows it (raised by each failover),
-    /// persisted in `<root>/config/replicaEpoch.json`.
+    /// persisted in `<root>/config/replicaState.json`.
     epoch: AtomicU64,
-    epoch_file: std::path::PathBuf,
+    state_file: std::path::PathBuf,
     /// The BrokerId this broker registers with (0 once promoted).
     broker_id: AtomicI64,
     /// Master side: connected slaves by connection number.
@@ -80,20 +80,24 @@ fn role_code(role: BrokerRole) -> u8 {
 }
 
 impl Replication {
-    /// The state of a broker starting with `config`.
-    pub fn new(config: &BrokerConfig) -> Replication {
-        let epoch_file = config.store_root.join("config").join("replicaEpoch.json");
+    /// The state of a broker starting with `config` and the persisted `state` (which wins: a
+    /// broker told to follow stays a slave whatever `broker.conf` says).
+    pub fn new(config: &BrokerConfig, state: &role::ReplicaState) -> Replication {
+        let (role, broker_id, master) = match &state.follow {
+            Some(f) => (BrokerRole::Slave, f.broker_id, (Some(f.ha_addr.clone()), Some(f.addr.clone()))),
+            None => (config.role, config.broker_id, (None, None)),
+        };
         Replication {
             config: config.ha.clone(),
-            role: AtomicU8::new(role_code(config.role)),
-            epoch: AtomicU64::new(role::load_epoch(&epoch_file)),
-            epoch_file,
-            broker_id: AtomicI64::new(config.broker_id),
+            role: AtomicU8::new(role_code(role)),
+            epoch: AtomicU64::new(state.epoch),
+            state_file: role::state_file(&config.store_root),
+            broker_id: AtomicI64::new(broker_id),
             slaves: Mutex::new(HashMap::new()),
             acked: Notify::new(),
             grown: Notify::new(),
             last_frame: Mutex::new(None),
-            learned_master: RwLock::new((None, None)),
+            learned_master: RwLock::new(master),
         }
     }
 

@@ -1,8 +1,15 @@
-//! Role changes at run time: a slave promoted to master (BrokerId 0, a higher epoch). The epoch
-//! is persisted and registered with the NameServers as the topic table's `stateVersion`, so a
-//! NameServer prefers the promoted master over a former one that comes back with an older epoch.
+//! Role changes at run time, and the replica state that survives restarts
+//! (`<root>/config/replicaState.json`):
+//! - a slave promoted to master (BrokerId 0, a higher epoch);
+//! - a broker told to follow a new master: a slave re-points at once; a former master, or a
+//!   slave holding records the new master lacks, records the cut and restarts in place, so the
+//!   store drops that tail at open ([`rmq_store::StoreConfig::truncate_commit_log_to`]) and it
+//!   comes back as a slave, whatever `broker.conf` says.
+//!
+//! The epoch is registered with the NameServers as the topic table's `stateVersion`, so a
+//! NameServer prefers the newest master of a group over a former one with an older epoch.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
@@ -11,21 +18,45 @@ use super::{role_code, Replication};
 use crate::config::BrokerRole;
 use crate::meta::{load_json, save_json};
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct EpochFile {
-    epoch: u64,
+/// What a broker must remember of its replica role across restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ReplicaState {
+    /// The group's epoch this broker knows.
+    pub epoch: u64,
+    /// Set by a follow: this broker is a slave of that master, whatever `broker.conf` says.
+    pub follow: Option<Following>,
+    /// Set by a follow that needs a cut: the CommitLog is cut back here at the next open.
+    pub truncate_to: Option<i64>,
 }
 
-/// The persisted epoch, 0 when none was recorded.
-pub(super) fn load_epoch(path: &Path) -> u64 {
-    load_json::<EpochFile>(path).map_or(0, |f| f.epoch)
+/// The master a broker was told to follow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Following {
+    /// This broker's BrokerId as a slave (> 0).
+    pub broker_id: i64,
+    /// The master's HA address.
+    pub ha_addr: String,
+    /// The master's remoting address.
+    pub addr: String,
+}
+
+/// `<root>/config/replicaState.json`.
+pub fn state_file(store_root: &Path) -> PathBuf {
+    store_root.join("config").join("replicaState.json")
+}
+
+/// The persisted state (default when none was recorded).
+pub fn load_state(store_root: &Path) -> ReplicaState {
+    load_json(&state_file(store_root)).unwrap_or_default()
 }
 
 /// Why a role change was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoleChangeError {
-    /// The requested epoch is not above the one this broker knows.
-    #[error("epoch {requested} is not above the current epoch {current}")]
+    /// The requested epoch is below (promote: not above) the one this broker knows.
+    #[error("epoch {requested} is stale: this broker knows epoch {current}")]
     StaleEpoch {
         /// The epoch asked for.
         requested: u64,
@@ -43,12 +74,28 @@ pub enum RoleChangeError {
         /// The offset the caller requires.
         needed: i64,
     },
-    /// The epoch could not be persisted.
-    #[error("cannot persist the epoch: {0}")]
+    /// A slave's BrokerId must be above 0.
+    #[error("a slave needs a brokerId > 0, not {0}")]
+    BadBrokerId(i64),
+    /// The state could not be persisted.
+    #[error("cannot persist the replica state: {0}")]
     Persist(String),
 }
 
+/// What a follow request leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowOutcome {
+    /// The slave follows the new master now.
+    Following,
+    /// The broker restarts to cut its CommitLog back, then follows.
+    Restarting,
+}
+
 impl Replication {
+    fn save(&self, state: &ReplicaState) -> Result<(), RoleChangeError> {
+        save_json(&self.state_file, state).map_err(|e| RoleChangeError::Persist(e.to_string()))
+    }
+
     /// Makes this slave the group's master with `epoch`: BrokerId 0, `SYNC_MASTER` when sends
     /// need replicas (`inSyncReplicas` ≥ 2) else `ASYNC_MASTER`; it stops following and serves
     /// writes, and the master-only services (delays, timers, transaction checks) start working.
@@ -65,13 +112,54 @@ impl Replication {
         if have < needed && !force {
             return Err(RoleChangeError::Lagging { have, needed });
         }
-        save_json(&self.epoch_file, &EpochFile { epoch }).map_err(|e| RoleChangeError::Persist(e.to_string()))?;
+        self.save(&ReplicaState { epoch, follow: None, truncate_to: None })?;
         self.epoch.store(epoch, Ordering::Release);
         self.broker_id.store(0, Ordering::Release);
         let role = if self.config.in_sync_replicas > 1 { BrokerRole::SyncMaster } else { BrokerRole::AsyncMaster };
         self.role.store(role_code(role), Ordering::Release);
         self.learn_master(None, None);
         tracing::warn!(epoch, offset = have, lost = (needed - have).max(0), "promoted to master");
+        Ok(())
+    }
+
+    /// Makes this broker slave `follow.broker_id` of `follow`'s master under `epoch`. The new
+    /// master's log starts its epoch at `master_start`: a slave whose CommitLog (ending at
+    /// `have`) does not go beyond it re-points at once; a master, or a slave holding more, must
+    /// drop what lies beyond, so the state records the cut and the caller restarts the broker.
+    pub fn follow(
+        &self,
+        epoch: u64,
+        follow: Following,
+        master_start: i64,
+        have: i64,
+    ) -> Result<FollowOutcome, RoleChangeError> {
+        if follow.broker_id <= 0 {
+            return Err(RoleChangeError::BadBrokerId(follow.broker_id));
+        }
+        let current = self.epoch();
+        if epoch < current {
+            return Err(RoleChangeError::StaleEpoch { requested: epoch, current });
+        }
+        let cut = !self.is_slave() || have > master_start;
+        let state = ReplicaState { epoch, follow: Some(follow.clone()), truncate_to: cut.then_some(master_start) };
+        self.save(&state)?;
+        self.epoch.store(epoch, Ordering::Release);
+        if cut {
+            tracing::warn!(epoch, master = %follow.addr, cut_to = master_start, have, "restarting to follow the new master");
+            return Ok(FollowOutcome::Restarting);
+        }
+        self.broker_id.store(follow.broker_id, Ordering::Release);
+        self.learn_master(Some(follow.ha_addr), Some(follow.addr));
+        tracing::info!(epoch, "following a new master");
+        Ok(FollowOutcome::Following)
+    }
+
+    /// Clears the pending cut once the store has applied it.
+    pub fn cut_applied(&self) -> Result<(), RoleChangeError> {
+        let state = load_json::<ReplicaState>(&self.state_file).unwrap_or_default();
+        if state.truncate_to.is_some() {
+            self.save(&ReplicaState { truncate_to: None, ..state })?;
+        }
         Ok(())
     }
 }

@@ -63,6 +63,9 @@ async fn follow(broker: &Broker, addr: &str, stop: &mut watch::Receiver<bool>) -
                 if !broker.replication.is_slave() {
                     break Ok(()); // promoted: stop following
                 }
+                if broker.replication.master_ha_addr().as_deref() != Some(addr) {
+                    break Ok(()); // told to follow another master: reconnect
+                }
             }
             frame = frames.recv() => {
                 let (offset, body) = match frame {
