@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run -p rmq-client --example consumer -- 127.0.0.1:9876 MyTopic my_group 10
+//! cargo run -p rmq-client --example consumer -- 127.0.0.1:9876 MyTopic my_group 10 --trace   # traced
 //! ```
 //! The group starts from the first stored message the first time it runs.
 
@@ -16,19 +17,24 @@ use tokio::sync::Notify;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(namesrv), Some(topic), Some(group)) = (args.first(), args.get(1), args.get(2)) else {
-        eprintln!("usage: consumer <namesrv host:port> <topic> <group> [count]");
+        eprintln!("usage: consumer <namesrv host:port> <topic> <group> [count] [--trace]");
         std::process::exit(2);
     };
     let limit: usize = args.get(3).and_then(|c| c.parse().ok()).unwrap_or(usize::MAX);
+    let trace = args.iter().any(|a| a == "--trace");
 
     let seen = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(Notify::new());
     let (seen2, done2) = (Arc::clone(&seen), Arc::clone(&done));
-    let consumer = PushConsumer::builder()
+    let mut builder = PushConsumer::builder()
         .name_server(namesrv)
         .group(group)
         .subscribe(topic, "*")
-        .consume_from(ConsumeFrom::FirstOffset)
+        .consume_from(ConsumeFrom::FirstOffset);
+    if trace {
+        builder = builder.enable_trace();
+    }
+    let consumer = builder
         .start(move |batch: Vec<ReceivedMessage>| {
             for m in &batch {
                 println!("{}", to_json(m));

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p rmq-client --example producer -- 127.0.0.1:9876 MyTopic 10
 //! cargo run -p rmq-client --example producer -- 127.0.0.1:9876 MyTopic 3 --big   # 8 KiB bodies, compressed
+//! cargo run -p rmq-client --example producer -- 127.0.0.1:9876 MyTopic 3 --trace # traced (RMQ_SYS_TRACE_TOPIC)
 //! ```
 //! Every message gets tag `TagA`, key `key-<i>` and the property `index=<i>`.
 
@@ -12,13 +13,18 @@ use rmq_client::{Message, Producer};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(namesrv), Some(topic)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: producer <namesrv host:port> <topic> [count] [--big]");
+        eprintln!("usage: producer <namesrv host:port> <topic> [count] [--big] [--trace]");
         std::process::exit(2);
     };
     let count: usize = args.get(2).and_then(|c| c.parse().ok()).unwrap_or(10);
     let big = args.iter().any(|a| a == "--big");
+    let trace = args.iter().any(|a| a == "--trace");
 
-    let producer = Producer::builder().name_server(namesrv).group("example_producer").build().await?;
+    let mut builder = Producer::builder().name_server(namesrv).group("example_producer");
+    if trace {
+        builder = builder.enable_trace();
+    }
+    let producer = builder.build().await?;
     for i in 0..count {
         let body =
             if big { format!("{i}:").repeat(8192 / 3 + 1).into_bytes() } else { format!("hello {i}").into_bytes() };

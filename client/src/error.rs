@@ -51,6 +51,14 @@ pub enum ClientError {
         /// What was wrong.
         reason: String,
     },
+    /// A request ([`crate::Producer::request`]) got no reply in time.
+    #[error("no reply to the request on topic {topic} within {timeout:?}")]
+    RequestTimeout {
+        /// The request's topic.
+        topic: String,
+        /// The timeout given.
+        timeout: std::time::Duration,
+    },
     /// The producer or consumer has been shut down.
     #[error("the client has been shut down")]
     Shutdown,

@@ -7,6 +7,9 @@
 //!   at-least-once delivery with offset commits, flow control, retries through `%RETRY%` topics.
 //! - [`PullConsumer`]: subscribe (with rebalancing) or assign queues, poll, seek, commit.
 //! - [`Allocation`]: how a group's queues are shared among its consumers.
+//! - Request-reply ([`Producer::request`], [`Producer::reply_to`]), RocketMQ 5 timer messages
+//!   ([`Message::with_delay`], [`Message::with_delivery_time`]) and opt-in message tracing in
+//!   Apache's format ([`trace`]).
 //!
 //! NameServers come from a list, the `NAMESRV_ADDR` variable or an HTTP address server
 //! ([`NameServerSource`]). Every call has a timeout; every failure is a [`ClientError`].
@@ -41,6 +44,7 @@ pub mod message;
 pub mod namesrv;
 pub mod producer;
 pub mod route;
+pub mod trace;
 
 pub use crate::core::ClientOptions;
 pub use admin::Admin;

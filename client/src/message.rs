@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use rmq_remoting::message::compression::Compression;
@@ -65,6 +66,62 @@ impl Message {
         self
     }
 
+    /// Makes this a RocketMQ 5 timer message delivered at `when` (Java `setDeliverTimeMs`, property
+    /// `TIMER_DELIVER_MS`). The broker rounds the due time down to its timer precision (1 s by
+    /// default), delivers at once when it has passed, and refuses due times more than
+    /// `timerMaxDelaySec` (3 days by default) ahead. Replaces an earlier timer setting.
+    pub fn with_delivery_time(self, when: SystemTime) -> Self {
+        let ms = when.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        self.with_timer(keys::TIMER_DELIVER_MS, ms)
+    }
+
+    /// Makes this a RocketMQ 5 timer message delivered `delay` after the broker stores it (Java
+    /// `setDelayTimeMs`, property `TIMER_DELAY_MS`), any delay rather than one of the delay
+    /// levels. Same rounding and limits as [`with_delivery_time`](Self::with_delivery_time).
+    pub fn with_delay(self, delay: Duration) -> Self {
+        self.with_timer(keys::TIMER_DELAY_MS, delay.as_millis())
+    }
+
+    /// Like [`with_delay`](Self::with_delay) in whole seconds (Java `setDelayTimeSec`, property
+    /// `TIMER_DELAY_SEC`).
+    pub fn with_delay_secs(self, secs: u64) -> Self {
+        self.with_timer(keys::TIMER_DELAY_SEC, u128::from(secs))
+    }
+
+    fn with_timer(mut self, key: &str, value: u128) -> Self {
+        // The broker reads SEC before MS before DELIVER: keep only the latest setting.
+        for k in [keys::TIMER_DELAY_SEC, keys::TIMER_DELAY_MS, keys::TIMER_DELIVER_MS] {
+            self.properties.remove(k);
+        }
+        self.properties.insert(key.into(), value.to_string());
+        self
+    }
+
+    /// The reply to a request message sent with [`Producer::request`](crate::Producer::request)
+    /// (Java `MessageUtil.createReplyMessage`): topic `<cluster>_REPLY_TOPIC` of the cluster that
+    /// stored the request, `MSG_TYPE=reply`, and the request's `CORRELATION_ID`,
+    /// `REPLY_TO_CLIENT` and `TTL`. Send it with [`Producer::send`](crate::Producer::send) (it goes
+    /// as SEND_REPLY_MESSAGE_V2) or use [`Producer::reply_to`](crate::Producer::reply_to).
+    /// Fails when `request` carries no `CLUSTER` property (it was not stored by a broker).
+    pub fn reply_for(request: &ReceivedMessage, body: impl Into<Bytes>) -> Result<Message> {
+        let cluster = request.property(keys::CLUSTER).ok_or_else(|| {
+            ClientError::InvalidMessage("cannot reply: the request message has no CLUSTER property".into())
+        })?;
+        let mut reply = Message::new(format!("{cluster}_{REPLY_TOPIC_SUFFIX}"), body);
+        reply.properties.insert(keys::MSG_TYPE.into(), REPLY_MESSAGE_TYPE.into());
+        for k in [keys::CORRELATION_ID, keys::REPLY_TO_CLIENT, keys::TTL] {
+            if let Some(v) = request.property(k) {
+                reply.properties.insert(k.into(), v.into());
+            }
+        }
+        Ok(reply)
+    }
+
+    /// Whether this is a reply message (`MSG_TYPE=reply`), sent as SEND_REPLY_MESSAGE_V2.
+    pub fn is_reply(&self) -> bool {
+        self.property(keys::MSG_TYPE) == Some(REPLY_MESSAGE_TYPE)
+    }
+
     /// Sets the application flag carried with the message.
     pub fn with_flag(mut self, flag: i32) -> Self {
         self.flag = flag;
@@ -101,6 +158,11 @@ impl Message {
         &self.properties
     }
 }
+
+/// `MSG_TYPE` of reply messages (Java `MixAll.REPLY_MESSAGE_FLAG`).
+pub const REPLY_MESSAGE_TYPE: &str = "reply";
+/// Reply topics are `<cluster>_REPLY_TOPIC` (Java `MixAll.getReplyTopic`).
+pub const REPLY_TOPIC_SUFFIX: &str = "REPLY_TOPIC";
 
 /// A consumed message with the broker's metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -253,6 +315,8 @@ const SYSTEM_PROPERTIES: &[&str] = &[
     "TIMER_DEL_UNIQKEY",
     "TRACE_CONTEXT",
     "REPLY_TOPIC",
+    "ARRIVE_TIME",
+    "PUSH_REPLY_TIME",
     "MSG_DELAY",
 ];
 
@@ -275,3 +339,54 @@ pub(crate) const RESERVED_PROPERTIES: &[&str] = &[
     keys::INNER_BASE,
     keys::INNER_NUM,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timer_helpers_set_apaches_properties_and_the_last_one_wins() {
+        let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let m = Message::new("t", "x").with_delay_secs(9).with_delivery_time(at);
+        assert_eq!(m.property(keys::TIMER_DELIVER_MS), Some("1700000000123"));
+        assert_eq!(m.property(keys::TIMER_DELAY_SEC), None, "an earlier timer setting would take precedence");
+        let m = m.with_delay(Duration::from_millis(2500));
+        assert_eq!((m.property(keys::TIMER_DELAY_MS), m.property(keys::TIMER_DELIVER_MS)), (Some("2500"), None));
+        assert_eq!(Message::new("t", "x").with_delay_secs(3).property(keys::TIMER_DELAY_SEC), Some("3"));
+    }
+
+    #[test]
+    fn reply_goes_to_the_clusters_reply_topic_with_the_requests_correlation() {
+        let mut properties = BTreeMap::new();
+        for (k, v) in [("CLUSTER", "C1"), ("CORRELATION_ID", "c-1"), ("REPLY_TO_CLIENT", "10.0.0.1@7"), ("TTL", "3000")]
+        {
+            properties.insert(k.to_owned(), v.to_owned());
+        }
+        let addr: SocketAddr = "127.0.0.1:1".parse().expect("addr");
+        let mut request = ReceivedMessage {
+            topic: "T".into(),
+            body: Bytes::from_static(b"q"),
+            properties,
+            flag: 0,
+            queue_id: 0,
+            queue_offset: 0,
+            commit_log_offset: 0,
+            born_timestamp: 0,
+            store_timestamp: 0,
+            born_host: addr,
+            store_host: addr,
+            reconsume_times: 0,
+            broker_name: "b".into(),
+            msg_id: "m".into(),
+            offset_msg_id: "o".into(),
+        };
+        let reply = Message::reply_for(&request, "a").expect("reply");
+        assert_eq!(reply.topic(), "C1_REPLY_TOPIC");
+        assert!(reply.is_reply());
+        for k in ["CORRELATION_ID", "REPLY_TO_CLIENT", "TTL"] {
+            assert_eq!(reply.property(k), request.property(k), "{k}");
+        }
+        request.properties.remove("CLUSTER");
+        assert!(matches!(Message::reply_for(&request, "a"), Err(ClientError::InvalidMessage(_))));
+    }
+}

@@ -61,7 +61,10 @@ fn client_error_kind(e: &ClientError) -> ErrorKind {
             | rmq_remoting::Error::Io(_) => ErrorKind::Unreachable,
             rmq_remoting::Error::FrameTooLarge { .. } | rmq_remoting::Error::Malformed(_) => ErrorKind::Refused,
         },
-        ClientError::Broker { .. } | ClientError::Protocol { .. } | ClientError::Shutdown => ErrorKind::Refused,
+        ClientError::Broker { .. }
+        | ClientError::Protocol { .. }
+        | ClientError::RequestTimeout { .. }
+        | ClientError::Shutdown => ErrorKind::Refused,
     }
 }
 

@@ -21,6 +21,7 @@ use super::engine::{Engine, QueueTask, Runner};
 use super::pull_loop;
 use super::MessageModel;
 use crate::message::{MessageQueue, ReceivedMessage};
+use crate::trace::{return_type, Tracer};
 
 /// A concurrent listener's verdict on a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,7 @@ where
 /// consumed again by the group, which at-least-once delivery allows).
 pub struct PushConsumer {
     engine: Arc<Engine>,
+    tracer: Option<Arc<Tracer>>,
 }
 
 impl std::fmt::Debug for PushConsumer {
@@ -117,9 +119,13 @@ impl PushConsumer {
         self.engine.rebalance().await;
     }
 
-    /// Stops pulling, waits for in-flight batches, commits offsets and leaves the group.
+    /// Stops pulling, waits for in-flight batches, commits offsets and leaves the group (and
+    /// sends the trace records still queued).
     pub async fn shutdown(&self) {
         self.engine.shutdown().await;
+        if let Some(tracer) = &self.tracer {
+            tracer.shutdown().await;
+        }
     }
 }
 
@@ -128,6 +134,7 @@ struct Shared<L> {
     permits: Arc<Semaphore>,
     batch: usize,
     max_reconsume_times: i32,
+    tracer: Option<Arc<Tracer>>,
 }
 
 fn concurrent_runner<L: MessageListener>(shared: Arc<Shared<L>>) -> Runner {
@@ -165,13 +172,19 @@ async fn consume_concurrently<L: MessageListener>(
 ) {
     let mut permit = Some(permit);
     loop {
-        let status = match AssertUnwindSafe(shared.listener.consume(msgs.clone())).catch_unwind().await {
-            Ok(s) => s,
+        let group = &task.engine.settings.group;
+        let trace = shared.tracer.as_ref().and_then(|t| t.before_consume(group, &msgs));
+        let (status, code) = match AssertUnwindSafe(shared.listener.consume(msgs.clone())).catch_unwind().await {
+            Ok(ConsumeStatus::Success) => (ConsumeStatus::Success, return_type::SUCCESS),
+            Ok(s) => (s, return_type::FAILED),
             Err(_) => {
                 error!(queue = ?task.queue, "listener panicked; treating the batch as failed");
-                ConsumeStatus::ReconsumeLater
+                (ConsumeStatus::ReconsumeLater, return_type::EXCEPTION)
             }
         };
+        if let (Some(tracer), Some(ctx)) = (&shared.tracer, trace) {
+            tracer.after_consume(ctx, status == ConsumeStatus::Success, code);
+        }
         drop(permit.take());
         if task.pq.is_dropped() {
             return;
@@ -260,13 +273,18 @@ async fn consume_orderly<L: OrderlyListener>(task: Arc<QueueTask>, shared: Arc<S
         for m in &mut attempt {
             m.reconsume_times += failures;
         }
-        let status = match AssertUnwindSafe(shared.listener.consume(attempt)).catch_unwind().await {
-            Ok(s) => s,
+        let trace = shared.tracer.as_ref().and_then(|t| t.before_consume(&engine.settings.group, &attempt));
+        let (status, code) = match AssertUnwindSafe(shared.listener.consume(attempt)).catch_unwind().await {
+            Ok(OrderlyStatus::Success) => (OrderlyStatus::Success, return_type::SUCCESS),
+            Ok(s) => (s, return_type::FAILED),
             Err(_) => {
                 error!(queue = ?task.queue, "orderly listener panicked; retrying the batch");
-                OrderlyStatus::SuspendCurrentQueueAMoment
+                (OrderlyStatus::SuspendCurrentQueueAMoment, return_type::EXCEPTION)
             }
         };
+        if let (Some(tracer), Some(ctx)) = (&shared.tracer, trace) {
+            tracer.after_consume(ctx, status == OrderlyStatus::Success, code);
+        }
         let offsets: Vec<i64> = batch.iter().map(|m| m.queue_offset).collect();
         match status {
             OrderlyStatus::Success => failures = 0,

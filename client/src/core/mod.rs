@@ -4,6 +4,7 @@
 
 mod heartbeat;
 pub(crate) mod push;
+pub(crate) mod reply;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};

@@ -1,7 +1,8 @@
 //! Requests a broker sends to the client over the client's own connection: "the consumers of
 //! your group changed" (rebalance now), "reset your offsets" (mqadmin `resetOffsetByTime`) and
-//! "what is the state of this transaction". They are turned into [`PushEvent`]s that the
-//! producer or consumer listening for them handles.
+//! "what is the state of this transaction" are turned into [`PushEvent`]s that the producer or
+//! consumer listening for them handles; "here is the reply to your request" goes straight to the
+//! waiting request ([`super::reply`]).
 
 use rmq_remoting::protocol::admin::ResetOffsetRequest;
 use rmq_remoting::protocol::body::{from_fastjson, mq_entries};
@@ -11,6 +12,7 @@ use rmq_remoting::{RemotingCommand, RequestCode};
 use tokio::sync::broadcast;
 use tracing::{debug, warn};
 
+use super::reply::{self, ReplyWaiters};
 use crate::message::MessageQueue;
 
 /// What a broker asked of this client.
@@ -27,11 +29,13 @@ pub(crate) enum PushEvent {
 /// The client side of the connection's request handler.
 pub(crate) struct PushHandler {
     events: broadcast::Sender<PushEvent>,
+    /// Requests of [`crate::Producer::request`] waiting for their reply.
+    pub replies: ReplyWaiters,
 }
 
 impl Default for PushHandler {
     fn default() -> Self {
-        PushHandler { events: broadcast::channel(256).0 }
+        PushHandler { events: broadcast::channel(256).0, replies: ReplyWaiters::default() }
     }
 }
 
@@ -82,6 +86,23 @@ impl Handler for PushHandler {
                     Err(e) => warn!(error = %e, "CHECK_TRANSACTION_STATE without a valid header"),
                 }
                 None
+            }
+            RequestCode::PushReplyMessageToClient => {
+                let arrived = crate::producer::now_ms();
+                match reply::decode_push(&request, arrived) {
+                    Ok(msg) => {
+                        self.replies.deliver(msg);
+                        Some(RemotingCommand::success(&request))
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "PUSH_REPLY_MESSAGE_TO_CLIENT could not be decoded");
+                        Some(RemotingCommand::error(
+                            &request,
+                            rmq_remoting::ResponseCode::SystemError,
+                            "process reply message fail",
+                        ))
+                    }
+                }
             }
             _ => Some(not_supported(&request)),
         }

@@ -11,22 +11,27 @@
 //! # Ok(()) }
 //! ```
 
+mod builder;
 mod fault;
+mod request;
 mod select;
 mod send;
 mod transaction;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tracing::{debug, instrument, warn};
 
+pub use builder::ProducerBuilder;
 pub use select::queue_for_key;
+pub(crate) use send::now_ms;
 pub use transaction::{TransactionChecker, TransactionState};
 
-use crate::core::{ClientCore, ClientOptions};
+use crate::core::ClientCore;
 use crate::error::{ClientError, Result};
 use crate::message::{Message, MessageQueue};
+use crate::trace::Tracer;
 use fault::FaultTolerance;
 use select::RoundRobin;
 use send::{PreparedSend, SendLimits};
@@ -64,105 +69,8 @@ pub struct SendResult {
     pub transaction_id: Option<String>,
     /// Region id, when the broker reports one.
     pub region_id: Option<String>,
-}
-
-/// Configures a [`Producer`].
-#[derive(Debug, Clone)]
-pub struct ProducerBuilder {
-    options: ClientOptions,
-    group: String,
-    retries: u32,
-    limits: SendLimits,
-    fault_avoidance: bool,
-    default_topic_queues: i32,
-}
-
-impl Default for ProducerBuilder {
-    fn default() -> Self {
-        ProducerBuilder {
-            options: ClientOptions::default(),
-            group: DEFAULT_PRODUCER_GROUP.to_owned(),
-            retries: 2,
-            limits: SendLimits { max_message_size: 4 * 1024 * 1024, compress_over: 4096 },
-            fault_avoidance: true,
-            default_topic_queues: 4,
-        }
-    }
-}
-
-impl ProducerBuilder {
-    crate::core::client_setters!(options);
-
-    /// The producer group (needed for transactions; shown by `rmqadmin`).
-    pub fn group(mut self, group: impl Into<String>) -> Self {
-        self.group = group.into();
-        self
-    }
-
-    /// Timeout of one send attempt (default 3 s).
-    pub fn send_timeout(mut self, timeout: Duration) -> Self {
-        self.options.request_timeout = timeout;
-        self
-    }
-
-    /// Extra attempts, on another broker when possible, after a failed send (default 2).
-    pub fn retries(mut self, retries: u32) -> Self {
-        self.retries = retries;
-        self
-    }
-
-    /// Largest body accepted (default 4 MiB, as the broker's `maxMessageSize`).
-    pub fn max_message_size(mut self, bytes: usize) -> Self {
-        self.limits.max_message_size = bytes;
-        self
-    }
-
-    /// Bodies at least this long are zlib-compressed (default 4 KiB, as the Java client).
-    pub fn compress_over(mut self, bytes: usize) -> Self {
-        self.limits.compress_over = bytes;
-        self
-    }
-
-    /// Whether slow or failed brokers are avoided for a while (default on).
-    pub fn fault_avoidance(mut self, enabled: bool) -> Self {
-        self.fault_avoidance = enabled;
-        self
-    }
-
-    /// Queues of a topic the broker auto-creates on the first send (default 4).
-    pub fn default_topic_queues(mut self, n: i32) -> Self {
-        self.default_topic_queues = n.clamp(1, 1024);
-        self
-    }
-
-    /// Connects like [`build`](Self::build) and answers the broker's checks of unresolved
-    /// transactions with `checker`, so that [`Producer::send_in_transaction`] can be used.
-    pub async fn build_transactional<C: TransactionChecker>(self, checker: C) -> Result<Producer> {
-        let producer = self.build().await?;
-        let core = Arc::clone(&producer.inner.core);
-        tokio::spawn(transaction::answer_checks(core, producer.inner.group.clone(), checker));
-        Ok(producer)
-    }
-
-    /// Connects to the NameServers and registers the producer group.
-    pub async fn build(self) -> Result<Producer> {
-        rmq_remoting::message::validate_group(&self.group).map_err(ClientError::Config)?;
-        let core = ClientCore::start(self.options).await?;
-        if let Ok(mut regs) = core.registrations.lock() {
-            regs.producer_groups.push(self.group.clone());
-        }
-        Ok(Producer {
-            inner: Arc::new(Inner {
-                core,
-                group: self.group,
-                retries: self.retries,
-                limits: self.limits,
-                faults: self.fault_avoidance.then(FaultTolerance::default),
-                round_robin: RoundRobin::default(),
-                default_topic_queues: self.default_topic_queues,
-            }),
-        })
-    }
+    /// Whether the broker wants sends traced (`TRACE_ON`; true unless it says `false`).
+    pub trace_on: bool,
 }
 
 struct Inner {
@@ -173,6 +81,7 @@ struct Inner {
     faults: Option<FaultTolerance>,
     round_robin: RoundRobin,
     default_topic_queues: i32,
+    tracer: Option<Arc<Tracer>>,
 }
 
 impl Drop for Inner {
@@ -210,6 +119,11 @@ impl Producer {
     /// This client's id (`ip@instance`).
     pub fn client_id(&self) -> &str {
         &self.inner.core.client_id
+    }
+
+    /// A new message id (`UNIQ_KEY` format).
+    pub(crate) fn next_uniq_id(&self) -> String {
+        self.inner.core.ids.next()
     }
 
     /// Sends `msg` and waits for the broker's answer, retrying on another broker on failure.
@@ -346,6 +260,7 @@ impl Producer {
         let inner = &self.inner;
         let request = send::request(prepared, &inner.group, queue, inner.default_topic_queues);
         let started = Instant::now();
+        let started_ms = send::now_ms();
         let outcome = inner
             .core
             .call(addr, request, inner.core.options.request_timeout)
@@ -355,6 +270,13 @@ impl Producer {
             let failed = matches!(&outcome, Err(e) if send::is_retryable(e));
             faults.record(&queue.broker_name, started.elapsed(), failed);
         }
+        if let (Some(tracer), Ok(result)) = (&inner.tracer, &outcome) {
+            let send =
+                send::Attempt { prepared, group: &inner.group, addr, result, started_ms, took: started.elapsed() };
+            if let Some(record) = send.trace(tracer.topic()) {
+                tracer.append(&prepared.topic, record);
+            }
+        }
         outcome
     }
 
@@ -363,6 +285,9 @@ impl Producer {
         let core = &self.inner.core;
         if core.shutdown.is_cancelled() {
             return;
+        }
+        if let Some(tracer) = &self.inner.tracer {
+            tracer.shutdown().await;
         }
         core.unregister(Some(&self.inner.group), None).await;
         core.shutdown.cancel();

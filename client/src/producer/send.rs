@@ -10,6 +10,7 @@ use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use super::{SendResult, SendStatus};
 use crate::error::{ClientError, Result};
 use crate::message::{Message, MessageQueue, RESERVED_PROPERTIES};
+use crate::trace::{PubTrace, TraceMessageType, TraceRecord};
 
 /// A message checked and encoded once, sent to whichever queue is chosen.
 #[derive(Debug, Clone)]
@@ -21,6 +22,12 @@ pub(crate) struct PreparedSend {
     pub properties: String,
     pub uniq_id: String,
     pub batch: bool,
+    /// A reply message (`MSG_TYPE=reply`), sent as SEND_REPLY_MESSAGE_V2.
+    pub reply: bool,
+    /// Tag, keys and kind, for the send's trace record.
+    pub tags: Option<String>,
+    pub keys: Option<String>,
+    pub trace_type: TraceMessageType,
 }
 
 /// Limits applied before anything is sent.
@@ -85,6 +92,16 @@ fn prepare_inner(msg: &Message, uniq_id: String, limits: SendLimits, tx_group: O
         properties: encode_properties(&props),
         uniq_id,
         batch: false,
+        reply: msg.is_reply(),
+        tags: msg.properties.get(keys::TAGS).cloned(),
+        keys: msg.properties.get(keys::KEYS).cloned(),
+        trace_type: if tx_group.is_some() {
+            TraceMessageType::TransactionHalf
+        } else if msg.properties.contains_key(keys::DELAY) || msg.properties.contains_key("__STARTDELIVERTIME") {
+            TraceMessageType::Delay
+        } else {
+            TraceMessageType::Normal
+        },
     })
 }
 
@@ -127,6 +144,10 @@ pub(crate) fn prepare_batch(
         properties: encode_properties(&batch_props),
         uniq_id: ids.join(","),
         batch: true,
+        reply: false,
+        tags: None,
+        keys: None,
+        trace_type: TraceMessageType::Normal,
     })
 }
 
@@ -153,7 +174,11 @@ pub(crate) fn request(
         batch: Some(prepared.batch),
         broker_name: Some(queue.broker_name.clone()),
     };
-    let code = if prepared.batch { RequestCode::SendBatchMessage } else { RequestCode::SendMessageV2 };
+    let code = match (prepared.batch, prepared.reply) {
+        (true, _) => RequestCode::SendBatchMessage,
+        (false, true) => RequestCode::SendReplyMessageV2,
+        (false, false) => RequestCode::SendMessageV2,
+    };
     RemotingCommand::request(code).with_header(&header).with_body(prepared.body.clone())
 }
 
@@ -180,8 +205,46 @@ pub(crate) fn result(addr: &str, queue: &MessageQueue, uniq_id: &str, resp: &Rem
         queue: MessageQueue { queue_id: header.queue_id, ..queue.clone() },
         queue_offset: header.queue_offset,
         transaction_id: header.transaction_id,
-        region_id: resp.ext("MSG_REGION").map(str::to_owned),
+        region_id: resp.ext(keys::MSG_REGION).map(str::to_owned),
+        trace_on: resp.ext(keys::TRACE_ON) != Some("false"),
     })
+}
+
+/// One answered send attempt, as its trace record needs it.
+pub(crate) struct Attempt<'a> {
+    pub prepared: &'a PreparedSend,
+    pub group: &'a str,
+    pub addr: &'a str,
+    pub result: &'a SendResult,
+    pub started_ms: i64,
+    pub took: std::time::Duration,
+}
+
+impl Attempt<'_> {
+    /// The `Pub` trace record (Java `SendMessageTraceHookImpl`): only when the broker reports a
+    /// region and tracing is on for it, and never for sends to the trace topic itself.
+    pub fn trace(&self, trace_topic: &str) -> Option<TraceRecord> {
+        let (p, r) = (self.prepared, self.result);
+        let region_id = r.region_id.clone()?;
+        if !r.trace_on || p.topic.starts_with(trace_topic) {
+            return None;
+        }
+        Some(TraceRecord::Pub(PubTrace {
+            timestamp: self.started_ms,
+            region_id,
+            group: self.group.to_owned(),
+            topic: p.topic.clone(),
+            msg_id: r.msg_id.clone(),
+            tags: p.tags.clone().unwrap_or_else(|| "null".into()),
+            keys: p.keys.clone().unwrap_or_else(|| "null".into()),
+            store_host: self.addr.to_owned(),
+            body_length: i32::try_from(p.body.len()).unwrap_or(i32::MAX),
+            cost_ms: i32::try_from(self.took.as_millis()).unwrap_or(i32::MAX),
+            msg_type: p.trace_type,
+            offset_msg_id: r.offset_msg_id.clone(),
+            success: r.status == SendStatus::SendOk,
+        }))
+    }
 }
 
 /// Whether a failed send should be retried on another broker (Java `retryResponseCodes` plus

@@ -10,6 +10,7 @@ use crate::consumer::engine::Runner;
 use crate::consumer::options::{consumer_setters, ConsumerOptions, Mode};
 use crate::consumer::{MessageModel, Subscription};
 use crate::error::{ClientError, Result};
+use crate::trace::{Tracer, DEFAULT_TRACE_TOPIC};
 
 /// The group name Java reserves; a consumer must choose its own.
 pub const DEFAULT_CONSUMER_GROUP: &str = "DEFAULT_CONSUMER";
@@ -24,6 +25,7 @@ pub struct PushConsumerBuilder {
     concurrency: usize,
     max_in_flight_bytes: usize,
     max_reconsume_times: Option<i32>,
+    trace_topic: Option<String>,
 }
 
 impl Default for PushConsumerBuilder {
@@ -35,6 +37,7 @@ impl Default for PushConsumerBuilder {
             concurrency: 20,
             max_in_flight_bytes: 100 * 1024 * 1024,
             max_reconsume_times: None,
+            trace_topic: None,
         }
     }
 }
@@ -79,32 +82,59 @@ impl PushConsumerBuilder {
         self
     }
 
+    /// Traces every listener call (Java `enableMsgTrace`): `SubBefore` and `SubAfter` records
+    /// of each message go to `RMQ_SYS_TRACE_TOPIC`, in the background and batched (see
+    /// [`crate::trace`]). Off by default.
+    pub fn enable_trace(self) -> Self {
+        self.trace_topic(DEFAULT_TRACE_TOPIC)
+    }
+
+    /// Like [`enable_trace`](Self::enable_trace), to a custom trace topic (Java
+    /// `customizedTraceTopic`).
+    pub fn trace_topic(mut self, topic: impl Into<String>) -> Self {
+        self.trace_topic = Some(topic.into());
+        self
+    }
+
+    async fn start_tracer(&self) -> Result<Option<Arc<Tracer>>> {
+        match &self.trace_topic {
+            Some(topic) => {
+                Ok(Some(Tracer::start(&self.opts.client, &self.opts.group, "CONSUME", topic.clone()).await?))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Starts consuming with a concurrent listener.
     pub async fn start<L: MessageListener>(self, listener: L) -> Result<PushConsumer> {
         let max = self.max_reconsume_times.unwrap_or(16);
+        let tracer = self.start_tracer().await?;
         let shared = Arc::new(Shared {
             listener,
             permits: Arc::new(Semaphore::new(self.concurrency)),
             batch: self.batch,
             max_reconsume_times: max,
+            tracer: tracer.clone(),
         });
-        self.launch(false, concurrent_runner(shared)).await
+        self.launch(false, concurrent_runner(shared), tracer).await
     }
 
     /// Starts consuming with an orderly listener: each queue's messages one batch at a time, in
     /// order, while this member holds the queue's broker lock.
     pub async fn start_orderly<L: OrderlyListener>(self, listener: L) -> Result<PushConsumer> {
         let max = self.max_reconsume_times.unwrap_or(-1);
+        let tracer = self.start_tracer().await?;
         let shared = Arc::new(Shared {
             listener,
             permits: Arc::new(Semaphore::new(1)),
             batch: self.batch,
             max_reconsume_times: max,
+            tracer: tracer.clone(),
         });
-        self.launch(true, orderly_runner(shared)).await
+        self.launch(true, orderly_runner(shared), tracer).await
     }
 
-    async fn launch(self, orderly: bool, runner: Runner) -> Result<PushConsumer> {
+    async fn launch(self, orderly: bool, runner: Runner, tracer: Option<Arc<Tracer>>) -> Result<PushConsumer> {
         let group = self.opts.group.clone();
         if group == DEFAULT_CONSUMER_GROUP {
             return Err(ClientError::Config(format!("the consumer group cannot be {DEFAULT_CONSUMER_GROUP}")));
@@ -125,6 +155,6 @@ impl PushConsumerBuilder {
             engine.subscribe(Subscription::tag(format!("{RETRY_TOPIC_PREFIX}{group}"), "*"));
         }
         engine.start(runner).await;
-        Ok(PushConsumer { engine })
+        Ok(PushConsumer { engine, tracer })
     }
 }

@@ -31,16 +31,24 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import rmq.compat.support.Clients;
+import rmq.compat.support.Cluster;
 import rmq.compat.support.Wait;
 
 /**
  * The Rust client (its examples, run as processes) and the official Java client exchange messages both ways,
  * including 8 KiB bodies that each side compresses: Java produces and Rust consumes, then Rust produces and Java
- * consumes. Runs against our servers and, with -Drmq.impl=apache, against Apache RocketMQ 5.3.3.
+ * consumes; a Java {@code request()} gets its reply from a Rust replier; a send and a consumption traced by the Rust
+ * client show in mqadmin {@code queryMsgTraceById}. Runs against
+ * our servers and, with -Drmq.impl=apache, against Apache RocketMQ 5.3.3.
  */
 @Tag("rust-client")
 class RustClientInteropTest extends OneBrokerTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
+
+    @Override
+    protected Cluster.Builder configure(Cluster.Builder builder) {
+        return builder.brokerProperty("traceTopicEnable", "true");
+    }
 
     private static String example(String name) {
         Path bin = Paths.get(System.getProperty("rmq.bin.dir", "../../target/debug")).resolve("examples").resolve(name)
@@ -130,6 +138,54 @@ class RustClientInteropTest extends OneBrokerTest {
             assertEquals(String.valueOf(i), m.getUserProperty("index"));
             assertEquals(s.getIntValue("queueId"), m.getQueueId());
             assertEquals(s.getLongValue("queueOffset"), m.getQueueOffset());
+        }
+    }
+
+    @Test
+    void rustTracedSendAndConsumeShowInQueryMsgTraceById() throws Exception {
+        String topic = Clients.unique("RustTraced");
+        String group = Clients.unique("rust_trace_cg");
+        List<JSONObject> sent = runExample(example("producer"), cluster.nameServerAddr(), topic, "1", "--trace");
+        assertEquals(1, sent.size(), "Rust producer printed " + sent);
+        String msgId = sent.get(0).getString("msgId");
+        List<JSONObject> got = runExample(example("consumer"), cluster.nameServerAddr(), topic, group, "1", "--trace");
+        assertEquals(msgId, got.get(0).getString("msgId"));
+        MqAdmin mqadmin = new MqAdmin(cluster.nameServerAddr(), cluster.dir.resolve("mqadmin-rust-trace"));
+        String[] output = new String[1];
+        boolean shown = Wait.until(WAIT, 2000, () -> {
+            try {
+                output[0] = mqadmin.run("queryMsgTraceById", "-i", msgId).output;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+            return output[0].contains("Pub") && output[0].contains("Sub ");
+        });
+        assertTrue(shown, "queryMsgTraceById lists the Rust send and consumption:\n" + output[0]);
+        assertTrue(output[0].contains("example_producer"), "the producer group is in the trace:\n" + output[0]);
+        assertTrue(output[0].contains(group), "the consumer group is in the trace:\n" + output[0]);
+    }
+
+    @Test
+    void javaRequestGetsTheReplyOfARustReplier() throws Exception {
+        String topic = Clients.unique("JavaAsksRust");
+        producer.send(new Message(topic, "warm-up".getBytes(StandardCharsets.UTF_8)));
+        Process replier = new ProcessBuilder(example("replier"), cluster.nameServerAddr(), topic,
+            Clients.unique("rust_replier_cg"), "1").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        org.apache.rocketmq.client.producer.DefaultMQProducer requester =
+            Clients.producer(cluster.nameServerAddr(), Clients.unique("java_requester_pg"));
+        try {
+            Requests.warmUp(requester, topic);
+            Message reply = Requests.request(requester, new Message(topic, "ping".getBytes(StandardCharsets.UTF_8)), 30_000)
+                .get(60, TimeUnit.SECONDS);
+            assertEquals("re:ping", new String(reply.getBody(), StandardCharsets.UTF_8));
+            assertEquals(cluster.clusterName + "_REPLY_TOPIC", reply.getTopic());
+            assertTrue(replier.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS), "the Rust replier stops after one reply");
+            assertEquals(0, replier.exitValue());
+            String line = new String(replier.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            assertEquals(reply.getProperty("CORRELATION_ID"), JSON.parseObject(line).getString("correlationId"));
+        } finally {
+            requester.shutdown();
+            replier.destroyForcibly();
         }
     }
 }
