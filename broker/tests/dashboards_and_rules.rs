@@ -4,8 +4,8 @@
 //! and looked up in live scrapes taken after traffic. Every rule links an existing runbook entry.
 //!
 //! Needs the NameServer binary next to this test's (`cargo build -p rmq-namesrv`), or in
-//! `RMQ_BIN_DIR`, as the testkit does. `promtool check rules` is not run here (it would need
-//! Prometheus built from source).
+//! `RMQ_BIN_DIR`, as the testkit does. `promtool check rules` runs in `tests/check-rules.sh`
+//! (a step of `tests/run-all.sh`), which builds promtool from the Go module proxy.
 
 mod common;
 
