@@ -14,12 +14,42 @@ use rmq_admin_api::v1::{FollowRequest, PromoteRequest, StatusReply, StatusReques
 use rmq_remoting::protocol::body::{from_fastjson, ClusterInfo};
 use rmq_remoting::protocol::send::SendMessageResponse;
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
-use rmq_testkit::{Cluster, Impl};
+use rmq_testkit::{Cluster, ClusterBuilder, Impl};
 use tonic::Code;
 
 /// A free loopback port for a broker's gRPC admin API.
 fn grpc_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// A master `m` and its slave `s1` with gRPC admin ports (returned: master's, slave's), after
+/// `configure` adds what the test needs.
+async fn group(
+    name: &'static str,
+    configure: impl FnOnce(ClusterBuilder) -> ClusterBuilder + Send + 'static,
+) -> (Cluster, u16, u16) {
+    let (m_port, s_port) = (grpc_port(), grpc_port());
+    let cluster = tokio::task::spawn_blocking(move || {
+        let builder = Cluster::builder(name, Impl::Rmq)
+            .broker("m")
+            .slave("s1", "m", 1)
+            .broker_property_on("m", "grpcAdminPort", m_port.to_string())
+            .broker_property_on("s1", "grpcAdminPort", s_port.to_string());
+        configure(builder).start()
+    })
+    .await
+    .expect("join")
+    .expect("cluster");
+    (cluster, m_port, s_port)
+}
+
+/// Waits until the slave's CommitLog ends where the master's does.
+async fn await_caught_up(m_port: u16, s_port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status(s_port).await.max_offset != status(m_port).await.max_offset {
+        assert!(Instant::now() < deadline, "slave never caught up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn status(port: u16) -> StatusReply {
@@ -29,21 +59,15 @@ async fn status(port: u16) -> StatusReply {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_shows_roles_offsets_and_slave_lag() {
-    let (master_port, slave_port) = (grpc_port(), grpc_port());
     let (master_metrics, slave_metrics) = (grpc_port(), grpc_port());
-    let cluster = tokio::task::spawn_blocking(move || {
-        Cluster::builder("grpc_admin_status", Impl::Rmq)
-            .broker("m")
-            .slave("s1", "m", 1)
-            .broker_property_on("m", "grpcAdminPort", master_port.to_string())
-            .broker_property_on("s1", "grpcAdminPort", slave_port.to_string())
-            .broker_property_on("m", "metricsPromExporterPort", master_metrics.to_string())
-            .broker_property_on("s1", "metricsPromExporterPort", slave_metrics.to_string())
-            .start()
+    let (cluster, master_port, slave_port) = group("grpc_admin_status", move |b| {
+        b.broker_property_on("m", "metricsPromExporterPort", master_metrics.to_string()).broker_property_on(
+            "s1",
+            "metricsPromExporterPort",
+            slave_metrics.to_string(),
+        )
     })
-    .await
-    .expect("join")
-    .expect("cluster");
+    .await;
     let remoting = client();
     for i in 0..50 {
         let req = send_request("GrpcStatus", i % 4, format!("m-{i}").as_bytes(), &[]);
@@ -95,19 +119,8 @@ async fn masters(ns: &str) -> std::collections::BTreeMap<i64, String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promote_makes_a_caught_up_slave_the_master_and_refuses_bad_requests() {
-    let (master_port, slave_port) = (grpc_port(), grpc_port());
-    let mut cluster = tokio::task::spawn_blocking(move || {
-        Cluster::builder("grpc_admin_promote", Impl::Rmq)
-            .broker("m")
-            .slave("s1", "m", 1)
-            .broker_property("autoCreateTopicEnable", "true")
-            .broker_property_on("m", "grpcAdminPort", master_port.to_string())
-            .broker_property_on("s1", "grpcAdminPort", slave_port.to_string())
-            .start()
-    })
-    .await
-    .expect("join")
-    .expect("cluster");
+    let (mut cluster, master_port, slave_port) =
+        group("grpc_admin_promote", |b| b.broker_property("autoCreateTopicEnable", "true")).await;
     let (ns, slave_addr) = (cluster.namesrv_addr(), cluster.broker("s1").addr());
     let remoting = client();
     for i in 0..20 {
@@ -115,11 +128,7 @@ async fn promote_makes_a_caught_up_slave_the_master_and_refuses_bad_requests() {
         let resp = remoting.invoke(&cluster.broker("m").addr(), req, Duration::from_secs(5)).await.expect("send");
         assert_eq!(resp.response_code(), ResponseCode::Success);
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while status(slave_port).await.max_offset != status(master_port).await.max_offset {
-        assert!(Instant::now() < deadline, "slave never caught up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    await_caught_up(master_port, slave_port).await;
     let mut on_master = ReplicationAdminClient::connect(format!("http://127.0.0.1:{master_port}")).await.expect("c");
     let refused = on_master.promote(PromoteRequest { epoch: 1, min_offset: 0, force: false }).await;
     assert_eq!(refused.expect_err("a master").code(), Code::FailedPrecondition);
@@ -172,19 +181,8 @@ async fn queue_bodies(addr: &str, topic: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_former_master_told_to_follow_drops_its_divergent_tail_and_rejoins_as_a_slave() {
-    let (m_port, s_port) = (grpc_port(), grpc_port());
-    let mut cluster = tokio::task::spawn_blocking(move || {
-        Cluster::builder("grpc_admin_rejoin", Impl::Rmq)
-            .broker("m")
-            .slave("s1", "m", 1)
-            .broker_property("slaveReadEnable", "true")
-            .broker_property_on("m", "grpcAdminPort", m_port.to_string())
-            .broker_property_on("s1", "grpcAdminPort", s_port.to_string())
-            .start()
-    })
-    .await
-    .expect("join")
-    .expect("cluster");
+    let (mut cluster, m_port, s_port) =
+        group("grpc_admin_rejoin", |b| b.broker_property("slaveReadEnable", "true")).await;
     let (m_addr, s_addr) = (cluster.broker("m").addr(), cluster.broker("s1").addr());
     let s_ha = format!("127.0.0.1:{}", cluster.broker("s1").ha_port());
     let send = |addr: String, body: String| async move {
@@ -195,11 +193,7 @@ async fn a_former_master_told_to_follow_drops_its_divergent_tail_and_rejoins_as_
     for i in 0..20 {
         send(m_addr.clone(), format!("shared-{i}")).await;
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while status(s_port).await.max_offset != status(m_port).await.max_offset {
-        assert!(Instant::now() < deadline, "slave never caught up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    await_caught_up(m_port, s_port).await;
     // The slave dies; the master takes writes only it will have, then freezes.
     cluster = tokio::task::spawn_blocking(move || {
         cluster.broker_mut("s1").kill();
