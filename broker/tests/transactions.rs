@@ -1,5 +1,6 @@
 //! Half messages stay invisible until committed, vanish when rolled back, and unresolved ones are
-//! checked back with a live producer of the group, whose answer then commits them.
+//! checked back with a live producer of the group, whose answer then commits them; END_TRANSACTION
+//! for an unknown message is refused, and a repeated commit adds no duplicate.
 
 mod common;
 
@@ -148,4 +149,31 @@ async fn half_message_never_resolved_goes_to_the_check_max_time_topic() {
     }
     let real = client.invoke(&addr, pull_request("TxTopic", 0, 0, 32), TIMEOUT).await.expect("pull");
     assert_ne!(real.response_code(), ResponseCode::Success, "never visible in its real topic");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn end_transaction_for_an_unknown_message_is_refused_and_a_repeated_commit_adds_no_duplicate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = BrokerProcess::start(dir.path(), free_port(), "");
+    let addr = broker.addr();
+    let client = RemotingClient::new(ClientConfig::default());
+    let unknown = client.invoke(&addr, end_transaction("TxTopic", 1 << 40, 0, sys_flag::TRANSACTION_COMMIT), TIMEOUT);
+    let unknown = unknown.await.expect("answered");
+    assert_eq!(unknown.response_code(), ResponseCode::SystemError, "unknown half message: {:?}", unknown.remark);
+
+    let resp = client.invoke(&addr, half(b"once"), TIMEOUT).await.expect("send half");
+    assert_eq!(resp.response_code(), ResponseCode::Success);
+    let h: SendMessageResponse = resp.header().expect("header");
+    let offset = decode_offset_msg_id(&h.msg_id).expect("offset id").1;
+    let commit = || end_transaction("TxTopic", offset, h.queue_offset, sys_flag::TRANSACTION_COMMIT);
+    let first = client.invoke(&addr, commit(), TIMEOUT).await.expect("commit");
+    assert_eq!(first.response_code(), ResponseCode::Success, "{:?}", first.remark);
+    let again = client.invoke(&addr, commit(), TIMEOUT).await.expect("second commit");
+    // The half message is already resolved: answered SUCCESS (the client's retry is harmless) and
+    // nothing is committed twice.
+    assert_eq!(again.response_code(), ResponseCode::Success, "{:?}", again.remark);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let resp = client.invoke(&addr, pull_request("TxTopic", 0, 0, 32), TIMEOUT).await.expect("pull");
+    let visible = StoredMessage::decode_all(&resp.body).expect("records");
+    assert_eq!(visible.len(), 1, "committed once, visible once");
 }
