@@ -214,4 +214,38 @@ mod tests {
         assert!(DelayLevels::parse("1x").is_err());
         assert!(DelayLevels::parse("").is_err());
     }
+
+    fn message() -> NewMessage {
+        NewMessage {
+            topic: "T".into(),
+            queue_id: 3,
+            flag: 0,
+            body: bytes::Bytes::from_static(b"x"),
+            properties: String::new(),
+            tags_code: 0,
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: "127.0.0.1:1".parse().expect("addr"),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+        }
+    }
+
+    #[test]
+    fn out_of_range_delay_levels_clamp_to_the_last_and_non_positive_ones_do_not_delay() {
+        let levels = DelayLevels::parse(DEFAULT_LEVELS).expect("parses");
+        let mut msg = message();
+        let mut props = Properties::new();
+        props.insert(keys::DELAY.to_owned(), "99".to_owned());
+        assert!(park_if_delayed(&levels, &mut msg, &mut props));
+        assert_eq!((msg.topic.as_str(), msg.queue_id), (SCHEDULE_TOPIC, 17), "parked at level 18, as Apache");
+        assert_eq!(props.get(keys::DELAY).map(String::as_str), Some("18"));
+        assert_eq!(props.get(keys::REAL_TOPIC).map(String::as_str), Some("T"));
+        for level in ["0", "-3", "abc"] {
+            let (mut msg, mut props) = (message(), Properties::new());
+            props.insert(keys::DELAY.to_owned(), level.to_owned());
+            assert!(!park_if_delayed(&levels, &mut msg, &mut props), "DELAY={level} is delivered at once");
+            assert_eq!(msg.topic, "T");
+        }
+    }
 }
