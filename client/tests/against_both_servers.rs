@@ -151,6 +151,17 @@ async fn poll_at_least(consumer: &PullConsumer, n: usize) -> Vec<ReceivedMessage
     got
 }
 
+/// The sequence numbers received per key, in arrival order, from bodies `key:number`.
+fn per_key(received: &Received) -> BTreeMap<String, Vec<u32>> {
+    let mut per_key: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for m in received.all() {
+        let text = String::from_utf8_lossy(&m.body).into_owned();
+        let (key, i) = text.split_once(':').expect("key:i");
+        per_key.entry(key.to_owned()).or_default().push(i.parse().expect("number"));
+    }
+    per_key
+}
+
 async fn orderly_consumer_sees_each_key_in_order(ns: &str) {
     let topic = unique("Orderly");
     let producer = producer(ns).await;
@@ -178,12 +189,7 @@ async fn orderly_consumer_sees_each_key_in_order(ns: &str) {
     })
     .await;
     consumer.shutdown().await;
-    let mut per_key: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-    for m in received.all() {
-        let text = String::from_utf8_lossy(&m.body).into_owned();
-        let (key, i) = text.split_once(':').expect("key:i");
-        per_key.entry(key.to_owned()).or_default().push(i.parse().expect("number"));
-    }
+    let per_key = per_key(&received);
     for (key, seq) in per_key {
         assert!(seq.windows(2).all(|w| w[0] < w[1]), "{key} out of order: {seq:?}");
         assert_eq!(seq.len(), 12, "{key}: {seq:?}");
@@ -239,12 +245,7 @@ async fn orderly_order_holds_while_a_consumer_joins_and_leaves(ns: &str) {
     })
     .await;
     first.shutdown().await;
-    let mut per_key: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-    for m in received.all() {
-        let text = String::from_utf8_lossy(&m.body).into_owned();
-        let (key, i) = text.split_once(':').expect("key:i");
-        per_key.entry(key.to_owned()).or_default().push(i.parse().expect("number"));
-    }
+    let per_key = per_key(&received);
     for (key, seq) in per_key {
         let mut next = 0; // the lowest sequence number not seen yet
         for (i, s) in seq.iter().enumerate() {
