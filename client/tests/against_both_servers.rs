@@ -151,6 +151,23 @@ async fn poll_at_least(consumer: &PullConsumer, n: usize) -> Vec<ReceivedMessage
     got
 }
 
+/// An orderly push consumer of `group` on `topic` from its first message, recording into
+/// `received`, rebalancing every second.
+async fn orderly_member(ns: &str, group: &str, topic: &str, received: &Received) -> Result<PushConsumer, ClientError> {
+    let sink = received.clone();
+    PushConsumer::builder()
+        .name_server(ns)
+        .group(group)
+        .subscribe(topic, "*")
+        .consume_from(ConsumeFrom::FirstOffset)
+        .rebalance_interval(Duration::from_secs(1))
+        .start_orderly(move |msgs: Vec<ReceivedMessage>| {
+            sink.push_all(&msgs);
+            std::future::ready(OrderlyStatus::Success)
+        })
+        .await
+}
+
 /// The sequence numbers received per key, in arrival order, from bodies `key:number`.
 fn per_key(received: &Received) -> BTreeMap<String, Vec<u32>> {
     let mut per_key: BTreeMap<String, Vec<u32>> = BTreeMap::new();
@@ -170,19 +187,7 @@ async fn orderly_consumer_sees_each_key_in_order(ns: &str) {
         producer.send_ordered(Message::new(&topic, format!("{key}:{i}")), &key).await.expect("ordered send");
     }
     let received = Received::default();
-    let sink = received.clone();
-    let consumer = PushConsumer::builder()
-        .name_server(ns)
-        .group(unique("cg_orderly"))
-        .subscribe(&topic, "*")
-        .consume_from(ConsumeFrom::FirstOffset)
-        .rebalance_interval(Duration::from_secs(1))
-        .start_orderly(move |msgs: Vec<ReceivedMessage>| {
-            sink.push_all(&msgs);
-            std::future::ready(OrderlyStatus::Success)
-        })
-        .await
-        .expect("orderly consumer");
+    let consumer = orderly_member(ns, &unique("cg_orderly"), &topic, &received).await.expect("orderly consumer");
     wait_until(WAIT, "60 ordered messages", || {
         let r = received.clone();
         async move { r.len() >= 60 }
@@ -206,19 +211,7 @@ async fn orderly_order_holds_while_a_consumer_joins_and_leaves(ns: &str) {
     let (topic, group) = (unique("OrderlyRebalance"), unique("cg_orderly_rb"));
     let producer = producer(ns).await;
     let received = Received::default();
-    let member = || {
-        let sink = received.clone();
-        PushConsumer::builder()
-            .name_server(ns)
-            .group(&group)
-            .subscribe(&topic, "*")
-            .consume_from(ConsumeFrom::FirstOffset)
-            .rebalance_interval(Duration::from_secs(1))
-            .start_orderly(move |msgs: Vec<ReceivedMessage>| {
-                sink.push_all(&msgs);
-                std::future::ready(OrderlyStatus::Success)
-            })
-    };
+    let member = || orderly_member(ns, &group, &topic, &received);
     let first = member().await.expect("first member");
     let mut second = None;
     for i in 0..KEYS * PER_KEY {

@@ -91,6 +91,7 @@ async fn read_reports(
 /// Streams CommitLog frames from where the slave's first report says it ends.
 async fn send_records(broker: &Broker, writer: OwnedWriteHalf, first: oneshot::Receiver<i64>) -> Result<(), String> {
     let replication = &broker.replication;
+    let _counted = replication.transfer_started();
     let config = replication.config();
     let reported = tokio::time::timeout(replication.housekeeping(), first)
         .await

@@ -39,6 +39,16 @@ pub struct SlaveLink {
     pub reported_at: Instant,
 }
 
+/// Keeps a transfer counted (see [`Replication::transfer_started`]).
+#[derive(Debug)]
+pub struct TransferGuard<'a>(&'a Replication);
+
+impl Drop for TransferGuard<'_> {
+    fn drop(&mut self) {
+        self.0.transfers.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Why a `SYNC_MASTER` send was not replicated enough.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplicaShortfall {
@@ -65,6 +75,8 @@ pub struct Replication {
     acked: Notify,
     /// Master side: signalled when the CommitLog grows (wakes idle transfers).
     grown: Notify,
+    /// Master side: transfers to slaves running now.
+    transfers: std::sync::atomic::AtomicUsize,
     /// Slave side: when the last frame from the master arrived (`None`: not connected).
     last_frame: Mutex<Option<Instant>>,
     /// Slave side: the master's HA and remoting addresses as the NameServer last reported them.
@@ -96,6 +108,7 @@ impl Replication {
             slaves: Mutex::new(HashMap::new()),
             acked: Notify::new(),
             grown: Notify::new(),
+            transfers: std::sync::atomic::AtomicUsize::new(0),
             last_frame: Mutex::new(None),
             learned_master: RwLock::new(master),
         }
@@ -130,9 +143,18 @@ impl Replication {
         self.role() == BrokerRole::Slave
     }
 
-    /// Wakes the transfers to slaves: the CommitLog grew.
+    /// Wakes the transfers to slaves: the CommitLog grew. Called on every put; without a slave
+    /// connected it costs one atomic load.
     pub fn commit_log_grew(&self) {
-        self.grown.notify_waiters();
+        if self.transfers.load(Ordering::Acquire) > 0 {
+            self.grown.notify_waiters();
+        }
+    }
+
+    /// Counts a transfer to a slave while the returned guard lives.
+    pub fn transfer_started(&self) -> TransferGuard<'_> {
+        self.transfers.fetch_add(1, Ordering::AcqRel);
+        TransferGuard(self)
     }
 
     /// A future resolved at the next [`Replication::commit_log_grew`] (enable it before checking
