@@ -2,7 +2,7 @@
 //! and generates the tonic client and server.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/rmq/admin/v1/replication.proto"];
+    let files = ["proto/rmq/admin/v1/replication.proto", "proto/rmq/admin/v1/controller.proto"];
     let descriptors = protox::compile(files, ["proto"])?;
     tonic_build::configure().compile_fds(descriptors)?;
     for file in files {

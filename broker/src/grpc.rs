@@ -1,12 +1,15 @@
 //! The gRPC admin API (`rmq.admin.v1.ReplicationAdmin`, from `rmq-admin-api`) on
-//! `grpcAdminPort`: replication status today; promote, follow, fence and switchover build on the
-//! same [`crate::ha::Replication`] state the remoting admin codes use.
+//! `grpcAdminPort`: replication status, promote, follow, fence, and the epoch confirmations a
+//! fenced group's master asks its peers for. Each call is a thin shell over
+//! [`crate::ha::Replication`], the state the remoting admin codes use too. Switchover is the
+//! failover controller's (`rmq-controller`), built from these calls.
 
 use std::sync::Arc;
 
 use rmq_admin_api::v1::replication_admin_server::{ReplicationAdmin, ReplicationAdminServer};
 use rmq_admin_api::v1::{
-    FollowReply, FollowRequest, PromoteReply, PromoteRequest, SlaveStatus, StatusReply, StatusRequest,
+    ConfirmEpochReply, ConfirmEpochRequest, FenceReply, FenceRequest, FollowReply, FollowRequest, PromoteReply,
+    PromoteRequest, SlaveStatus, StatusReply, StatusRequest,
 };
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -84,6 +87,16 @@ impl ReplicationAdmin for AdminService {
             },
             slaves,
             receiving: replication.is_receiving(),
+            addr: broker.config.broker_addr(),
+            ha_addr: broker.config.ha_addr(),
+            master_addr: if replication.is_slave() {
+                replication.master_addr().unwrap_or_default()
+            } else {
+                String::new()
+            },
+            epoch_start_offset: replication.epoch_start(),
+            fenced: replication.is_fenced(),
+            writable: replication.writable().is_ok(),
         }))
     }
 
@@ -128,5 +141,38 @@ impl ReplicationAdmin for AdminService {
             broker.register_soon();
         }
         Ok(Response::new(FollowReply { restarting }))
+    }
+
+    async fn fence(&self, request: Request<FenceRequest>) -> Result<Response<FenceReply>, Status> {
+        let FenceRequest { epoch } = request.into_inner();
+        let broker = &self.broker;
+        let replication = &broker.replication;
+        replication.fence(epoch).map_err(|e| match e {
+            RoleChangeError::Persist(_) => Status::internal(e.to_string()),
+            _ => Status::failed_precondition(e.to_string()),
+        })?;
+        // The CommitLog end reported must be final: let the writes that passed their check
+        // before the fence finish their append.
+        if !replication.drain_writes(std::time::Duration::from_secs(3)).await {
+            warn!(epoch, "writes still appending 3 s after the fence");
+        }
+        let ago = replication.last_confirm_ago().map_or(u64::MAX, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Ok(Response::new(FenceReply {
+            epoch,
+            broker_id: replication.broker_id(),
+            role: role_name(replication.role()).into(),
+            max_offset: broker.store.commit_log_max_offset(),
+            last_confirm_ms_ago: ago,
+        }))
+    }
+
+    async fn confirm_epoch(
+        &self,
+        request: Request<ConfirmEpochRequest>,
+    ) -> Result<Response<ConfirmEpochReply>, Status> {
+        let ConfirmEpochRequest { epoch } = request.into_inner();
+        let replication = &self.broker.replication;
+        let ok = replication.confirm_epoch(epoch);
+        Ok(Response::new(ConfirmEpochReply { ok, epoch: replication.epoch() }))
     }
 }

@@ -157,7 +157,10 @@ impl Broker {
     pub async fn register_once(&self) -> usize {
         // The epoch goes out as stateVersion: NameServers prefer the newest master of a group.
         let mut topics = self.topics.snapshot();
-        topics.data_version.state_version = i64::try_from(self.replication.epoch()).unwrap_or(i64::MAX);
+        // A fenced broker accepted a new epoch but does not serve it yet: it registers with the
+        // one before, so the master promoted at the new epoch wins.
+        let epoch = self.replication.epoch().saturating_sub(u64::from(self.replication.is_fenced()));
+        topics.data_version.state_version = i64::try_from(epoch).unwrap_or(i64::MAX);
         let permission = self.permission.load(Ordering::Relaxed);
         let (accepted, master) = self.namesrv.register(topics, permission, self.replication.broker_id()).await;
         if accepted > 0 && self.replication.is_slave() {
@@ -234,6 +237,7 @@ pub async fn run(broker: Arc<Broker>, listeners: Listeners, shutdown: impl Futur
     // or a demotion takes effect without restarting anything.
     tasks.push(tokio::spawn(crate::ha::slave::run(Arc::clone(&broker), stop_rx.clone())));
     tasks.push(tokio::spawn(crate::ha::metadata::run(Arc::clone(&broker), stop_rx.clone())));
+    tasks.push(tokio::spawn(crate::ha::fence::lease_loop(Arc::clone(&broker), stop_rx.clone())));
     tasks.push(tokio::spawn(crate::schedule::delay::run(Arc::clone(&broker), stop_rx.clone())));
     tasks.push(tokio::spawn(crate::schedule::timer::run(Arc::clone(&broker), stop_rx.clone())));
     tasks.push(tokio::spawn(crate::transaction::run(Arc::clone(&broker), stop_rx.clone())));

@@ -166,7 +166,7 @@ pub async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if !broker.replication.is_slave() {
+                if broker.replication.writable().is_ok() {
                     check_pass(&broker).await;
                 }
             }

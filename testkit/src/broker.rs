@@ -37,6 +37,8 @@ pub struct Broker {
     broker_id: i64,
     properties: Vec<(String, String)>,
     name_servers: Arc<Vec<Process>>,
+    /// `grpcAdminPort`, when the cluster runs a failover controller.
+    admin_port: Option<u16>,
 }
 
 impl Broker {
@@ -47,7 +49,26 @@ impl Broker {
         name_servers: Arc<Vec<Process>>,
     ) -> Self {
         let group = process.name().to_owned();
-        Broker { process, cluster_name, group, broker_id: 0, properties, name_servers }
+        Broker { process, cluster_name, group, broker_id: 0, properties, name_servers, admin_port: None }
+    }
+
+    /// Serves the gRPC admin API on `port` (`grpcAdminPort`).
+    pub(crate) fn with_admin_port(mut self, port: u16) -> Self {
+        self.admin_port = Some(port);
+        self.properties.push(("grpcAdminPort".to_owned(), port.to_string()));
+        self
+    }
+
+    /// Adds `key=value` to its `broker.conf` (overriding an earlier value).
+    pub(crate) fn with_property(mut self, key: &str, value: String) -> Self {
+        self.properties.retain(|(k, _)| k != key);
+        self.properties.push((key.to_owned(), value));
+        self
+    }
+
+    /// `127.0.0.1:<grpcAdminPort>`, when the cluster runs a failover controller.
+    pub fn admin_addr(&self) -> Option<String> {
+        self.admin_port.map(|p| format!("127.0.0.1:{p}"))
     }
 
     /// Makes this broker member `broker_id` of group `group` (`brokerName`); a non-zero id makes

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::apache::{java_command, Server};
 use crate::broker::{ready_timeout, Broker};
 use crate::paths::{create_work_dir, rmq_binary};
-use crate::ports::{broker_port, namesrv_port};
+use crate::ports::{broker_port, namesrv_port, single_port};
 use crate::process::Process;
 use crate::{Impl, TestkitError};
 
@@ -22,6 +22,7 @@ pub struct Cluster {
     dir: PathBuf,
     brokers: Vec<Broker>,
     name_servers: Arc<Vec<Process>>,
+    controllers: Vec<Process>,
 }
 
 /// Configures and starts a [`Cluster`]; see [`Cluster::builder`].
@@ -37,6 +38,10 @@ pub struct ClusterBuilder {
     /// Properties of one broker only: name, key, value.
     broker_properties: Vec<(String, String, String)>,
     cluster_name: String,
+    /// Failover controller replicas (rmq only; 0 = none).
+    controllers: usize,
+    /// Their `--failover-after-ms`.
+    failover_after_ms: u64,
 }
 
 impl Cluster {
@@ -51,6 +56,8 @@ impl Cluster {
             properties: Vec::new(),
             broker_properties: Vec::new(),
             cluster_name: "RmqTestCluster".to_owned(),
+            controllers: 0,
+            failover_after_ms: 2_000,
         }
     }
 
@@ -103,6 +110,18 @@ impl Cluster {
         self.brokers.iter()
     }
 
+    /// The failover controllers' gRPC addresses (replica `i` at index `i`).
+    pub fn controller_addrs(&self) -> Vec<String> {
+        self.controllers.iter().map(Process::addr).collect()
+    }
+
+    /// SIGKILLs failover controller replica `i`.
+    pub fn kill_controller(&self, i: usize) {
+        if let Some(c) = self.controllers.get(i) {
+            c.kill_now();
+        }
+    }
+
     /// The cluster's work directory, `<workspace>/target/testkit/<test>-<impl>-<HHMMSS-millis>/`.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -118,6 +137,9 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        for controller in &self.controllers {
+            controller.kill_now();
+        }
         for broker in &self.brokers {
             broker.process().kill_now();
         }
@@ -186,6 +208,16 @@ impl ClusterBuilder {
         self
     }
 
+    /// Runs `replicas` failover controllers (`rmq-controller`, rmq only) watching every group,
+    /// failing over after `failover_after_ms`: every broker gets a gRPC admin port
+    /// ([`Broker::admin_addr`]) and its group's other members as `groupPeers`, so its group is
+    /// fenced. Controllers start after the brokers.
+    pub fn failover_controllers(mut self, replicas: usize, failover_after_ms: u64) -> Self {
+        self.controllers = replicas;
+        self.failover_after_ms = failover_after_ms;
+        self
+    }
+
     /// `brokerClusterName` (default `RmqTestCluster`).
     pub fn cluster_name(mut self, name: impl Into<String>) -> Self {
         self.cluster_name = name.into();
@@ -214,8 +246,15 @@ impl ClusterBuilder {
             name_servers.push(Process::new(&name, dir.join(&name), namesrv_port()?, self.imp));
         }
         let name_servers = Arc::new(name_servers);
+        if self.controllers > 0 && self.imp != Impl::Rmq {
+            return Err(TestkitError::Usage("failover controllers run with rmq brokers only".into()));
+        }
+        let admin_ports = match self.controllers {
+            0 => vec![None; self.brokers.len()],
+            _ => self.brokers.iter().map(|_| single_port().map(Some)).collect::<Result<Vec<_>, _>>()?,
+        };
         let mut brokers = Vec::with_capacity(self.brokers.len());
-        for (name, group, broker_id) in &self.brokers {
+        for ((name, group, broker_id), admin_port) in self.brokers.iter().zip(&admin_ports) {
             let process = Process::new(name, dir.join(name), broker_port()?, self.imp);
             let mut props = self.properties.clone();
             for (_, key, value) in self.broker_properties.iter().filter(|(n, _, _)| n == name) {
@@ -224,11 +263,31 @@ impl ClusterBuilder {
                     None => props.push((key.clone(), value.clone())),
                 }
             }
-            let broker = Broker::new(process, self.cluster_name.clone(), props, Arc::clone(&name_servers));
-            brokers.push(broker.in_group(group, *broker_id));
+            let mut broker = Broker::new(process, self.cluster_name.clone(), props, Arc::clone(&name_servers))
+                .in_group(group, *broker_id);
+            if let Some(port) = admin_port {
+                let peers: Vec<String> = self
+                    .brokers
+                    .iter()
+                    .zip(&admin_ports)
+                    .filter(|((n, g, _), _)| g == group && n != name)
+                    .filter_map(|(_, p)| p.map(|p| format!("127.0.0.1:{p}")))
+                    .collect();
+                broker = broker
+                    .with_admin_port(*port)
+                    .with_property("groupPeers", peers.join(","))
+                    .with_property("fencingLease", (self.failover_after_ms / 2).to_string());
+            }
+            brokers.push(broker);
+        }
+        let mut controllers = Vec::with_capacity(self.controllers);
+        for i in 0..self.controllers {
+            let name = format!("controller-{i}");
+            controllers.push(Process::new(&name, dir.join(&name), single_port()?, self.imp));
         }
         // From here on, dropping `cluster` (on any error) kills what was started.
-        let cluster = Cluster { imp: self.imp, cluster_name: self.cluster_name, dir, brokers, name_servers };
+        let cluster =
+            Cluster { imp: self.imp, cluster_name: self.cluster_name, dir, brokers, name_servers, controllers };
         // Launch each group at once (JVMs start faster side by side), then wait for each member.
         for ns in cluster.name_servers.iter() {
             spawn_name_server(ns)?;
@@ -246,8 +305,45 @@ impl ClusterBuilder {
                 broker.await_ready()?;
             }
         }
+        for (i, controller) in cluster.controllers.iter().enumerate() {
+            spawn_controller(controller, i, &cluster, self.failover_after_ms)?;
+        }
+        for controller in &cluster.controllers {
+            controller.await_ready(ready_timeout(cluster.imp), || Ok(()), String::new)?;
+        }
         Ok(cluster)
     }
+}
+
+/// Launches controller replica `i` (id `i`) watching every group of `cluster`.
+fn spawn_controller(
+    process: &Process,
+    i: usize,
+    cluster: &Cluster,
+    failover_after_ms: u64,
+) -> Result<(), TestkitError> {
+    std::fs::create_dir_all(process.dir())
+        .map_err(|e| TestkitError::io(format!("creating {}", process.dir().display()), e))?;
+    let mut args: Vec<OsString> = vec![
+        "--listen".into(),
+        process.addr().into(),
+        "--id".into(),
+        i.to_string().into(),
+        "--failover-after-ms".into(),
+        failover_after_ms.to_string().into(),
+        "--fencing-lease-ms".into(),
+        (failover_after_ms / 2).to_string().into(),
+    ];
+    for peer in cluster.controllers.iter().filter(|c| c.name() != process.name()) {
+        args.extend(["--peer".into(), peer.addr().into()]);
+    }
+    let groups: std::collections::BTreeSet<&str> = cluster.brokers.iter().map(Broker::group).collect();
+    for group in groups {
+        let members: Vec<String> =
+            cluster.brokers.iter().filter(|b| b.group() == group).filter_map(Broker::admin_addr).collect();
+        args.extend(["--group".into(), format!("{group}={}", members.join(",")).into()]);
+    }
+    process.spawn(&rmq_binary("rmq-controller")?, &args)
 }
 
 /// Writes `namesrv.properties` (listen port, bind address) and launches the NameServer.

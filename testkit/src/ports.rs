@@ -25,6 +25,11 @@ pub(crate) fn namesrv_port() -> Result<u16, TestkitError> {
     allocate(NAMESRV_OFFSETS)
 }
 
+/// A free port for a single listener (a broker's gRPC admin API, a controller).
+pub(crate) fn single_port() -> Result<u16, TestkitError> {
+    allocate(NAMESRV_OFFSETS)
+}
+
 /// A free port `p` for a broker: `p - 2`, `p` and `p + 1` are all free.
 pub(crate) fn broker_port() -> Result<u16, TestkitError> {
     allocate(BROKER_OFFSETS)

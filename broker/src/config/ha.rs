@@ -34,6 +34,13 @@ pub struct HaConfig {
     pub slave_read_enable: bool,
     /// `grpcAdminPort` (rmq; 0 = off): where the gRPC admin API listens.
     pub grpc_admin_port: u16,
+    /// `groupPeers` (rmq): the gRPC admin addresses of the other members of this broker's group.
+    /// When set, the group is fenced: a master accepts writes only while a majority of the group
+    /// (itself included) confirmed its epoch within `fencingLease`.
+    pub group_peers: Vec<String>,
+    /// `fencingLease` (rmq, 1 s): how long a master's epoch confirmation lets it accept writes.
+    /// Keep it below the failover controller's failover timeout.
+    pub fencing_lease: Duration,
 }
 
 impl HaConfig {
@@ -42,7 +49,7 @@ impl HaConfig {
         let millis = |props: &mut Properties, key: &str, default: u64| -> Result<Duration, ConfigError> {
             Ok(Duration::from_millis(props.get(key, default)?))
         };
-        Ok(HaConfig {
+        HaConfig {
             // An ephemeral remoting port (0, tests) gets an ephemeral HA port too.
             listen_port: props.get("haListenPort", if listen_port == 0 { 0 } else { listen_port.saturating_add(1) })?,
             master_address: Some(props.get("haMasterAddress", String::new())?).filter(|a| !a.trim().is_empty()),
@@ -55,6 +62,30 @@ impl HaConfig {
             min_in_sync_replicas: props.get("minInSyncReplicas", 1usize)?.max(1),
             slave_read_enable: props.get("slaveReadEnable", false)?,
             grpc_admin_port: props.get("grpcAdminPort", 0u16)?,
-        })
+            group_peers: split_list(&props.get("groupPeers", String::new())?),
+            fencing_lease: millis(props, "fencingLease", 1_000)?.max(Duration::from_millis(100)),
+        }
+        .validated()
     }
+
+    fn validated(self) -> Result<HaConfig, ConfigError> {
+        if !self.group_peers.is_empty() && self.grpc_admin_port == 0 {
+            return Err(ConfigError::Invalid {
+                key: "groupPeers".into(),
+                value: self.group_peers.join(","),
+                reason: "a fenced group needs grpcAdminPort set: peers confirm epochs over the gRPC admin API".into(),
+            });
+        }
+        Ok(self)
+    }
+
+    /// Whether the group is fenced (`groupPeers` set).
+    pub fn fenced_group(&self) -> bool {
+        !self.group_peers.is_empty()
+    }
+}
+
+/// `a, b;c` → `[a, b, c]`.
+fn split_list(value: &str) -> Vec<String> {
+    value.split([',', ';']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }

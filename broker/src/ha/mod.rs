@@ -7,6 +7,7 @@
 //! [`Replication`] holds the role and the master's view of its slaves: their acknowledged
 //! offsets, which slaves are in sync, and the wait of a `SYNC_MASTER` send for its replicas.
 
+pub mod fence;
 pub mod master;
 pub mod metadata;
 pub mod role;
@@ -14,7 +15,7 @@ pub mod slave;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -81,6 +82,20 @@ pub struct Replication {
     last_frame: Mutex<Option<Instant>>,
     /// Slave side: the master's HA and remoting addresses as the NameServer last reported them.
     learned_master: RwLock<(Option<String>, Option<String>)>,
+    /// A fence accepted `epoch` and no master is known at it yet (persisted).
+    fenced: AtomicBool,
+    /// Master side: where this master's epoch starts in the CommitLog (persisted).
+    epoch_start: AtomicI64,
+    /// Master side, fenced groups: the write lease's end, in milliseconds since `clock_base`.
+    lease_until_ms: AtomicU64,
+    /// Any member: when it last confirmed a master's epoch.
+    last_confirm: Mutex<Option<Instant>>,
+    /// Master side: sends between their write check and the end of their append.
+    writes_in_flight: std::sync::atomic::AtomicUsize,
+    /// Slave side: the master was assigned by a follow (the controller); the NameServers'
+    /// answers and `haMasterAddress` no longer override it.
+    pinned: AtomicBool,
+    clock_base: Instant,
 }
 
 fn role_code(role: BrokerRole) -> u8 {
@@ -111,6 +126,13 @@ impl Replication {
             transfers: std::sync::atomic::AtomicUsize::new(0),
             last_frame: Mutex::new(None),
             learned_master: RwLock::new(master),
+            fenced: AtomicBool::new(state.fenced),
+            epoch_start: AtomicI64::new(state.epoch_start),
+            lease_until_ms: AtomicU64::new(0),
+            last_confirm: Mutex::new(None),
+            writes_in_flight: std::sync::atomic::AtomicUsize::new(0),
+            pinned: AtomicBool::new(state.follow.is_some()),
+            clock_base: Instant::now(),
         }
     }
 
@@ -163,13 +185,14 @@ impl Replication {
         self.grown.notified()
     }
 
-    /// The master's HA address a slave should follow: `haMasterAddress`, else what the
-    /// NameServer reported.
+    /// The master's HA address a slave should follow: the one a follow assigned, else
+    /// `haMasterAddress`, else what the NameServer reported.
     pub fn master_ha_addr(&self) -> Option<String> {
-        self.config
-            .master_address
-            .clone()
-            .or_else(|| self.learned_master.read().unwrap_or_else(PoisonError::into_inner).0.clone())
+        let learned = || self.learned_master.read().unwrap_or_else(PoisonError::into_inner).0.clone();
+        if self.pinned.load(Ordering::Acquire) {
+            return learned();
+        }
+        self.config.master_address.clone().or_else(learned)
     }
 
     /// The master's remoting address (for the metadata sync), as the NameServer reported it.
@@ -177,8 +200,16 @@ impl Replication {
         self.learned_master.read().unwrap_or_else(PoisonError::into_inner).1.clone()
     }
 
-    /// Records the master's HA and remoting addresses from a registration answer.
+    /// Records the master's HA and remoting addresses from a registration answer; ignored once
+    /// a follow assigned the master.
     pub fn learn_master(&self, ha_addr: Option<String>, addr: Option<String>) {
+        if !self.pinned.load(Ordering::Acquire) {
+            self.set_master(ha_addr, addr);
+        }
+    }
+
+    /// Sets the master's HA and remoting addresses.
+    fn set_master(&self, ha_addr: Option<String>, addr: Option<String>) {
         let known = |a: Option<String>| a.filter(|a| !a.is_empty());
         *self.learned_master.write().unwrap_or_else(PoisonError::into_inner) = (known(ha_addr), known(addr));
     }

@@ -28,6 +28,10 @@ pub struct ReplicaState {
     pub follow: Option<Following>,
     /// Set by a follow that needs a cut: the CommitLog is cut back here at the next open.
     pub truncate_to: Option<i64>,
+    /// Set by a fence: `epoch` was accepted and no master is known at it yet.
+    pub fenced: bool,
+    /// On a master: where its epoch starts in the CommitLog (its end when it was promoted).
+    pub epoch_start: i64,
 }
 
 /// The master a broker was told to follow.
@@ -92,7 +96,7 @@ pub enum FollowOutcome {
 }
 
 impl Replication {
-    fn save(&self, state: &ReplicaState) -> Result<(), RoleChangeError> {
+    pub(super) fn save(&self, state: &ReplicaState) -> Result<(), RoleChangeError> {
         save_json(&self.state_file, state).map_err(|e| RoleChangeError::Persist(e.to_string()))
     }
 
@@ -102,22 +106,32 @@ impl Replication {
     /// `have` is this broker's CommitLog end; unless `force`, it must reach `needed` (the
     /// highest offset acknowledged in the group). The caller re-registers with the NameServers.
     pub fn promote(&self, epoch: u64, have: i64, needed: i64, force: bool) -> Result<(), RoleChangeError> {
-        if !self.is_slave() {
+        let current = self.epoch();
+        // A fence accepted `epoch` for exactly this promotion; otherwise it must be new. A
+        // fenced master promoted again gets its writes back (a switchover that did not happen).
+        let fenced_for_it = epoch == current && self.is_fenced();
+        if !self.is_slave() && !fenced_for_it {
             return Err(RoleChangeError::AlreadyMaster);
         }
-        let current = self.epoch();
-        if epoch <= current {
+        if epoch <= current && !fenced_for_it {
             return Err(RoleChangeError::StaleEpoch { requested: epoch, current });
         }
         if have < needed && !force {
             return Err(RoleChangeError::Lagging { have, needed });
         }
-        self.save(&ReplicaState { epoch, follow: None, truncate_to: None })?;
+        self.save(&ReplicaState { epoch, epoch_start: have, ..ReplicaState::default() })?;
         self.epoch.store(epoch, Ordering::Release);
+        self.epoch_start.store(have, Ordering::Release);
+        self.fenced.store(false, Ordering::Release);
         self.broker_id.store(0, Ordering::Release);
-        let role = if self.config.in_sync_replicas > 1 { BrokerRole::SyncMaster } else { BrokerRole::AsyncMaster };
+        let role = match self.role() {
+            BrokerRole::Slave if self.config.in_sync_replicas > 1 => BrokerRole::SyncMaster,
+            BrokerRole::Slave => BrokerRole::AsyncMaster,
+            master => master,
+        };
         self.role.store(role_code(role), Ordering::Release);
-        self.learn_master(None, None);
+        self.pinned.store(false, Ordering::Release);
+        self.set_master(None, None);
         tracing::warn!(epoch, offset = have, lost = (needed - have).max(0), "promoted to master");
         Ok(())
     }
@@ -141,15 +155,24 @@ impl Replication {
             return Err(RoleChangeError::StaleEpoch { requested: epoch, current });
         }
         let cut = !self.is_slave() || have > master_start;
-        let state = ReplicaState { epoch, follow: Some(follow.clone()), truncate_to: cut.then_some(master_start) };
+        let state = ReplicaState {
+            epoch,
+            follow: Some(follow.clone()),
+            truncate_to: cut.then_some(master_start),
+            ..ReplicaState::default()
+        };
         self.save(&state)?;
         self.epoch.store(epoch, Ordering::Release);
         if cut {
+            // No write from here to the restart: it would be acknowledged, then cut.
+            self.role.store(role_code(BrokerRole::Slave), Ordering::SeqCst);
             tracing::warn!(epoch, master = %follow.addr, cut_to = master_start, have, "restarting to follow the new master");
             return Ok(FollowOutcome::Restarting);
         }
+        self.fenced.store(false, Ordering::Release);
         self.broker_id.store(follow.broker_id, Ordering::Release);
-        self.learn_master(Some(follow.ha_addr), Some(follow.addr));
+        self.pinned.store(true, Ordering::Release);
+        self.set_master(Some(follow.ha_addr), Some(follow.addr));
         tracing::info!(epoch, "following a new master");
         Ok(FollowOutcome::Following)
     }

@@ -77,6 +77,9 @@ async fn follow(broker: &Broker, addr: &str, stop: &mut watch::Receiver<bool>) -
                 if body.is_empty() {
                     continue;
                 }
+                if broker.replication.master_ha_addr().as_deref() != Some(addr) {
+                    break Ok(()); // re-pointed: nothing more from the former master
+                }
                 match broker.store.append_replicated(offset, &body) {
                     Ok(end) => {
                         end_tx.send_if_modified(|reported| std::mem::replace(reported, end) != end);

@@ -108,6 +108,10 @@ pub fn send_back(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
         park_if_delayed(&broker.delay_levels, &mut msg, &mut props);
     }
     msg.properties = encode_properties(&props);
+    let _writing = match broker.replication.begin_write() {
+        Ok(guard) => guard,
+        Err(why) => return RemotingCommand::error(req, ResponseCode::ServiceNotAvailable, why.to_string()),
+    };
     match broker.store.put(msg) {
         Ok(_) => RemotingCommand::success(req),
         Err(e) => RemotingCommand::error(req, ResponseCode::SystemError, format!("send message back failed: {e}")),

@@ -54,9 +54,12 @@ pub async fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> 
         Err(e) => return bad_header(req, e),
     };
     let reject = |code, remark: String| RemotingCommand::error(req, code, remark);
-    if broker.replication.is_slave() {
-        return reject(ResponseCode::ServiceNotAvailable, "this broker is a slave and does not accept sends".into());
-    }
+    // Held until the append ends, so a fence can wait for this write before it reports the
+    // CommitLog end.
+    let writing = match broker.replication.begin_write() {
+        Ok(guard) => guard,
+        Err(why) => return reject(ResponseCode::ServiceNotAvailable, why.to_string()),
+    };
     if let Err(why) = validate_topic(&header.topic) {
         return reject(ResponseCode::InvalidParameter, why);
     }
@@ -145,6 +148,7 @@ pub async fn send(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> 
     }
     let result =
         if is_batch { broker.store.append_batch(messages) } else { broker.store.append(into_single(messages)) };
+    drop(writing);
     match result {
         Ok((ok, durable)) => {
             broker.stats.put_total.fetch_add(count, Ordering::Relaxed);

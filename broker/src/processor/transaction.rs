@@ -7,6 +7,7 @@ use rmq_remoting::{RemotingCommand, ResponseCode};
 use tracing::{debug, warn};
 
 use super::bad_header;
+use crate::ha::fence::NotWritable;
 use crate::runtime::Broker;
 use crate::transaction;
 
@@ -22,6 +23,17 @@ pub fn end_transaction(broker: &Broker, req: &RemotingCommand) -> RemotingComman
         _ => {
             debug!(msg_id = %h.msg_id, "transaction state unknown; the broker will check back");
             return RemotingCommand::success(req);
+        }
+    };
+    let _writing = match broker.replication.begin_write() {
+        Ok(guard) => guard,
+        Err(why) => {
+            // Apache answers a slave SLAVE_NOT_AVAILABLE.
+            let code = match why {
+                NotWritable::Slave => ResponseCode::SlaveNotAvailable,
+                NotWritable::Fenced | NotWritable::LeaseExpired => ResponseCode::ServiceNotAvailable,
+            };
+            return RemotingCommand::error(req, code, why.to_string());
         }
     };
     match transaction::end(broker, h.commit_log_offset, &h.producer_group, commit) {

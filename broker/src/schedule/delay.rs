@@ -147,8 +147,8 @@ pub async fn run(broker: std::sync::Arc<Broker>, mut stop: watch::Receiver<bool>
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if broker.replication.is_slave() {
-                    continue; // delivery runs on the master only
+                if broker.replication.writable().is_err() {
+                    continue; // delivery runs on a writable master only
                 }
                 for level in 1..=broker.delay_levels.max_level() {
                     deliver_level(&broker, level);

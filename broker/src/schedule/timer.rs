@@ -166,8 +166,8 @@ pub async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if broker.replication.is_slave() {
-                    continue; // delivery runs on the master only
+                if broker.replication.writable().is_err() {
+                    continue; // delivery runs on a writable master only
                 }
                 scan(&broker);
                 deliver_due(&broker);

@@ -1,0 +1,138 @@
+//! One broker of a group as the controller sees it: its last `Status`, and the calls the
+//! controller makes on it over the broker's gRPC admin API (`rmq.admin.v1.ReplicationAdmin`).
+
+use std::time::Duration;
+
+use rmq_admin_api::v1::replication_admin_client::ReplicationAdminClient;
+use rmq_admin_api::v1::{FenceReply, FenceRequest, FollowRequest, PromoteRequest, StatusReply, StatusRequest};
+use tonic::transport::{Channel, Endpoint};
+
+/// A broker's role as its status reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `ASYNC_MASTER` or `SYNC_MASTER`.
+    Master,
+    /// `SLAVE`.
+    Slave,
+}
+
+/// What a member reported in its last status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberStatus {
+    /// Its role.
+    pub role: Role,
+    /// The BrokerId it registers with.
+    pub broker_id: i64,
+    /// The epoch it knows.
+    pub epoch: u64,
+    /// Where its CommitLog ends.
+    pub max_offset: i64,
+    /// Its remoting address.
+    pub addr: String,
+    /// Its HA address.
+    pub ha_addr: String,
+    /// On a slave: the master it follows (empty when unknown).
+    pub master_addr: String,
+    /// On a master: where its epoch starts.
+    pub epoch_start: i64,
+    /// A fence accepted its epoch and no master is known at it yet.
+    pub fenced: bool,
+    /// On a master: whether it accepts writes now.
+    pub writable: bool,
+}
+
+impl From<StatusReply> for MemberStatus {
+    fn from(s: StatusReply) -> Self {
+        MemberStatus {
+            role: if s.role == "SLAVE" { Role::Slave } else { Role::Master },
+            broker_id: s.broker_id,
+            epoch: s.epoch,
+            max_offset: s.max_offset,
+            addr: s.addr,
+            ha_addr: s.ha_addr,
+            master_addr: s.master_addr,
+            epoch_start: s.epoch_start_offset,
+            fenced: s.fenced,
+            writable: s.writable,
+        }
+    }
+}
+
+/// A call to a member failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{addr}: {status}")]
+pub struct CallError {
+    /// The member's admin address.
+    pub addr: String,
+    /// What the broker (or the transport) answered.
+    pub status: tonic::Status,
+}
+
+/// A group member reached over its gRPC admin API.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Its gRPC admin address, as configured (`host:port`).
+    pub admin_addr: String,
+    client: ReplicationAdminClient<Channel>,
+}
+
+impl Member {
+    /// A member at `admin_addr` (`host:port` or a URI); calls time out after `timeout`.
+    pub fn new(admin_addr: &str, timeout: Duration) -> Result<Member, String> {
+        let uri = if admin_addr.contains("://") { admin_addr.to_owned() } else { format!("http://{admin_addr}") };
+        let endpoint = Endpoint::from_shared(uri).map_err(|e| format!("'{admin_addr}' is no address: {e}"))?;
+        let channel = endpoint.connect_timeout(timeout).timeout(timeout).connect_lazy();
+        Ok(Member { admin_addr: admin_addr.to_owned(), client: ReplicationAdminClient::new(channel) })
+    }
+
+    fn failed(&self, status: tonic::Status) -> CallError {
+        CallError { addr: self.admin_addr.clone(), status }
+    }
+
+    /// Its status.
+    pub async fn status(&self) -> Result<MemberStatus, CallError> {
+        let reply = self.client.clone().status(StatusRequest {}).await.map_err(|s| self.failed(s))?;
+        Ok(reply.into_inner().into())
+    }
+
+    /// Fences it at `epoch`.
+    pub async fn fence(&self, epoch: u64) -> Result<FenceReply, CallError> {
+        let reply = self.client.clone().fence(FenceRequest { epoch }).await.map_err(|s| self.failed(s))?;
+        Ok(reply.into_inner())
+    }
+
+    /// Promotes it at `epoch`; it must hold at least `min_offset`.
+    pub async fn promote(&self, epoch: u64, min_offset: i64) -> Result<(), CallError> {
+        let request = PromoteRequest { epoch, min_offset, force: false };
+        self.client.clone().promote(request).await.map_err(|s| self.failed(s))?;
+        Ok(())
+    }
+
+    /// Makes it follow `plan`.
+    pub async fn follow(&self, plan: &FollowPlan) -> Result<bool, CallError> {
+        let request = FollowRequest {
+            epoch: plan.epoch,
+            broker_id: plan.broker_id,
+            master_addr: plan.master_addr.clone(),
+            master_ha_addr: plan.master_ha_addr.clone(),
+            master_start_offset: plan.master_start,
+        };
+        let reply = self.client.clone().follow(request).await.map_err(|s| self.failed(s))?;
+        Ok(reply.into_inner().restarting)
+    }
+}
+
+/// How a member is to follow the group's master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowPlan {
+    /// The master's epoch.
+    pub epoch: u64,
+    /// The BrokerId the member takes as a slave.
+    pub broker_id: i64,
+    /// The master's remoting address.
+    pub master_addr: String,
+    /// The master's HA address.
+    pub master_ha_addr: String,
+    /// Where the master's epoch starts.
+    pub master_start: i64,
+}
