@@ -14,7 +14,7 @@ step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -q -- -D warnings
 
 step "build the binaries and client examples the tests run as processes"
-cargo build -q -p rmq-namesrv -p rmq-broker -p rmq-client --bins --examples
+cargo build -q -p rmq-namesrv -p rmq-broker -p rmq-controller -p rmq-client --bins --examples
 
 step "cargo test (workspace; the client's tests run against rmq and Apache RocketMQ 5.3.3)"
 cargo test --workspace -q

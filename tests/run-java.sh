@@ -27,12 +27,12 @@ mkdir -p "$LOGS"
 
 require_bin() {
   if [ ! -x "$BIN_DIR/$1" ]; then
-    echo "run-java.sh: $BIN_DIR/$1 not found (run 'cargo build -p rmq-namesrv -p rmq-broker -p rmq-client' first, or set RMQ_BIN_DIR)" >&2
+    echo "run-java.sh: $BIN_DIR/$1 not found (run 'cargo build -p rmq-namesrv -p rmq-broker -p rmq-controller -p rmq-client' first, or set RMQ_BIN_DIR)" >&2
     exit 1
   fi
 }
 case "$IMPL" in
-  rmq) require_bin rmq-namesrv; require_bin rmq-broker ;;
+  rmq) require_bin rmq-namesrv; require_bin rmq-broker; require_bin rmq-controller ;;
   apache) ;;
   *) echo "run-java.sh: RMQ_IMPL must be 'rmq' or 'apache', got '$IMPL'" >&2; exit 2 ;;
 esac

@@ -5,6 +5,7 @@ mod cluster;
 mod consumer;
 mod message;
 mod output;
+mod replication;
 mod time;
 mod topic;
 
@@ -64,6 +65,10 @@ enum Command {
     /// Consumer offsets.
     #[command(subcommand)]
     Offset(consumer::OffsetCommand),
+    /// Replication and failover over gRPC: a broker's status, promote, follow, fence; a failover
+    /// controller's groups and switchover.
+    #[command(subcommand)]
+    Replication(replication::ReplicationCommand),
 }
 
 /// A failed command: what to print and the exit code.
@@ -132,6 +137,10 @@ impl Context {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
+    if let Command::Replication(c) = cli.command {
+        let ctx = Context { namesrv: String::new(), timeout: cli.timeout, output: cli.output };
+        return replication::run(&ctx, c).await;
+    }
     let namesrv = cli
         .namesrv
         .filter(|n| !n.trim().is_empty())
@@ -144,6 +153,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Consumer(c) => consumer::run_consumer(&ctx, c).await,
         Command::Message(c) => message::run(&ctx, c).await,
         Command::Offset(c) => consumer::run_offset(&ctx, c).await,
+        Command::Replication(c) => replication::run(&ctx, c).await,
     }
 }
 

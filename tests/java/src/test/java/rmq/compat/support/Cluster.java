@@ -42,6 +42,7 @@ public final class Cluster implements AutoCloseable {
     public final Path dir;
     private final List<NameServer> nameServers = new ArrayList<>();
     private final Map<String, Broker> brokers = new LinkedHashMap<>();
+    private final List<Controller> controllers = new ArrayList<>();
 
     private Cluster(String clusterName, Path dir) {
         this.clusterName = clusterName;
@@ -60,6 +61,11 @@ public final class Cluster implements AutoCloseable {
         private final List<String> brokerNames = new ArrayList<>();
         private String clusterName = "RmqTestCluster";
         private final Map<String, String> brokerProps = new LinkedHashMap<>();
+        /** Slave name -> {group, brokerId}. */
+        private final Map<String, String[]> slaves = new LinkedHashMap<>();
+        private final Map<String, Map<String, String>> propsOn = new LinkedHashMap<>();
+        private int controllers;
+        private long failoverAfterMs = 2000;
 
         Builder(String testName) {
             this.testName = testName;
@@ -72,6 +78,30 @@ public final class Cluster implements AutoCloseable {
 
         public Builder broker(String brokerName) {
             brokerNames.add(brokerName);
+            return this;
+        }
+
+        /** Adds broker {@code name} as slave {@code brokerId} (> 0) of group {@code group}; slaves start after masters. */
+        public Builder slave(String name, String group, int brokerId) {
+            brokerNames.add(name);
+            slaves.put(name, new String[] {group, String.valueOf(brokerId)});
+            return this;
+        }
+
+        /** Sets {@code key=value} in broker {@code name}'s broker.conf only. */
+        public Builder brokerPropertyOn(String name, String key, String value) {
+            propsOn.computeIfAbsent(name, n -> new LinkedHashMap<>()).put(key, value);
+            return this;
+        }
+
+        /**
+         * Runs {@code replicas} rmq failover controllers watching every group, failing over after
+         * {@code failoverAfterMs}; every broker gets a gRPC admin port and its group's other members as
+         * {@code groupPeers} (rmq only).
+         */
+        public Builder failoverControllers(int replicas, long failoverAfterMs) {
+            this.controllers = replicas;
+            this.failoverAfterMs = failoverAfterMs;
             return this;
         }
 
@@ -101,14 +131,40 @@ public final class Cluster implements AutoCloseable {
                         Ports.allocate()));
                 }
                 for (String bn : brokerNames) {
-                    Broker b = new Broker(c, bn, root.resolve(bn), Ports.allocate(), brokerProps);
+                    Map<String, String> props = new LinkedHashMap<>(brokerProps);
+                    props.putAll(propsOn.getOrDefault(bn, Map.of()));
+                    String[] slave = slaves.get(bn);
+                    Broker b = new Broker(c, bn, root.resolve(bn), Ports.allocate(), props,
+                        slave == null ? bn : slave[0], slave == null ? 0 : Integer.parseInt(slave[1]),
+                        controllers > 0 ? Ports.allocate() : 0);
                     c.brokers.put(bn, b);
+                }
+                for (Broker b : c.brokers.values()) {
+                    if (b.adminPort > 0) {
+                        String peers = c.brokers.values().stream()
+                            .filter(o -> o != b && o.group.equals(b.group))
+                            .map(Broker::adminAddr).collect(Collectors.joining(","));
+                        b.extraProps.put("grpcAdminPort", String.valueOf(b.adminPort));
+                        b.extraProps.put("groupPeers", peers);
+                        b.extraProps.put("fencingLease", String.valueOf(failoverAfterMs / 2));
+                    }
+                }
+                for (int i = 0; i < controllers; i++) {
+                    c.controllers.add(new Controller(c, i, root.resolve("controller-" + i), Ports.allocate(),
+                        failoverAfterMs));
                 }
                 for (NameServer ns : c.nameServers) {
                     ns.start();
                 }
-                for (Broker b : c.brokers.values()) {
-                    b.start();
+                for (boolean slavesNow : new boolean[] {false, true}) {
+                    for (Broker b : c.brokers.values()) {
+                        if ((b.brokerId != 0) == slavesNow) {
+                            b.start();
+                        }
+                    }
+                }
+                for (Controller ctl : c.controllers) {
+                    ctl.start();
                 }
                 return c;
             } catch (RuntimeException | Error e) {
@@ -156,6 +212,9 @@ public final class Cluster implements AutoCloseable {
     @Override
     public void close() {
         Duration grace = Duration.ofSeconds(isApache() ? 3 : 15);
+        for (Controller ctl : controllers) {
+            ctl.stop(grace);
+        }
         for (Broker b : brokers.values()) {
             b.stop(grace);
         }
@@ -224,13 +283,27 @@ public final class Cluster implements AutoCloseable {
     public static final class Broker extends ServerProcess {
         private final Cluster cluster;
         public final String brokerName;
+        /** {@code brokerName} on the wire: the replica group (the broker's own name unless it is a slave). */
+        public final String group;
+        public final int brokerId;
+        /** {@code grpcAdminPort}, 0 when the cluster runs no failover controller. */
+        public final int adminPort;
         private final Map<String, String> extraProps;
 
-        Broker(Cluster cluster, String brokerName, Path dir, int port, Map<String, String> extraProps) {
+        Broker(Cluster cluster, String brokerName, Path dir, int port, Map<String, String> extraProps, String group,
+               int brokerId, int adminPort) {
             super(brokerName, dir, port);
             this.cluster = cluster;
             this.brokerName = brokerName;
+            this.group = group;
+            this.brokerId = brokerId;
+            this.adminPort = adminPort;
             this.extraProps = new LinkedHashMap<>(extraProps);
+        }
+
+        /** {@code 127.0.0.1:<grpcAdminPort>}. */
+        public String adminAddr() {
+            return "127.0.0.1:" + adminPort;
         }
 
         public Path storeDir() {
@@ -241,9 +314,9 @@ public final class Cluster implements AutoCloseable {
         protected void writeConfig() throws IOException {
             Map<String, String> p = new LinkedHashMap<>();
             p.put("brokerClusterName", cluster.clusterName);
-            p.put("brokerName", brokerName);
-            p.put("brokerId", "0");
-            p.put("brokerRole", "ASYNC_MASTER");
+            p.put("brokerName", group);
+            p.put("brokerId", String.valueOf(brokerId));
+            p.put("brokerRole", brokerId == 0 ? "ASYNC_MASTER" : "SLAVE");
             p.put("brokerIP1", "127.0.0.1");
             p.put("brokerIP2", "127.0.0.1");
             p.put("bindAddress", "127.0.0.1");
@@ -313,6 +386,47 @@ public final class Cluster implements AutoCloseable {
             start();
             return graceful;
         }
+    }
+
+    /** An rmq failover controller replica watching every group of the cluster. */
+    public static final class Controller extends ServerProcess {
+        private final Cluster cluster;
+        private final int id;
+        private final long failoverAfterMs;
+
+        Controller(Cluster cluster, int id, Path dir, int port, long failoverAfterMs) {
+            super("controller-" + id, dir, port);
+            this.cluster = cluster;
+            this.id = id;
+            this.failoverAfterMs = failoverAfterMs;
+        }
+
+        @Override
+        protected void writeConfig() {}
+
+        @Override
+        protected List<String> command() {
+            List<String> cmd = new ArrayList<>(Arrays.asList(binary("rmq-controller"), "--listen", addr(), "--id",
+                String.valueOf(id), "--failover-after-ms", String.valueOf(failoverAfterMs), "--fencing-lease-ms",
+                String.valueOf(failoverAfterMs / 2)));
+            for (Controller peer : cluster.controllers) {
+                if (peer != this) {
+                    cmd.addAll(List.of("--peer", peer.addr()));
+                }
+            }
+            Map<String, List<String>> groups = new LinkedHashMap<>();
+            for (Broker b : cluster.brokers.values()) {
+                groups.computeIfAbsent(b.group, g -> new ArrayList<>()).add(b.adminAddr());
+            }
+            groups.forEach((g, members) -> cmd.addAll(List.of("--group", g + "=" + String.join(",", members))));
+            return cmd;
+        }
+
+    }
+
+    /** The failover controllers (empty unless the builder asked for them). */
+    public List<Controller> controllers() {
+        return controllers;
     }
 
     // ------------------------------------------------------------------------------------------ impls

@@ -116,6 +116,32 @@ public abstract class ServerProcess {
         return graceful;
     }
 
+    /** SIGSTOP: the process freezes with its connections open (a hung server). */
+    public void pause() {
+        signal("STOP");
+    }
+
+    /** SIGCONT after {@link #pause()}. */
+    public void resume() {
+        signal("CONT");
+    }
+
+    private synchronized void signal(String sig) {
+        if (process == null) {
+            throw new IllegalStateException(name + " is not running");
+        }
+        try {
+            int rc = new ProcessBuilder("kill", "-" + sig, String.valueOf(process.pid())).inheritIO().start().waitFor();
+            if (rc != 0) {
+                throw new IllegalStateException("kill -" + sig + " " + name + " exited " + rc);
+            }
+        } catch (IOException e) {
+            throw new RuntimeException("cannot signal " + name + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** SIGKILL (crash). */
     public synchronized void forceKill() {
         if (process != null) {
