@@ -272,6 +272,48 @@ async fn killing_the_master_promotes_a_slave_and_loses_nothing_acknowledged() {
     assert!(rejoined.broker_id > 0, "the old master took BrokerId {}", rejoined.broker_id);
 }
 
+/// Kills whichever broker is master, `RMQ_FAILOVER_CYCLES` times in a row (default 2; the
+/// documented long run uses 10), restarting each killed one so it rejoins as a slave; nothing
+/// acknowledged may be lost over all cycles. Prints each cycle's figures and a summary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn successive_failovers_lose_nothing_acknowledged() {
+    let cycles: usize = std::env::var("RMQ_FAILOVER_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+    let mut cluster = start("failover_cycles", 1).await;
+    let load = Load::start(&cluster).await;
+    load.await_acked(100, &cluster).await;
+    let mut master = GROUP.to_owned();
+    let (mut failovers, mut gaps) = (Vec::new(), Vec::new());
+    for cycle in 1..=cycles {
+        let epoch = status(&admin_addr(&cluster, &master)).await.expect("master status").epoch;
+        let others: Vec<&str> = ["m", "s1", "s2"].into_iter().filter(|n| *n != master).collect();
+        let killed_at = Instant::now();
+        cluster.broker_mut(&master).kill();
+        let next = await_new_master(&cluster, &others, epoch, Duration::from_secs(15)).await;
+        let failover = killed_at.elapsed();
+        load.await_acked(load.acked() + 100, &cluster).await;
+        let gap = load.gap_around(killed_at);
+        println!("cycle {cycle}: killed {master}, {next} master after {failover:?}, user-visible gap {gap:?}");
+        failovers.push(failover);
+        gaps.push(gap);
+        let new_epoch = status(&admin_addr(&cluster, &next)).await.expect("new master status").epoch;
+        let killed = master.clone();
+        cluster = tokio::task::spawn_blocking(move || {
+            cluster.broker_mut(&killed).start().expect("killed master restarts");
+            cluster
+        })
+        .await
+        .expect("join");
+        await_slave(&cluster, &master, new_epoch).await;
+        master = next;
+    }
+    let (acked, _) = load.stop().await;
+    failovers.sort_unstable();
+    gaps.sort_unstable();
+    let summary = |v: &[Duration]| format!("min {:?}, median {:?}, max {:?}", v[0], v[v.len() / 2], v[v.len() - 1]);
+    println!("{cycles} failovers: failover time {}; user-visible gap {}", summary(&failovers), summary(&gaps));
+    check_nothing_lost(&format!("{cycles} successive failovers"), &cluster, &master, &acked, None, None).await;
+}
+
 /// A SEND_MESSAGE_V2 straight to `addr`, bypassing routes.
 async fn send_to(client: &RemotingClient, addr: &str, n: usize) -> ResponseCode {
     let header = SendMessageRequestV2 {
