@@ -205,20 +205,38 @@ async fn every_dashboard_and_rule_metric_is_served_by_a_live_broker_or_name_serv
     let dir = tempfile::tempdir().expect("tempdir");
     let (namesrv_port, namesrv_metrics) = (free_port(), free_port());
     let namesrv = start_namesrv(dir.path(), namesrv_port, namesrv_metrics);
-    let broker_metrics = free_port();
+    // A master and its slave, so the replication gauges of both roles are served.
+    let (broker_metrics, slave_metrics) = (free_port(), free_port());
     let conf = format!(
         "brokerClusterName=DashC\nnamesrvAddr=127.0.0.1:{namesrv_port}\nmetricsPromExporterPort={broker_metrics}\n"
     );
-    let broker = BrokerProcess::start(dir.path(), free_port(), &conf);
-    wait_for_port(broker_metrics);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http_get(broker_metrics, "/readyz").0 != 200 {
-        assert!(Instant::now() < deadline, "the broker did not register with the NameServer");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let (master_dir, slave_dir) = (dir.path().join("master"), dir.path().join("slave"));
+    std::fs::create_dir_all(&master_dir).expect("master dir");
+    std::fs::create_dir_all(&slave_dir).expect("slave dir");
+    let broker = BrokerProcess::start(&master_dir, free_port(), &conf);
+    let slave_conf = format!(
+        "brokerClusterName=DashC\nnamesrvAddr=127.0.0.1:{namesrv_port}\nmetricsPromExporterPort={slave_metrics}\n\
+         brokerRole=SLAVE\nbrokerId=1\nhaMasterAddress=127.0.0.1:{}\nhaSendHeartbeatInterval=200\n",
+        broker.port + 1
+    );
+    let slave = BrokerProcess::start(&slave_dir, free_port(), &slave_conf);
+    for metrics in [broker_metrics, slave_metrics] {
+        wait_for_port(metrics);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http_get(metrics, "/readyz").0 != 200 {
+            assert!(Instant::now() < deadline, "a broker did not become ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     every_kind_of_traffic(&client(), &broker.addr()).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !served(broker_metrics).contains("rocketmq_replication_lag_bytes") {
+        assert!(Instant::now() < deadline, "the master never listed its slave's lag");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let mut live = served(broker_metrics);
+    live.extend(served(slave_metrics));
     live.extend(served(namesrv_metrics));
     live.insert("up".into()); // Prometheus' own series for every scrape target
     let mut missing = Vec::new();
@@ -233,11 +251,17 @@ async fn every_dashboard_and_rule_metric_is_served_by_a_live_broker_or_name_serv
         }
     }
     assert!(missing.is_empty(), "referenced but not served: {missing:#?}\nserved: {live:?}");
-    for expected in
-        ["rocketmq_namesrv_brokers", "rocketmq_send_to_dlq_messages_total", "rocketmq_storage_disk_usage_ratio"]
-    {
+    for expected in [
+        "rocketmq_namesrv_brokers",
+        "rocketmq_send_to_dlq_messages_total",
+        "rocketmq_storage_disk_usage_ratio",
+        "rocketmq_replication_epoch",
+        "rocketmq_replication_receiving",
+        "rocketmq_broker_writable",
+    ] {
         assert!(referenced.contains(expected), "{expected} is not used by any dashboard or rule");
     }
+    drop(slave);
     drop(broker);
     drop(namesrv);
 }

@@ -70,6 +70,10 @@ pub const REPLICATION_LAG: &str = "rocketmq_replication_lag_bytes";
 pub const IN_SYNC_REPLICAS: &str = "rocketmq_replication_in_sync_replicas";
 /// rmq: on a slave, `1` while it receives from its master (a frame within `haHousekeepingInterval`).
 pub const REPLICATION_RECEIVING: &str = "rocketmq_replication_receiving";
+/// rmq: the group's replication epoch as this broker knows it (raised by every failover and switchover).
+pub const REPLICATION_EPOCH: &str = "rocketmq_replication_epoch";
+/// rmq: `1` while this broker accepts writes (a master, not fenced, its lease valid in a fenced group).
+pub const BROKER_WRITABLE: &str = "rocketmq_broker_writable";
 
 /// rmq: `1` with labels `broker_id` and `role` (Apache's `node_id` is the broker name, shared by
 /// master and slave).

@@ -1,6 +1,7 @@
 //! Scrape-time gauges of durability and replication: CommitLog bytes not yet flushed (Apache's
 //! `rocketmq_storage_flush_behind_bytes`), and rmq's replication view — per-slave lag as the
-//! master sees it, the in-sync copy count, and whether a slave is receiving from its master.
+//! master sees it, the in-sync copy count, whether a slave is receiving from its master, the
+//! epoch (raised by each failover), and whether the broker accepts writes.
 //! Computed from broker state when `/metrics` is scraped; nothing runs on the send path.
 
 use std::sync::{Mutex, Weak};
@@ -17,6 +18,8 @@ struct Gauges {
     lag: IntGaugeVec,
     in_sync: IntGaugeVec,
     receiving: IntGaugeVec,
+    epoch: IntGaugeVec,
+    writable: IntGaugeVec,
 }
 
 fn int(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
@@ -34,11 +37,13 @@ impl Gauges {
             lag: int(REPLICATION_LAG, "rmq: CommitLog bytes a slave has not acknowledged", &[LABEL_SLAVE]),
             in_sync: int(IN_SYNC_REPLICAS, "rmq: copies in sync with the master, the master's included", &[]),
             receiving: int(REPLICATION_RECEIVING, "rmq: 1 while a slave receives from its master", &[]),
+            epoch: int(REPLICATION_EPOCH, "rmq: the group's replication epoch this broker knows", &[]),
+            writable: int(BROKER_WRITABLE, "rmq: 1 while this broker accepts writes", &[]),
         }
     }
 
-    fn all(&self) -> [&IntGaugeVec; 4] {
-        [&self.flush_behind, &self.lag, &self.in_sync, &self.receiving]
+    fn all(&self) -> [&IntGaugeVec; 6] {
+        [&self.flush_behind, &self.lag, &self.in_sync, &self.receiving, &self.epoch, &self.writable]
     }
 }
 
@@ -72,6 +77,8 @@ impl Collector for ReplicationCollector {
         let behind = i64::try_from(broker.store.commit_log_flush_behind()).unwrap_or(i64::MAX);
         g.flush_behind.with_label_values(&["local", "disk"]).set(behind);
         let replication = &broker.replication;
+        g.epoch.with_label_values::<&str>(&[]).set(i64::try_from(replication.epoch()).unwrap_or(i64::MAX));
+        g.writable.with_label_values::<&str>(&[]).set(i64::from(replication.writable().is_ok()));
         if replication.is_slave() {
             g.receiving.with_label_values::<&str>(&[]).set(i64::from(replication.is_receiving()));
         } else {
