@@ -2,7 +2,9 @@
 //! offsets and, on the master, every slave's acknowledged offset and lag; on the slave whether it
 //! receives from its master. `Promote` turns a caught-up slave into the master after its master
 //! dies, and refuses a master, a stale epoch and a lagging slave without `force`. `Follow` makes
-//! a former master restart in place, drop the tail only it had, and rejoin as a slave.
+//! a former master restart in place, drop the tail only it had, and rejoin as a slave. `Fence`
+//! stops a master's writes at once and refuses an epoch that is not new; `ConfirmEpoch` confirms
+//! only the epoch the broker knows; promoting a fenced master gives its writes back.
 
 mod common;
 
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{client, send_request};
 use rmq_admin_api::v1::replication_admin_client::ReplicationAdminClient;
-use rmq_admin_api::v1::{FollowRequest, PromoteRequest, StatusReply, StatusRequest};
+use rmq_admin_api::v1::{ConfirmEpochRequest, FenceRequest, FollowRequest, PromoteRequest, StatusReply, StatusRequest};
 use rmq_remoting::protocol::body::{from_fastjson, ClusterInfo};
 use rmq_remoting::protocol::send::SendMessageResponse;
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
@@ -256,5 +258,47 @@ async fn a_former_master_told_to_follow_drops_its_divergent_tail_and_rejoins_as_
     expected.extend((0..3).map(|i| format!("new-master-{i}")));
     assert_eq!(queue_bodies(&s_addr, "Rejoin").await, expected, "the new master's queue");
     assert_eq!(queue_bodies(&m_addr, "Rejoin").await, expected, "the former master holds exactly the same");
+    drop(cluster);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fence_stops_a_masters_writes_refuses_stale_epochs_and_promote_gives_them_back() {
+    let (cluster, master_port, slave_port) =
+        group("grpc_admin_fence", |b| b.broker_property("autoCreateTopicEnable", "true")).await;
+    let (remoting, master) = (std::sync::Arc::new(client()), cluster.broker("m").addr());
+    let send = |body: &'static str| {
+        let (remoting, master) = (std::sync::Arc::clone(&remoting), master.clone());
+        async move {
+            let req = send_request("Fenced", 0, body.as_bytes(), &[]);
+            remoting.invoke(&master, req, Duration::from_secs(5)).await.expect("send").response_code()
+        }
+    };
+    assert_eq!(send("before").await, ResponseCode::Success);
+    let mut on_master = ReplicationAdminClient::connect(format!("http://127.0.0.1:{master_port}")).await.expect("c");
+    let mut on_slave = ReplicationAdminClient::connect(format!("http://127.0.0.1:{slave_port}")).await.expect("c");
+
+    // Epoch confirmations: only for the epoch the peer knows.
+    let same = on_slave.confirm_epoch(ConfirmEpochRequest { epoch: 0 }).await.expect("confirm").into_inner();
+    assert!(same.ok);
+    let other = on_slave.confirm_epoch(ConfirmEpochRequest { epoch: 5 }).await.expect("confirm").into_inner();
+    assert_eq!((other.ok, other.epoch), (false, 0));
+
+    let stale = on_master.fence(FenceRequest { epoch: 0 }).await.expect_err("epoch 0 is not new");
+    assert_eq!(stale.code(), Code::FailedPrecondition);
+    assert!(stale.message().contains("stale"), "{}", stale.message());
+    let fenced = on_master.fence(FenceRequest { epoch: 1 }).await.expect("fence").into_inner();
+    let now = status(master_port).await;
+    assert_eq!((fenced.epoch, fenced.max_offset), (1, now.max_offset), "the fence reports the final CommitLog end");
+    assert!(now.fenced && !now.writable, "{now:?}");
+    assert_eq!(send("while fenced").await, ResponseCode::ServiceNotAvailable);
+    assert_eq!(status(master_port).await.max_offset, now.max_offset, "a fenced master stores nothing");
+    let again = on_master.fence(FenceRequest { epoch: 1 }).await.expect_err("the same epoch twice");
+    assert_eq!(again.code(), Code::FailedPrecondition);
+
+    // A switchover that does not happen: promoting the fenced master at its epoch gives writes back.
+    on_master.promote(PromoteRequest { epoch: 1, min_offset: 0, force: false }).await.expect("re-promoted");
+    let now = status(master_port).await;
+    assert!(!now.fenced && now.writable && now.epoch == 1, "{now:?}");
+    assert_eq!(send("after").await, ResponseCode::Success);
     drop(cluster);
 }
