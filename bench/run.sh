@@ -21,6 +21,7 @@
 #   BENCH_BROKER_CPUS [0]                   BENCH_GEN_CPUS   [1]   (taskset lists; no pinning on 1 CPU)
 #   BENCH_STORE_LIMIT_GIB [16] restart on a fresh store when a block's store grows past this
 #   BENCH_SKIP_BUILD  [0]                   BENCH_DROP_CACHES [1]  try the global drop_caches
+#   BENCH_METRICS     [on]                  off: metricsExporterType=DISABLE (nothing recorded or served)
 #   RMQ_APACHE_CLASSPATH / BENCH_JAVA_CLASSPATH  skip the Maven resolution of either classpath
 #   BENCH_SUMMARY_ONLY=<results dir>   re-render that directory's summary.md and exit
 set -euo pipefail

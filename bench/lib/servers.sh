@@ -47,6 +47,10 @@ storePathRootDir=$store
 autoCreateTopicEnable=true
 autoCreateSubscriptionGroup=true
 CONF
+  # BENCH_METRICS=off: no metrics recorded or served (Apache's default anyway).
+  if [[ ${BENCH_METRICS:-on} == off ]]; then
+    echo "metricsExporterType=DISABLE" >> "$dir/broker.conf"
+  fi
 }
 
 # wait_port PORT SECONDS: until something listens on 127.0.0.1:PORT.

@@ -81,9 +81,14 @@ impl BrokerMetrics {
             histogram(r, FINISH_MESSAGE_LATENCY, "Transaction finish latency", &[LABEL_TOPIC], FINISH_LATENCY_BUCKETS);
         let rpc_labels =
             &[LABEL_PROTOCOL_TYPE, LABEL_REQUEST_CODE, LABEL_RESPONSE_CODE, LABEL_IS_LONG_POLLING, LABEL_RESULT];
+        // Recorded only when exported, as Apache (whose meters exist only with an exporter).
+        let recording = config.enabled();
         BrokerMetrics {
-            traffic: traffic::Traffic::new(families, size, finish),
-            rpc: rpc::RpcLatency::new(histogram(r, RPC_LATENCY, "Rpc latency", rpc_labels, RPC_LATENCY_BUCKETS)),
+            traffic: traffic::Traffic::new(families, size, finish, recording),
+            rpc: rpc::RpcLatency::new(
+                histogram(r, RPC_LATENCY, "Rpc latency", rpc_labels, RPC_LATENCY_BUCKETS),
+                recording,
+            ),
             topic_create: histogram(
                 r,
                 TOPIC_CREATE_TIME,
@@ -146,5 +151,36 @@ pub fn invocation_status(success: bool) -> &'static str {
         "success"
     } else {
         "failure"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use rmq_remoting::config::Properties;
+
+    use super::*;
+
+    fn metrics(conf: &str) -> BrokerMetrics {
+        let mut props = Properties::parse(conf).expect("properties");
+        let config = MetricsConfig::load(&mut props, IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("config");
+        BrokerMetrics::new("C", "broker-a", &config)
+    }
+
+    fn messages_in(m: &BrokerMetrics) -> f64 {
+        let families = m.registry().gather();
+        let family = families.iter().find(|f| f.get_name() == MESSAGES_IN);
+        family.map_or(0.0, |f| f.get_metric().iter().map(|s| s.get_counter().get_value()).sum())
+    }
+
+    #[test]
+    fn nothing_is_recorded_while_metrics_are_off() {
+        for (conf, expected) in [("", 3.0), ("metricsExporterType=DISABLE", 0.0), ("metricsPromExporterPort=0", 0.0)] {
+            let m = metrics(conf);
+            m.traffic.record_put("Orders", MessageType::Normal, 3, 300);
+            m.rpc.observe(10, 0, false, false, 1.0);
+            assert_eq!(messages_in(&m), expected, "{conf:?}");
+        }
     }
 }

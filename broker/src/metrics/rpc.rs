@@ -46,10 +46,12 @@ pub struct RpcLatency {
     response_names: Vec<String>,
     row_len: usize,
     cells: Box<[OnceLock<Row>]>,
+    /// Off with `metricsExporterType=DISABLE`.
+    enabled: bool,
 }
 
 impl RpcLatency {
-    pub(super) fn new(family: HistogramVec) -> Self {
+    pub(super) fn new(family: HistogramVec, enabled: bool) -> Self {
         let request_names: Vec<String> = RequestCode::ALL.iter().map(apache_name).collect();
         let request_index = RequestCode::ALL.iter().enumerate().map(|(i, c)| (c.value(), i)).collect();
         let responses: Vec<ResponseCode> =
@@ -58,7 +60,7 @@ impl RpcLatency {
         let response_index = responses.iter().enumerate().map(|(i, c)| (c.value(), i)).collect();
         let row_len = responses.len() * 4;
         let cells = (0..RequestCode::ALL.len()).map(|_| OnceLock::new()).collect();
-        RpcLatency { family, request_index, request_names, response_index, response_names, row_len, cells }
+        RpcLatency { family, request_index, request_names, response_index, response_names, row_len, cells, enabled }
     }
 
     fn labels<'a>(request: &'a str, response: &'a str, long_polling: bool, oneway: bool) -> [&'a str; 5] {
@@ -67,6 +69,9 @@ impl RpcLatency {
 
     /// Records one handled request.
     pub fn observe(&self, request: i32, response: i32, long_polling: bool, oneway: bool, millis: f64) {
+        if !self.enabled {
+            return;
+        }
         let known = self.request_index.get(&request).zip(self.response_index.get(&response));
         let Some((&req, &resp)) = known else {
             // A code outside Apache's tables: Apache labels it with the number.

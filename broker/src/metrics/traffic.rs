@@ -140,10 +140,17 @@ pub struct Traffic {
     pub(super) finish_latency: HistogramVec,
     shards: [RwLock<HashMap<Box<str>, Arc<TopicHandles>>>; SHARDS],
     hasher: RandomState,
+    /// Off with `metricsExporterType=DISABLE`: nothing is recorded, as in Apache.
+    enabled: bool,
 }
 
 impl Traffic {
-    pub(super) fn new(families: [IntCounterVec; 7], message_size: HistogramVec, finish_latency: HistogramVec) -> Self {
+    pub(super) fn new(
+        families: [IntCounterVec; 7],
+        message_size: HistogramVec,
+        finish_latency: HistogramVec,
+        enabled: bool,
+    ) -> Self {
         let [messages_in, throughput_in, messages_out, throughput_out, send_to_dlq, commit, rollback] = families;
         Traffic {
             messages_in,
@@ -157,6 +164,7 @@ impl Traffic {
             finish_latency,
             shards: Default::default(),
             hasher: RandomState::new(),
+            enabled,
         }
     }
 
@@ -199,7 +207,7 @@ impl Traffic {
 
     /// `count` messages of `stored_bytes` in total were stored to `topic` by a send.
     pub fn record_put(&self, topic: &str, kind: MessageType, count: u64, stored_bytes: u64) {
-        if count == 0 || is_retry_or_dlq(topic) {
+        if !self.enabled || count == 0 || is_retry_or_dlq(topic) {
             return;
         }
         let handles = self.topic(topic);
@@ -219,6 +227,9 @@ impl Traffic {
     /// A pull of `queue_id` returned `count` messages of `bytes`; the group continues at `next`.
     /// `read_queues` sizes the pull-position table the first time the group pulls the topic.
     pub fn record_pull(&self, topic: &str, group: &str, queue_id: i32, read_queues: i32, out: (u64, u64), next: i64) {
+        if !self.enabled {
+            return;
+        }
         let handles = self.topic(topic);
         let cached = handles.groups.read().unwrap_or_else(|e| e.into_inner()).get(group).cloned();
         let outbound = match cached {
@@ -247,12 +258,18 @@ impl Traffic {
 
     /// A message of `group` from `topic` went to the group's DLQ (rare: labels built here).
     pub fn record_dlq(&self, topic: &str, group: &str) {
+        if !self.enabled {
+            return;
+        }
         let is_system = bool_label(is_system_topic(topic) || is_system_group(group));
         self.send_to_dlq.with_label_values(&[group, topic, is_system]).inc();
     }
 
     /// A prepared message for `topic` was stored as a half message.
     pub fn half_prepared(&self, topic: &str) {
+        if !self.enabled {
+            return;
+        }
         let handles = self.topic(topic);
         handles.half_seen.store(true, Ordering::Relaxed);
         handles.half.fetch_add(1, Ordering::Relaxed);
@@ -260,6 +277,9 @@ impl Traffic {
 
     /// A half message of `topic` was committed or rolled back, `age_s` seconds after its birth.
     pub fn transaction_finished(&self, topic: &str, commit: bool, age_s: i64) {
+        if !self.enabled {
+            return;
+        }
         let handles = self.topic(topic);
         handles.half_seen.store(true, Ordering::Relaxed);
         // Half messages prepared before a restart are not counted; never go below zero.
