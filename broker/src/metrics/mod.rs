@@ -170,7 +170,7 @@ mod tests {
 
     fn messages_in(m: &BrokerMetrics) -> f64 {
         let families = m.registry().gather();
-        let family = families.iter().find(|f| f.get_name() == MESSAGES_IN);
+        let family = families.iter().find(|f| f.name() == MESSAGES_IN);
         family.map_or(0.0, |f| f.get_metric().iter().map(|s| s.get_counter().get_value()).sum())
     }
 
