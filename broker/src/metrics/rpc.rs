@@ -40,9 +40,9 @@ type Row = Box<[OnceLock<Histogram>]>;
 /// The `rocketmq_rpc_latency` family and its cached children.
 pub struct RpcLatency {
     family: HistogramVec,
-    request_index: HashMap<i32, usize>,
+    request_index: HashMap<i32, usize, foldhash::fast::RandomState>,
     request_names: Vec<String>,
-    response_index: HashMap<i32, usize>,
+    response_index: HashMap<i32, usize, foldhash::fast::RandomState>,
     response_names: Vec<String>,
     row_len: usize,
     cells: Box<[OnceLock<Row>]>,
