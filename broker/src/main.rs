@@ -19,9 +19,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser, Debug)]
 #[command(name = "rmq-broker", version, about)]
 struct Args {
-    /// Broker config file (Java properties, Apache key names).
+    /// Broker config file (Java properties, Apache key names). Repeat to layer files: a later
+    /// file's keys override an earlier one's (e.g. a shared broker.conf, then one per pod).
     #[arg(short = 'c', long = "configFile")]
-    config_file: Option<PathBuf>,
+    config_files: Vec<PathBuf>,
     /// NameServer addresses, `host:port;host:port` (overrides namesrvAddr and NAMESRV_ADDR).
     #[arg(short = 'n', long = "namesrvAddr")]
     namesrv_addr: Option<String>,
@@ -41,10 +42,10 @@ fn main() -> anyhow::Result<()> {
         logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())).init();
     }
     let args = Args::parse();
-    let mut props = match &args.config_file {
-        Some(path) => Properties::load(path)?,
-        None => Properties::default(),
-    };
+    let mut props = Properties::default();
+    for path in &args.config_files {
+        props.overlay(Properties::load(path)?);
+    }
     if let Some(addr) = &args.namesrv_addr {
         props.set("namesrvAddr", addr.clone());
     }

@@ -59,6 +59,11 @@ impl Properties {
         })
     }
 
+    /// Takes every value of `overlay`, overriding this one's (a later config file wins).
+    pub fn overlay(&mut self, overlay: Properties) {
+        self.values.extend(overlay.values);
+    }
+
     /// Sets or overrides a value.
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
         self.values.insert(key.to_owned(), value.into());
@@ -123,6 +128,15 @@ mod tests {
         let err = p.get::<u16>("listenPort", 9876).expect_err("invalid");
         assert!(err.to_string().contains("listenPort"));
         assert_eq!(p.get::<String>("brokerName", String::new()).expect("ok"), "b");
+    }
+
+    #[test]
+    fn a_later_file_overrides_an_earlier_one_key_by_key() {
+        let mut base = Properties::parse("brokerName=g0\nbrokerId=0\nbrokerRole=SYNC_MASTER\n").expect("parses");
+        base.overlay(Properties::parse("brokerId=1\nbrokerRole=SLAVE\n").expect("parses"));
+        assert_eq!(base.get::<String>("brokerName", String::new()).expect("ok"), "g0");
+        assert_eq!(base.get::<i64>("brokerId", 0).expect("ok"), 1);
+        assert_eq!(base.get::<String>("brokerRole", String::new()).expect("ok"), "SLAVE");
     }
 
     #[test]
