@@ -302,3 +302,31 @@ async fn fence_stops_a_masters_writes_refuses_stale_epochs_and_promote_gives_the
     assert_eq!(send("after").await, ResponseCode::Success);
     drop(cluster);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_slave_stops_replicating_from_its_old_master() {
+    let (cluster, master_port, slave_port) =
+        group("grpc_admin_fenced_slave", |b| b.broker_property("autoCreateTopicEnable", "true")).await;
+    let (remoting, master) = (client(), cluster.broker("m").addr());
+    for i in 0..5 {
+        let req = send_request("FencedSlave", 0, format!("before-{i}").as_bytes(), &[]);
+        let resp = remoting.invoke(&master, req, Duration::from_secs(5)).await.expect("send");
+        assert_eq!(resp.response_code(), ResponseCode::Success);
+    }
+    await_caught_up(master_port, slave_port).await;
+    let mut on_slave = ReplicationAdminClient::connect(format!("http://127.0.0.1:{slave_port}")).await.expect("c");
+    let fenced = on_slave.fence(FenceRequest { epoch: 1 }).await.expect("fence").into_inner();
+    // Whatever the old master writes from now on may be cut by the coming promotion: the
+    // slave must neither store nor acknowledge it.
+    for i in 0..5 {
+        let req = send_request("FencedSlave", 0, format!("after-{i}").as_bytes(), &[]);
+        let resp = remoting.invoke(&master, req, Duration::from_secs(5)).await.expect("send");
+        assert_eq!(resp.response_code(), ResponseCode::Success, "the (unfenced) master still writes");
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (slave, master_now) = (status(slave_port).await, status(master_port).await);
+    assert_eq!(slave.max_offset, fenced.max_offset, "the fenced slave kept replicating");
+    assert!(master_now.max_offset > slave.max_offset);
+    assert!(master_now.slaves.iter().all(|s| s.acked_offset <= fenced.max_offset), "{master_now:?}");
+    drop(cluster);
+}

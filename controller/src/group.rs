@@ -147,31 +147,29 @@ impl Group {
         }
     }
 
-    /// Fences every reachable member at `epoch` (`first` before the others, when given); the
-    /// acknowledgements by member index, at least a majority.
+    /// Fences member `i` at `epoch`.
+    async fn fence_one(&self, i: usize, epoch: u64) -> Result<FenceAck, CallError> {
+        let r = self.members[i].fence(epoch).await?;
+        let role = if r.role == "SLAVE" { Role::Slave } else { Role::Master };
+        let ago = (r.last_confirm_ms_ago != u64::MAX).then(|| Duration::from_millis(r.last_confirm_ms_ago));
+        Ok(FenceAck { role, broker_id: r.broker_id, max_offset: r.max_offset, last_confirm_ago: ago })
+    }
+
+    /// Fences every reachable member at `epoch` but the one already fenced (`done`, counted);
+    /// the acknowledgements by member index, at least a majority.
     async fn fence_all(
         &self,
         statuses: &[Option<MemberStatus>],
         epoch: u64,
-        first: Option<usize>,
+        done: Option<(usize, FenceAck)>,
     ) -> Result<Vec<(usize, FenceAck)>, ControlError> {
-        let fence = |i: usize| async move { (i, self.members[i].fence(epoch).await) };
-        let mut answers = Vec::new();
-        if let Some(first) = first {
-            answers.push(fence(first).await);
-        }
-        let rest = (0..statuses.len()).filter(|i| statuses[*i].is_some() && Some(*i) != first);
-        answers.extend(join_all(rest.map(fence)).await);
-        let mut acks = Vec::new();
+        let skip = done.as_ref().map(|(i, _)| *i);
+        let rest = (0..statuses.len()).filter(|i| statuses[*i].is_some() && Some(*i) != skip);
+        let answers = join_all(rest.map(|i| async move { (i, self.fence_one(i, epoch).await) })).await;
+        let mut acks: Vec<(usize, FenceAck)> = done.into_iter().collect();
         for (i, answer) in answers {
             match answer {
-                Ok(r) => {
-                    let role = if r.role == "SLAVE" { Role::Slave } else { Role::Master };
-                    let ago = (r.last_confirm_ms_ago != u64::MAX).then(|| Duration::from_millis(r.last_confirm_ms_ago));
-                    let ack =
-                        FenceAck { role, broker_id: r.broker_id, max_offset: r.max_offset, last_confirm_ago: ago };
-                    acks.push((i, ack));
-                }
+                Ok(ack) => acks.push((i, ack)),
                 Err(e) => warn!(group = %self.name, error = %e, epoch, "a member refused the fence"),
             }
         }
@@ -246,30 +244,28 @@ impl Group {
         };
         let epoch = Self::next_epoch(&statuses);
         info!(group = %self.name, epoch, target = %self.members[t].admin_addr, "switchover: fencing the master");
-        // The master first, so its writes stop before anybody else moves on.
-        // Its answer holds its final CommitLog end (it lets the appends under way finish).
-        let master_end = match self.fence_all(&statuses, epoch, Some(m)).await {
-            Ok(acks) => match acks.iter().find(|(i, _)| *i == m) {
-                Some((_, ack)) => ack.max_offset,
-                None => return Err(ControlError::NoMaster),
-            },
-            Err(e) => {
-                warn!(group = %self.name, error = %e, "switchover: the fence reached too few members");
-                let _ = self.members[m].promote(epoch, 0).await;
-                return Err(e);
-            }
-        };
+        // The master first: its writes stop at once, and its answer holds its final CommitLog
+        // end (it lets the appends under way finish). The others are fenced only once the
+        // target caught up, since a fenced slave stops replicating.
+        let master_ack = self.fence_one(m, epoch).await?;
+        let master_end = master_ack.max_offset;
         let deadline = Instant::now() + config.catch_up_timeout;
-        loop {
-            if self.members[t].status().await.is_ok_and(|slave| slave.max_offset >= master_end) {
-                break;
-            }
+        while !self.members[t].status().await.is_ok_and(|slave| slave.max_offset >= master_end) {
             if Instant::now() >= deadline {
                 warn!(group = %self.name, "switchover: the slave never caught up; the master keeps its role");
                 self.members[m].promote(epoch, 0).await?;
                 return Err(ControlError::CatchUpTimeout(config.catch_up_timeout));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        match self.fence_all(&statuses, epoch, Some((m, master_ack))).await {
+            Ok(acks) if acks.iter().any(|(i, _)| *i == t) => {}
+            outcome => {
+                let error = outcome.err().unwrap_or(ControlError::NoCandidate);
+                warn!(group = %self.name, error = %error, "switchover: the fence did not reach a majority and the target");
+                self.members[m].promote(epoch, 0).await?;
+                return Err(error);
+            }
         }
         self.members[t].promote(epoch, master_end).await?;
         self.update_view(|v| {

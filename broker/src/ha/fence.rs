@@ -85,6 +85,15 @@ impl Replication {
         Ok(guard)
     }
 
+    /// Slave side: starts appending a frame from the master; refused once fenced. While the
+    /// guard lives the append counts as in flight, so a fence waits for it and reports a
+    /// CommitLog end the slave does not grow past (nor acknowledge) afterwards.
+    pub fn begin_replicated_append(&self) -> Option<WriteGuard<'_>> {
+        self.writes_in_flight.fetch_add(1, Ordering::SeqCst);
+        let guard = WriteGuard(self);
+        (!self.is_fenced()).then_some(guard)
+    }
+
     /// After a fence: waits (at most `timeout`) until no write that passed the check before the
     /// fence is still appending. Returns whether they all finished.
     pub async fn drain_writes(&self, timeout: Duration) -> bool {

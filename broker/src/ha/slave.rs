@@ -23,7 +23,10 @@ const RETRY_PAUSE: Duration = Duration::from_secs(1);
 /// Follows the master until `stop`, reconnecting after every failure.
 pub async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
     loop {
-        let master = broker.replication.master_ha_addr().filter(|_| broker.replication.is_slave());
+        // A fenced slave follows nobody until it is told which master to follow: whatever the
+        // old master still sends it may be cut, so it must not be acknowledged.
+        let replication = &broker.replication;
+        let master = replication.master_ha_addr().filter(|_| replication.is_slave() && !replication.is_fenced());
         if let Some(addr) = master {
             if let Err(why) = follow(&broker, &addr, &mut stop).await {
                 warn!(master = %addr, %why, "replication from the master interrupted; reconnecting");
@@ -63,8 +66,8 @@ async fn follow(broker: &Broker, addr: &str, stop: &mut watch::Receiver<bool>) -
                 if !broker.replication.is_slave() {
                     break Ok(()); // promoted: stop following
                 }
-                if broker.replication.master_ha_addr().as_deref() != Some(addr) {
-                    break Ok(()); // told to follow another master: reconnect
+                if broker.replication.is_fenced() || broker.replication.master_ha_addr().as_deref() != Some(addr) {
+                    break Ok(()); // fenced, or told to follow another master: reconnect
                 }
             }
             frame = frames.recv() => {
@@ -80,6 +83,9 @@ async fn follow(broker: &Broker, addr: &str, stop: &mut watch::Receiver<bool>) -
                 if broker.replication.master_ha_addr().as_deref() != Some(addr) {
                     break Ok(()); // re-pointed: nothing more from the former master
                 }
+                let Some(_appending) = broker.replication.begin_replicated_append() else {
+                    break Ok(()); // fenced: nothing more from the former master
+                };
                 match broker.store.append_replicated(offset, &body) {
                     Ok(end) => {
                         end_tx.send_if_modified(|reported| std::mem::replace(reported, end) != end);
