@@ -6,7 +6,8 @@
 //! waits out the lease the old master may still hold, promotes the slave with the longest
 //! CommitLog (ties: lowest BrokerId) and re-points everybody else at it. Switchover: fence the
 //! master first (its writes stop at once), wait for the chosen slave to hold everything the
-//! master has, promote it, re-point the old master.
+//! master has, fence the others (a fenced slave stops replicating, so this comes last), promote
+//! the slave, re-point the old master.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
