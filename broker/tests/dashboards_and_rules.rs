@@ -206,9 +206,10 @@ async fn every_dashboard_and_rule_metric_is_served_by_a_live_broker_or_name_serv
     let (namesrv_port, namesrv_metrics) = (free_port(), free_port());
     let namesrv = start_namesrv(dir.path(), namesrv_port, namesrv_metrics);
     // A master and its slave, so the replication gauges of both roles are served.
-    let (broker_metrics, slave_metrics) = (free_port(), free_port());
+    let (broker_metrics, slave_metrics, ha_port) = (free_port(), free_port(), free_port());
     let conf = format!(
-        "brokerClusterName=DashC\nnamesrvAddr=127.0.0.1:{namesrv_port}\nmetricsPromExporterPort={broker_metrics}\n"
+        "brokerClusterName=DashC\nnamesrvAddr=127.0.0.1:{namesrv_port}\nmetricsPromExporterPort={broker_metrics}\n\
+         haListenPort={ha_port}\n"
     );
     let (master_dir, slave_dir) = (dir.path().join("master"), dir.path().join("slave"));
     std::fs::create_dir_all(&master_dir).expect("master dir");
@@ -216,8 +217,7 @@ async fn every_dashboard_and_rule_metric_is_served_by_a_live_broker_or_name_serv
     let broker = BrokerProcess::start(&master_dir, free_port(), &conf);
     let slave_conf = format!(
         "brokerClusterName=DashC\nnamesrvAddr=127.0.0.1:{namesrv_port}\nmetricsPromExporterPort={slave_metrics}\n\
-         brokerRole=SLAVE\nbrokerId=1\nhaMasterAddress=127.0.0.1:{}\nhaSendHeartbeatInterval=200\n",
-        broker.port + 1
+         brokerRole=SLAVE\nbrokerId=1\nhaMasterAddress=127.0.0.1:{ha_port}\nhaSendHeartbeatInterval=200\n"
     );
     let slave = BrokerProcess::start(&slave_dir, free_port(), &slave_conf);
     for metrics in [broker_metrics, slave_metrics] {

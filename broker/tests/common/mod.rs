@@ -24,7 +24,8 @@ pub fn free_port() -> u16 {
     loop {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = l.local_addr().expect("addr").port();
-        if port > 1030 && TcpListener::bind(("127.0.0.1", port - 2)).is_ok() {
+        let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if port > 1030 && port < u16::MAX && free(port - 2) && free(port + 1) {
             return port;
         }
     }
@@ -45,7 +46,7 @@ impl BrokerProcess {
         writeln!(
             f,
             "brokerName=broker-test\nbrokerIP1=127.0.0.1\nbindAddress=127.0.0.1\nlistenPort={port}\n\
-             storePathRootDir={}\nmappedFileSizeCommitLog=67108864\n{extra}",
+             storePathRootDir={}\nmappedFileSizeCommitLog=67108864\nhaListenPort=0\n{extra}",
             dir.join("store").display()
         )
         .expect("write conf");
