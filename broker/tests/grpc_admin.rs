@@ -21,7 +21,7 @@ use tonic::Code;
 
 /// A free loopback port for a broker's gRPC admin API.
 fn grpc_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    rmq_testkit::ports::single_port().expect("a free loopback port")
 }
 
 /// A master `m` and its slave `s1` with gRPC admin ports (returned: master's, slave's), after

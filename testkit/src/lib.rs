@@ -34,7 +34,7 @@ mod apache;
 mod broker;
 mod cluster;
 mod paths;
-mod ports;
+pub mod ports;
 mod probe;
 mod process;
 

@@ -21,17 +21,17 @@ fn handed_out() -> &'static Mutex<HashSet<u16>> {
 }
 
 /// A free port for a NameServer.
-pub(crate) fn namesrv_port() -> Result<u16, TestkitError> {
+pub fn namesrv_port() -> Result<u16, TestkitError> {
     allocate(NAMESRV_OFFSETS)
 }
 
 /// A free port for a single listener (a broker's gRPC admin API, a controller).
-pub(crate) fn single_port() -> Result<u16, TestkitError> {
+pub fn single_port() -> Result<u16, TestkitError> {
     allocate(NAMESRV_OFFSETS)
 }
 
 /// A free port `p` for a broker: `p - 2`, `p` and `p + 1` are all free.
-pub(crate) fn broker_port() -> Result<u16, TestkitError> {
+pub fn broker_port() -> Result<u16, TestkitError> {
     allocate(BROKER_OFFSETS)
 }
 

@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,16 +18,11 @@ pub mod metrics;
 
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A port whose neighbour `port - 2` is also free (the broker's VIP port).
+/// A free port whose neighbours `port - 2` (the VIP channel) and `port + 1` (HA) are free too and
+/// were never handed out before in this test binary (tests run in parallel threads, and a port
+/// that is merely free now may be some other test's broker's VIP port a moment later).
 pub fn free_port() -> u16 {
-    loop {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = l.local_addr().expect("addr").port();
-        let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
-        if port > 1030 && port < u16::MAX && free(port - 2) && free(port + 1) {
-            return port;
-        }
-    }
+    rmq_testkit::ports::broker_port().expect("free loopback ports")
 }
 
 /// A broker process.
