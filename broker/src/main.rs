@@ -26,6 +26,10 @@ struct Args {
     /// NameServer addresses, `host:port;host:port` (overrides namesrvAddr and NAMESRV_ADDR).
     #[arg(short = 'n', long = "namesrvAddr")]
     namesrv_addr: Option<String>,
+    /// One `key=value` (Apache key names) over every file, repeatable: what only the launcher
+    /// knows, e.g. `--set brokerIP1=$(POD_IP)` in a Kubernetes pod.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Print the effective configuration and exit.
     #[arg(short = 'p', long = "printConfigItem")]
     print_config: bool,
@@ -45,6 +49,13 @@ fn main() -> anyhow::Result<()> {
     let mut props = Properties::default();
     for path in &args.config_files {
         props.overlay(Properties::load(path)?);
+    }
+    for pair in &args.set {
+        let (key, value) = pair
+            .split_once('=')
+            .filter(|(k, _)| !k.trim().is_empty())
+            .with_context(|| format!("--set '{pair}': expected key=value"))?;
+        props.set(key.trim(), value.trim().to_owned());
     }
     if let Some(addr) = &args.namesrv_addr {
         props.set("namesrvAddr", addr.clone());

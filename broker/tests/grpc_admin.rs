@@ -165,6 +165,21 @@ async fn promote_makes_a_caught_up_slave_the_master_and_refuses_bad_requests() {
         assert!(Instant::now() < deadline, "NameServer still routes to the old master: {:?}", masters(&ns).await);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // Restarted with its unchanged slave broker.conf (a Kubernetes pod), it is still the master.
+    cluster = tokio::task::spawn_blocking(move || {
+        cluster.broker_mut("s1").restart().expect("restart the promoted slave");
+        cluster
+    })
+    .await
+    .expect("join");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ReplicationAdminClient::connect(format!("http://127.0.0.1:{slave_port}")).await.is_err() {
+        assert!(Instant::now() < deadline, "the restarted broker's admin API never came up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let again = status(slave_port).await;
+    assert_eq!((again.broker_id, again.epoch, again.role.as_str()), (0, 1, "ASYNC_MASTER"));
     drop(cluster);
 }
 

@@ -108,10 +108,15 @@ fn role_code(role: BrokerRole) -> u8 {
 
 impl Replication {
     /// The state of a broker starting with `config` and the persisted `state` (which wins: a
-    /// broker told to follow stays a slave whatever `broker.conf` says).
+    /// broker told to follow stays a slave and a promoted one the master, whatever `broker.conf` says).
     pub fn new(config: &BrokerConfig, state: &role::ReplicaState) -> Replication {
         let (role, broker_id, master) = match &state.follow {
             Some(f) => (BrokerRole::Slave, f.broker_id, (Some(f.ha_addr.clone()), Some(f.addr.clone()))),
+            None if state.promoted && config.role == BrokerRole::Slave => {
+                let role =
+                    if config.ha.in_sync_replicas > 1 { BrokerRole::SyncMaster } else { BrokerRole::AsyncMaster };
+                (role, 0, (None, None))
+            }
             None => (config.role, config.broker_id, (None, None)),
         };
         Replication {

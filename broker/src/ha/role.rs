@@ -4,7 +4,8 @@
 //! - a broker told to follow a new master: a slave re-points at once; a former master, or a
 //!   slave holding records the new master lacks, records the cut and restarts in place, so the
 //!   store drops that tail at open ([`rmq_store::StoreConfig::truncate_commit_log_to`]) and it
-//!   comes back as a slave, whatever `broker.conf` says.
+//!   comes back as a slave, whatever `broker.conf` says; a promoted slave likewise comes back as
+//!   the master.
 //!
 //! The epoch is registered with the NameServers as the topic table's `stateVersion`, so a
 //! NameServer prefers the newest master of a group over a former one with an older epoch.
@@ -32,6 +33,9 @@ pub struct ReplicaState {
     pub fenced: bool,
     /// On a master: where its epoch starts in the CommitLog (its end when it was promoted).
     pub epoch_start: i64,
+    /// Set by a promotion: this broker is its group's master (BrokerId 0), whatever
+    /// `broker.conf` says, until a follow makes it a slave again.
+    pub promoted: bool,
 }
 
 /// The master a broker was told to follow.
@@ -119,7 +123,7 @@ impl Replication {
         if have < needed && !force {
             return Err(RoleChangeError::Lagging { have, needed });
         }
-        self.save(&ReplicaState { epoch, epoch_start: have, ..ReplicaState::default() })?;
+        self.save(&ReplicaState { epoch, epoch_start: have, promoted: true, ..ReplicaState::default() })?;
         self.epoch.store(epoch, Ordering::Release);
         self.epoch_start.store(have, Ordering::Release);
         self.fenced.store(false, Ordering::Release);
