@@ -1,5 +1,15 @@
-//! rmq's Kubernetes operator: the `RocketMQCluster` and `Topic` custom resources ([`crd`]).
-//! The reconcilers that turn them into NameServer and broker StatefulSets come next (the
-//! operator issue); today the crate defines and publishes the resource types.
+//! rmq's Kubernetes operator.
+//!
+//! - [`crd`]: the `RocketMQCluster` and `Topic` custom resources (`rmq.io/v1alpha1`).
+//! - [`resources`]: the objects a cluster stands for, computed from its spec (pure).
+//! - [`rollout`]: which broker pod a health-gated roll restarts next (pure).
+//! - [`status`]: the status conditions from what was observed (pure).
+//! - [`reconcile`]: the controllers that apply all of it, and the failover supervisors.
+//! - [`metrics`]: the operator's `/metrics`, `/healthz`, `/readyz`.
 
 pub mod crd;
+pub mod metrics;
+pub mod reconcile;
+pub mod resources;
+pub mod rollout;
+pub mod status;

@@ -1,0 +1,300 @@
+//! Reconciles one `RocketMQCluster`: applies every object [`crate::resources`] computes (server-side
+//! apply, our field manager, owner references so the garbage collector removes them with the
+//! cluster), removes the groups a scale-in dropped, keeps the failover supervisors and the
+//! pods' role labels current, rolls outdated groups one pod at a time, and writes the status
+//! when it changed. `rmq.io/paused: "true"` stops every change but the status.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::chrono::Utc;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::{Api, Resource, ResourceExt};
+use rmq_controller::config::GroupConfig;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::json;
+use tracing::info;
+
+use super::supervisor::Seen;
+use super::{Context, Error};
+use crate::crd::cluster::{GroupStatus, RocketMQCluster, RocketMQClusterStatus};
+use crate::resources::broker::{GROUP_LABEL, ROLE_LABEL};
+use crate::resources::{broker, broker_conf, names, namesrv, FIELD_MANAGER};
+use crate::rollout::{next_step, MemberPod, RollStep};
+use crate::status::{conditions, Observation, SetObservation};
+
+/// The annotation that pauses reconciliation.
+pub const PAUSED: &str = "rmq.io/paused";
+
+/// One reconcile of `cluster`.
+pub async fn reconcile(cluster: &RocketMQCluster, ctx: &Context) -> Result<Action, Error> {
+    let ns = cluster.namespace().ok_or(Error::Malformed("no namespace"))?;
+    let key = format!("{ns}/{}", cluster.name_any());
+    if cluster.meta().deletion_timestamp.is_some() {
+        ctx.supervisors.remove(&key);
+        ctx.metrics.forget_cluster(&key);
+        return Ok(Action::await_change());
+    }
+    let paused = cluster.annotations().get(PAUSED).is_some_and(|v| v == "true");
+    if !paused {
+        apply_all(cluster, ctx, &ns).await?;
+        remove_dropped_groups(cluster, ctx, &ns).await?;
+    }
+    let supervised = supervised_groups(cluster);
+    for g in &supervised {
+        ctx.metrics.failover_series(&key, &g.name);
+    }
+    let seen = ctx.supervisors.ensure(&key, &supervised);
+    report_failovers(cluster, ctx, &key, &seen).await;
+    let mut observation = Observation { paused, ..Observation::default() };
+    let sets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ns);
+    observation.sets.push(observe(&sets, &names::namesrv(cluster), cluster.spec.name_server.replicas).await?);
+    let mut groups = Vec::new();
+    for g in 0..cluster.spec.broker.groups {
+        let name = names::broker_group(cluster, g);
+        observation.sets.push(observe(&sets, &name, cluster.spec.broker.replicas_per_group).await?);
+        let group = reconcile_group(cluster, ctx, &ns, g, seen.get(&name), paused).await?;
+        if group.master_pod.is_none() {
+            observation.groups_without_master.push(name);
+        }
+        groups.push(group);
+    }
+    let rolling = observation.sets.iter().any(|s| s.updated < s.desired || s.ready < s.desired);
+    write_status(cluster, ctx, &ns, &observation, groups).await?;
+    let ready = observation.sets.iter().all(|s| s.ready >= s.desired) && observation.groups_without_master.is_empty();
+    ctx.metrics.set_ready(&key, ready);
+    Ok(Action::requeue(if rolling || !ready { Duration::from_secs(5) } else { Duration::from_secs(60) }))
+}
+
+/// Server-side applies `object` (named by its metadata) with our field manager.
+async fn apply<K>(ctx: &Context, ns: &str, object: &K) -> Result<(), Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), ns);
+    let name = object.meta().name.clone().ok_or(Error::Malformed("an object without a name"))?;
+    let mut body = serde_json::to_value(object).map_err(|_| Error::Malformed("an unserializable object"))?;
+    body["apiVersion"] = json!(K::api_version(&()));
+    body["kind"] = json!(K::kind(&()));
+    api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?;
+    Ok(())
+}
+
+async fn apply_all(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<(), Error> {
+    apply(ctx, ns, &namesrv::service(cluster)).await?;
+    apply(ctx, ns, &namesrv::stateful_set(cluster)).await?;
+    for g in 0..cluster.spec.broker.groups {
+        apply(ctx, ns, &broker::config_map(cluster, g)).await?;
+        apply(ctx, ns, &broker::headless_service(cluster, g)).await?;
+        apply(ctx, ns, &broker::master_service(cluster, g)).await?;
+        apply(ctx, ns, &broker::stateful_set(cluster, g)).await?;
+        apply(ctx, ns, &broker::disruption_budget(cluster, g)).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the objects of groups at or beyond `spec.broker.groups` (their volumes follow
+/// `storage.whenScaled` through the StatefulSet's retention policy).
+async fn remove_dropped_groups(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<(), Error> {
+    let sets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
+    let selector = format!("app.kubernetes.io/instance={},app.kubernetes.io/component=broker", cluster.name_any());
+    let wanted: Vec<String> = (0..cluster.spec.broker.groups).map(|g| names::broker_group(cluster, g)).collect();
+    for set in sets.list(&ListParams::default().labels(&selector)).await? {
+        let Some(group) = set.labels().get(GROUP_LABEL).cloned() else { continue };
+        if wanted.contains(&group) || !owned_by(&set, cluster) {
+            continue;
+        }
+        info!(cluster = %cluster.name_any(), group, "scale-in: removing a broker group");
+        let dp = DeleteParams::background();
+        let _ = sets.delete(&group, &dp).await?;
+        let _ = Api::<ConfigMap>::namespaced(ctx.client.clone(), ns).delete(&group, &dp).await;
+        let _ = Api::<Service>::namespaced(ctx.client.clone(), ns).delete(&group, &dp).await;
+        let _ = Api::<Service>::namespaced(ctx.client.clone(), ns).delete(&format!("{group}-master"), &dp).await;
+        let _ = Api::<PodDisruptionBudget>::namespaced(ctx.client.clone(), ns).delete(&group, &dp).await;
+        publish(ctx, cluster, EventType::Normal, "GroupRemoved", &format!("broker group {group} removed (scale-in)"))
+            .await;
+    }
+    Ok(())
+}
+
+fn owned_by<K: Resource>(object: &K, cluster: &RocketMQCluster) -> bool {
+    let uid = cluster.meta().uid.as_deref();
+    object.owner_references().iter().any(|o| Some(o.uid.as_str()) == uid)
+}
+
+/// The groups the failover controller watches: every group with slaves, when enabled.
+fn supervised_groups(cluster: &RocketMQCluster) -> Vec<GroupConfig> {
+    if !broker_conf::fenced(cluster) {
+        return Vec::new();
+    }
+    (0..cluster.spec.broker.groups)
+        .map(|g| GroupConfig { name: names::broker_group(cluster, g), members: names::admin_addrs(cluster, g) })
+        .collect()
+}
+
+async fn report_failovers(cluster: &RocketMQCluster, ctx: &Context, key: &str, seen: &HashMap<String, Seen>) {
+    for (group, s) in seen {
+        if s.new_failovers == 0 {
+            continue;
+        }
+        let master = s.view.master.map_or_else(|| "none".to_owned(), |m| format!("{group}-{m}"));
+        for _ in 0..s.new_failovers {
+            ctx.metrics.failover(key, group);
+        }
+        let note = format!("group {group} has a new master: pod {master}");
+        publish(ctx, cluster, EventType::Warning, "MasterChanged", &note).await;
+    }
+}
+
+async fn publish(ctx: &Context, cluster: &RocketMQCluster, type_: EventType, reason: &str, note: &str) {
+    let event = Event {
+        type_,
+        reason: reason.to_owned(),
+        note: Some(note.to_owned()),
+        action: "Reconcile".to_owned(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&event, &cluster.object_ref(&())).await {
+        tracing::warn!(error = %e, reason, "cannot publish an event");
+    }
+}
+
+async fn observe(sets: &Api<StatefulSet>, name: &str, desired: i32) -> Result<SetObservation, Error> {
+    let status = sets.get_opt(name).await?.and_then(|s| s.status);
+    Ok(SetObservation {
+        name: name.to_owned(),
+        desired,
+        ready: status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
+        updated: status.as_ref().and_then(|s| s.updated_replicas).unwrap_or(0),
+    })
+}
+
+/// Labels the group's pods with their roles, takes one roll step, and says who is master.
+async fn reconcile_group(
+    cluster: &RocketMQCluster,
+    ctx: &Context,
+    ns: &str,
+    g: i32,
+    seen: Option<&Seen>,
+    paused: bool,
+) -> Result<GroupStatus, Error> {
+    let name = names::broker_group(cluster, g);
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    let members = pods.list(&ListParams::default().labels(&format!("{GROUP_LABEL}={name}"))).await?;
+    // The master: what the failover controller sees, or ordinal 0 for a group it does not watch.
+    let (master, epoch) = match seen {
+        Some(s) => (
+            s.view.master.map(|m| m as i32),
+            s.view.master.and_then(|m| s.view.statuses[m].as_ref()).map_or(0, |st| st.epoch as i64),
+        ),
+        None => (members.iter().any(|p| ordinal(p) == Some(0) && pod_ready(p)).then_some(0), 0),
+    };
+    let update_revision = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&name)
+        .await?
+        .and_then(|s| s.status)
+        .and_then(|s| s.update_revision);
+    let mut view = Vec::new();
+    for pod in &members {
+        let Some(ord) = ordinal(pod) else { continue };
+        let role = if Some(ord) == master { "master" } else { "slave" };
+        if !paused && pod.labels().get(ROLE_LABEL).map(String::as_str) != Some(role) {
+            let patch = json!({ "metadata": { "labels": { ROLE_LABEL: role } } });
+            pods.patch(&pod.name_any(), &PatchParams::default(), &Patch::Merge(patch)).await?;
+        }
+        let revision = pod.labels().get("controller-revision-hash");
+        view.push(MemberPod {
+            name: pod.name_any(),
+            ordinal: ord,
+            updated: update_revision.is_some() && revision == update_revision.as_ref(),
+            ready: pod_ready(pod) && pod.metadata.deletion_timestamp.is_none(),
+            master: Some(ord) == master,
+        });
+    }
+    if !paused && update_revision.is_some() {
+        roll(cluster, ctx, ns, &name, &view, seen).await?;
+    }
+    Ok(GroupStatus { name: name.clone(), master_pod: master.map(|m| format!("{name}-{m}")), epoch })
+}
+
+async fn roll(
+    cluster: &RocketMQCluster,
+    ctx: &Context,
+    ns: &str,
+    group: &str,
+    view: &[MemberPod],
+    seen: Option<&Seen>,
+) -> Result<(), Error> {
+    match next_step(view, cluster.spec.broker.replicas_per_group) {
+        RollStep::Done | RollStep::Wait => {}
+        RollStep::Restart(pod) => restart(cluster, ctx, ns, group, &pod).await?,
+        // A group without a failover supervisor cannot switch over: its master just restarts.
+        RollStep::Switchover(_) if seen.is_none() => {
+            if let Some(master) = view.iter().find(|m| m.master) {
+                restart(cluster, ctx, ns, group, &master.name).await?;
+            }
+        }
+        RollStep::Switchover(ordinal) => {
+            let target = seen
+                .and_then(|s| s.view.statuses.get(ordinal as usize).cloned().flatten())
+                .map(|s| s.broker_id)
+                .ok_or_else(|| Error::Broker(format!("{group}-{ordinal} reports no status")))?;
+            let key = format!("{ns}/{}", cluster.name_any());
+            let epoch =
+                ctx.supervisors.switchover(&key, group, target).await.map_err(|e| Error::Broker(e.to_string()))?;
+            let note = format!("rolling: {group} switched over to {group}-{ordinal} (epoch {epoch})");
+            publish(ctx, cluster, EventType::Normal, "Switchover", &note).await;
+        }
+    }
+    Ok(())
+}
+
+async fn restart(cluster: &RocketMQCluster, ctx: &Context, ns: &str, group: &str, pod: &str) -> Result<(), Error> {
+    info!(group, pod, "rolling: restarting a pod at the new revision");
+    Api::<Pod>::namespaced(ctx.client.clone(), ns).delete(pod, &DeleteParams::default()).await?;
+    ctx.metrics.rolling_restart(&format!("{ns}/{}", cluster.name_any()));
+    publish(ctx, cluster, EventType::Normal, "RollingRestart", &format!("restarted {pod} at the new revision")).await;
+    Ok(())
+}
+
+fn ordinal(pod: &Pod) -> Option<i32> {
+    pod.labels().get("apps.kubernetes.io/pod-index").and_then(|i| i.parse().ok())
+}
+
+fn pod_ready(pod: &Pod) -> bool {
+    let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_ref());
+    conditions.is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+async fn write_status(
+    cluster: &RocketMQCluster,
+    ctx: &Context,
+    ns: &str,
+    observation: &Observation,
+    groups: Vec<GroupStatus>,
+) -> Result<(), Error> {
+    let previous = cluster.status.clone().unwrap_or_default();
+    let status = RocketMQClusterStatus {
+        observed_generation: cluster.meta().generation,
+        conditions: conditions(observation, cluster.meta().generation, &previous.conditions, Utc::now()),
+        name_server_addresses: names::namesrv_addrs(cluster),
+        groups,
+    };
+    if status == previous {
+        return Ok(());
+    }
+    let api: Api<RocketMQCluster> = Api::namespaced(ctx.client.clone(), ns);
+    let body = json!({ "apiVersion": "rmq.io/v1alpha1", "kind": "RocketMQCluster", "status": status });
+    api.patch_status(&cluster.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?;
+    Ok(())
+}

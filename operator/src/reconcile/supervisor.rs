@@ -1,0 +1,116 @@
+//! One failover supervisor per broker group of every cluster: the failover controller's
+//! [`Group`] (`rmq-controller`) polling the members' gRPC admin APIs, promoting the most
+//! caught-up slave under a new epoch when the master stays unreachable, and re-pointing a
+//! returning old master. The reconciler starts, reshapes and stops them and reads their views.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rmq_controller::config::{ControllerConfig, GroupConfig};
+use rmq_controller::group::{ControlError, Group, GroupView};
+use tokio::task::JoinHandle;
+
+/// How long a group may lack a reachable master before a failover (above the brokers'
+/// `fencingLease`, [`crate::resources::broker_conf::FENCING_LEASE_MS`]).
+pub const FAILOVER_AFTER: Duration = Duration::from_secs(10);
+
+/// The failover controller settings every supervisor uses.
+pub fn controller_config() -> ControllerConfig {
+    ControllerConfig {
+        failover_after: FAILOVER_AFTER,
+        fencing_lease: Duration::from_millis(crate::resources::broker_conf::FENCING_LEASE_MS),
+        tick: Duration::from_secs(1),
+        call_timeout: Duration::from_secs(2),
+        catch_up_timeout: Duration::from_secs(30),
+        ..ControllerConfig::default()
+    }
+}
+
+struct Supervised {
+    members: Vec<String>,
+    group: Arc<Group>,
+    task: JoinHandle<()>,
+    /// The failover count last reported (Events and metrics fire on a change).
+    reported_failovers: u64,
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The supervisors, by cluster (`namespace/name`) and group name.
+#[derive(Default)]
+pub struct Supervisors {
+    clusters: Mutex<HashMap<String, HashMap<String, Supervised>>>,
+}
+
+/// What a reconcile learns of one group.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// The supervisor's last view.
+    pub view: GroupView,
+    /// Failovers since the previous reconcile looked.
+    pub new_failovers: u64,
+}
+
+impl Supervisors {
+    /// Makes `cluster`'s supervised groups exactly `groups` (a group whose members changed is
+    /// restarted) and returns what each saw, by group name.
+    pub fn ensure(&self, cluster: &str, groups: &[GroupConfig]) -> HashMap<String, Seen> {
+        let mut clusters = self.clusters.lock().unwrap_or_else(PoisonError::into_inner);
+        let supervised = clusters.entry(cluster.to_owned()).or_default();
+        supervised.retain(|name, s| groups.iter().any(|g| &g.name == name && g.members == s.members));
+        let config = controller_config();
+        for g in groups {
+            if supervised.contains_key(&g.name) {
+                continue;
+            }
+            let Ok(group) = Group::new(g, config.call_timeout) else { continue };
+            let group = Arc::new(group);
+            let task = tokio::spawn(supervise(Arc::clone(&group), config.clone()));
+            supervised
+                .insert(g.name.clone(), Supervised { members: g.members.clone(), group, task, reported_failovers: 0 });
+        }
+        supervised
+            .iter_mut()
+            .map(|(name, s)| {
+                let view = s.group.view();
+                let new_failovers = view.failovers.saturating_sub(s.reported_failovers);
+                s.reported_failovers = view.failovers;
+                (name.clone(), Seen { view, new_failovers })
+            })
+            .collect()
+    }
+
+    /// Hands group `group` of `cluster` over to slave `target` (BrokerId) with nothing lost.
+    pub async fn switchover(&self, cluster: &str, group: &str, target: i64) -> Result<u64, ControlError> {
+        let handle = {
+            let clusters = self.clusters.lock().unwrap_or_else(PoisonError::into_inner);
+            clusters.get(cluster).and_then(|c| c.get(group)).map(|s| Arc::clone(&s.group))
+        };
+        let Some(group) = handle else { return Err(ControlError::NoMaster) };
+        group.switchover(&controller_config(), Some(target)).await.map(|(epoch, _)| epoch)
+    }
+
+    /// Stops `cluster`'s supervisors (the cluster is gone).
+    pub fn remove(&self, cluster: &str) {
+        self.clusters.lock().unwrap_or_else(PoisonError::into_inner).remove(cluster);
+    }
+
+    /// Stops every supervisor.
+    pub fn stop_all(&self) {
+        self.clusters.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+}
+
+async fn supervise(group: Arc<Group>, config: ControllerConfig) {
+    let mut tick = tokio::time::interval(config.tick);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        group.tick(&config, true).await;
+    }
+}

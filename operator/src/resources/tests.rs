@@ -1,0 +1,136 @@
+//! Spec → desired objects.
+
+use k8s_openapi::api::core::v1::PodSpec;
+
+use super::*;
+use crate::crd::cluster::RocketMQCluster;
+
+fn cluster(extra: &str) -> RocketMQCluster {
+    let yaml = format!(
+        "apiVersion: rmq.io/v1alpha1\nkind: RocketMQCluster\nmetadata: {{name: demo, namespace: mq, uid: u-1}}\n\
+         spec:\n  image: rmq:test\n  broker:\n    groups: 2\n    replicasPerGroup: 3\n    storage: {{size: 20Gi, whenDeleted: Delete}}\n\
+         {extra}"
+    );
+    serde_yaml::from_str(&yaml).expect("a valid cluster")
+}
+
+fn pod(set: &k8s_openapi::api::apps::v1::StatefulSet) -> &PodSpec {
+    set.spec.as_ref().and_then(|s| s.template.spec.as_ref()).expect("pod spec")
+}
+
+#[test]
+fn every_child_is_owned_by_the_cluster_and_labelled_as_its_component() {
+    let c = cluster("");
+    for meta in [
+        &namesrv::service(&c).metadata,
+        &namesrv::stateful_set(&c).metadata,
+        &broker::config_map(&c, 0).metadata,
+        &broker::stateful_set(&c, 1).metadata,
+        &broker::disruption_budget(&c, 1).metadata,
+        &broker::master_service(&c, 1).metadata,
+    ] {
+        let owner = &meta.owner_references.as_ref().expect("owner")[0];
+        assert_eq!((owner.kind.as_str(), owner.name.as_str(), owner.uid.as_str()), ("RocketMQCluster", "demo", "u-1"));
+        assert_eq!(owner.controller, Some(true));
+        assert_eq!(meta.namespace.as_deref(), Some("mq"));
+        let labels = meta.labels.as_ref().expect("labels");
+        assert_eq!(labels["app.kubernetes.io/instance"], "demo");
+        assert_eq!(labels["app.kubernetes.io/managed-by"], "rmq-operator");
+    }
+}
+
+#[test]
+fn a_group_is_one_ordered_statefulset_whose_ordinal_picks_the_pods_broker_conf() {
+    let c = cluster("");
+    let set = broker::stateful_set(&c, 1);
+    let spec = set.spec.as_ref().expect("spec");
+    assert_eq!(set.metadata.name.as_deref(), Some("demo-broker-1"));
+    assert_eq!(spec.replicas, Some(3));
+    assert_eq!(spec.service_name.as_deref(), Some("demo-broker-1"));
+    assert_eq!(spec.update_strategy.as_ref().and_then(|u| u.type_.as_deref()), Some("OnDelete"));
+    let args = pod(&set).containers[0].args.clone().expect("args");
+    assert_eq!(
+        args,
+        ["-c", "/etc/rmq/broker.conf", "-c", "/etc/rmq/pod-$(POD_INDEX).conf", "--set", "brokerIP1=$(POD_IP)"]
+    );
+    let claim = &spec.volume_claim_templates.as_ref().expect("claims")[0];
+    let size =
+        &claim.spec.as_ref().and_then(|s| s.resources.as_ref()).and_then(|r| r.requests.as_ref()).expect("requests")
+            ["storage"];
+    assert_eq!(size.0, "20Gi");
+    let retention = spec.persistent_volume_claim_retention_policy.as_ref().expect("retention");
+    assert_eq!((retention.when_scaled.as_deref(), retention.when_deleted.as_deref()), (Some("Retain"), Some("Delete")));
+    let anti = pod(&set).affinity.as_ref().and_then(|a| a.pod_anti_affinity.as_ref()).expect("anti-affinity");
+    let term = &anti.required_during_scheduling_ignored_during_execution.as_ref().expect("required")[0];
+    assert_eq!(term.topology_key, "kubernetes.io/hostname");
+}
+
+#[test]
+fn broker_conf_names_the_group_and_every_name_server_and_each_pod_its_id_role_and_peers() {
+    let c = cluster("    replication: {mode: SYNC, inSyncReplicas: 2}\n    config: {deleteWhen: \"04\"}\n");
+    let files = broker_conf::config_files(&c, 1);
+    assert_eq!(files.keys().collect::<Vec<_>>(), ["broker.conf", "pod-0.conf", "pod-1.conf", "pod-2.conf"]);
+    let shared = &files["broker.conf"];
+    for line in [
+        "brokerClusterName=demo",
+        "brokerName=demo-broker-1",
+        "namesrvAddr=demo-namesrv-0.demo-namesrv.mq.svc:9876;demo-namesrv-1.demo-namesrv.mq.svc:9876",
+        "inSyncReplicas=2",
+        "fencingLease=4000",
+        "deleteWhen=04",
+    ] {
+        assert!(shared.lines().any(|l| l == line), "{line} missing from\n{shared}");
+    }
+    assert!(files["pod-0.conf"].contains("brokerId=0\nbrokerRole=SYNC_MASTER\n"));
+    assert!(files["pod-2.conf"].contains("brokerId=2\nbrokerRole=SLAVE\n"));
+    let peers = "groupPeers=demo-broker-1-0.demo-broker-1.mq.svc:10920,demo-broker-1-1.demo-broker-1.mq.svc:10920";
+    assert!(files["pod-2.conf"].lines().any(|l| l == peers), "{}", files["pod-2.conf"]);
+}
+
+#[test]
+fn a_group_without_slaves_or_failover_has_no_fencing_lease() {
+    let single = cluster("").spec;
+    let mut c = cluster("");
+    c.spec = crate::crd::cluster::RocketMQClusterSpec {
+        broker: crate::crd::cluster::BrokerSpec { replicas_per_group: 1, ..single.broker },
+        ..single
+    };
+    let files = broker_conf::config_files(&c, 0);
+    assert!(!files["broker.conf"].contains("fencingLease"));
+    assert!(!files["pod-0.conf"].contains("groupPeers"));
+}
+
+#[test]
+fn a_config_change_changes_the_pod_template_hash() {
+    let before = broker::stateful_set(&cluster(""), 0);
+    let after = broker::stateful_set(&cluster("    config: {deleteWhen: \"02\"}\n"), 0);
+    let hash = |s: &k8s_openapi::api::apps::v1::StatefulSet| {
+        s.spec
+            .as_ref()
+            .and_then(|s| s.template.metadata.as_ref())
+            .and_then(|m| m.annotations.as_ref())
+            .expect("annotations")[broker::CONFIG_HASH]
+            .clone()
+    };
+    assert_ne!(hash(&before), hash(&after));
+    assert_eq!(hash(&before), hash(&broker::stateful_set(&cluster(""), 0)));
+}
+
+#[test]
+fn the_master_service_selects_the_pod_labelled_master_of_its_group() {
+    let svc = broker::master_service(&cluster(""), 1);
+    let selector = svc.spec.and_then(|s| s.selector).expect("selector");
+    assert_eq!(selector[broker::GROUP_LABEL], "demo-broker-1");
+    assert_eq!(selector[broker::ROLE_LABEL], "master");
+}
+
+#[test]
+fn without_metrics_the_probes_fall_back_to_the_remoting_port() {
+    let set = namesrv::stateful_set(&cluster("  metrics: {enabled: false}\n"));
+    let probe = pod(&set).containers[0].readiness_probe.clone().expect("probe");
+    assert!(probe.http_get.is_none());
+    assert_eq!(probe.tcp_socket.expect("tcp").port, IntOrString::Int(NAMESRV_PORT));
+    let set = namesrv::stateful_set(&cluster(""));
+    let probe = pod(&set).containers[0].readiness_probe.clone().expect("probe");
+    assert_eq!(probe.http_get.expect("http").path.as_deref(), Some("/readyz"));
+}
