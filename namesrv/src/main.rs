@@ -27,6 +27,10 @@ struct Args {
     /// Properties file with NameServer settings (Apache namesrv keys, e.g. listenPort=9876).
     #[arg(short = 'c', long = "config-file", value_name = "PATH")]
     config_file: Option<PathBuf>,
+    /// One `key=value` over the file, repeatable (what only the launcher knows, e.g.
+    /// `--set bindAddress=$(POD_IP)`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Print the effective configuration and exit.
     #[arg(short = 'p', long = "print-config")]
     print_config: bool,
@@ -57,6 +61,13 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         Some(path) => Properties::load(path)?,
         None => Properties::default(),
     };
+    for pair in &args.set {
+        let (key, value) = pair
+            .split_once('=')
+            .filter(|(k, _)| !k.trim().is_empty())
+            .with_context(|| format!("--set '{pair}': expected key=value"))?;
+        props.set(key.trim(), value.trim().to_owned());
+    }
     let config = NamesrvConfig::from_properties(&mut props)?;
     log_unused_keys(&props);
     if args.print_config {

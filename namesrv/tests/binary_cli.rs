@@ -1,4 +1,5 @@
-//! The `rmq-namesrv` binary: prints its config, rejects malformed config naming the key,
+//! The `rmq-namesrv` binary: prints its config, layers `--set` options over the file, rejects
+//! malformed config naming the key,
 //! announces "boot success" and exits cleanly on SIGTERM.
 
 use std::io::{BufRead, BufReader};
@@ -17,6 +18,21 @@ fn print_config_shows_effective_values() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("listenPort=19999"), "{stdout}");
     assert!(stdout.contains("orderMessageEnable=false"), "{stdout}");
+}
+
+#[test]
+fn set_options_override_the_file_and_need_a_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("namesrv.conf");
+    std::fs::write(&conf, "listenPort=19999\nbindAddress=0.0.0.0\n").expect("write");
+    let conf = conf.to_str().expect("utf8");
+    let out = Command::new(BIN).args(["-c", conf, "--set", "bindAddress=127.0.0.7", "-p"]).output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.lines().any(|l| l == "bindAddress=127.0.0.7"), "{stdout}");
+    let out = Command::new(BIN).args(["--set", "bindAddress", "-p"]).output().expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected key=value"));
 }
 
 #[test]
