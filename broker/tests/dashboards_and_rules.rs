@@ -1,7 +1,8 @@
 //! The Grafana dashboards (`deploy/grafana/*.json`) and alert rules
 //! (`deploy/prometheus/rules.yml`) refer only to metrics the real broker and NameServer binaries
 //! serve (the operator's `rocketmq_operator_*` series are checked against a live operator by
-//! `operator/tests/cluster.rs`): every PromQL expression is parsed with `promql-parser`, its metric names are collected
+//! `operator/tests/cluster.rs`): every PromQL expression is parsed with `promql-parser` (through
+//! `rmq_testkit::observability`), its metric names are collected
 //! and looked up in live scrapes taken after traffic. Every rule links an existing runbook entry.
 //!
 //! Needs the NameServer binary next to this test's (`cargo build -p rmq-namesrv`), or in
@@ -18,79 +19,10 @@ use std::time::{Duration, Instant};
 
 use common::metrics::{every_kind_of_traffic, http_get, scrape};
 use common::*;
-use promql_parser::parser::{self, Expr};
-use promql_parser::util::{walk_expr, ExprVisitor};
+use rmq_testkit::observability::{all_exprs, metric_names, rules, unserved, Rule};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
-}
-
-/// Collects the metric names of every selector in an expression.
-struct Names(BTreeSet<String>);
-
-impl ExprVisitor for Names {
-    type Error = String;
-    fn pre_visit(&mut self, expr: &Expr) -> Result<bool, String> {
-        let selector = match expr {
-            Expr::VectorSelector(vs) => Some(vs),
-            Expr::MatrixSelector(ms) => Some(&ms.vs),
-            _ => None,
-        };
-        if let Some(vs) = selector {
-            let name = vs.name.clone().ok_or_else(|| format!("selector without a metric name: {vs}"))?;
-            self.0.insert(name);
-        }
-        Ok(true)
-    }
-}
-
-/// Parses `expr` (Grafana's `$__rate_interval` replaced by a duration) and returns its metric names.
-fn metric_names(origin: &str, expr: &str) -> BTreeSet<String> {
-    let promql = expr.replace("$__rate_interval", "5m");
-    let ast = parser::parse(&promql).unwrap_or_else(|e| panic!("{origin}: `{expr}` is not valid PromQL: {e}"));
-    let mut names = Names(BTreeSet::new());
-    walk_expr(&mut names, &ast).unwrap_or_else(|e| panic!("{origin}: {e}"));
-    names.0
-}
-
-/// Every `targets[].expr` of every panel (rows included) of a dashboard.
-fn dashboard_exprs(value: &serde_json::Value, out: &mut Vec<String>) {
-    match value {
-        serde_json::Value::Object(map) => {
-            if let Some(serde_json::Value::Array(targets)) = map.get("targets") {
-                for t in targets {
-                    out.push(t["expr"].as_str().expect("every target has an expr").to_owned());
-                }
-            }
-            map.values().for_each(|v| dashboard_exprs(v, out));
-        }
-        serde_json::Value::Array(items) => items.iter().for_each(|v| dashboard_exprs(v, out)),
-        _ => {}
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct RuleFile {
-    groups: Vec<RuleGroup>,
-}
-
-#[derive(serde::Deserialize)]
-struct RuleGroup {
-    name: String,
-    rules: Vec<Rule>,
-}
-
-#[derive(serde::Deserialize)]
-struct Rule {
-    alert: String,
-    expr: String,
-    #[serde(default)]
-    annotations: std::collections::BTreeMap<String, String>,
-}
-
-fn rules() -> RuleFile {
-    let text = std::fs::read_to_string(workspace().join("deploy/prometheus/rules.yml")).expect("rules.yml");
-    serde_yaml::from_str(&text).expect("rules.yml is a Prometheus rules file")
 }
 
 /// GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to `-`.
@@ -104,35 +36,11 @@ fn anchor(heading: &str) -> String {
         .collect()
 }
 
-/// Every (origin, PromQL) of the dashboards and the rules.
-fn all_exprs() -> Vec<(String, String)> {
-    let mut all = Vec::new();
-    let dir = workspace().join("deploy/grafana");
-    let mut files: Vec<_> =
-        std::fs::read_dir(&dir).expect("deploy/grafana").map(|e| e.expect("entry").path()).collect();
-    files.sort();
-    assert!(files.len() >= 4, "the four dashboards: {files:?}");
-    for file in files {
-        let json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("dashboard JSON");
-        let mut exprs = Vec::new();
-        dashboard_exprs(&json["panels"], &mut exprs);
-        assert!(!exprs.is_empty(), "{} has no panel queries", file.display());
-        all.extend(exprs.into_iter().map(|e| (file.display().to_string(), e)));
-    }
-    for group in rules().groups {
-        for rule in group.rules {
-            all.push((format!("rules.yml {} / {}", group.name, rule.alert), rule.expr));
-        }
-    }
-    all
-}
-
 #[test]
 fn every_rule_links_an_existing_runbook_entry() {
     let runbook = std::fs::read_to_string(workspace().join("docs/runbook.md")).expect("docs/runbook.md");
     let anchors: BTreeSet<String> = runbook.lines().filter_map(|l| l.strip_prefix("## ")).map(anchor).collect();
-    let file = rules();
+    let file = rules(&workspace());
     let alerts: Vec<&Rule> = file.groups.iter().flat_map(|g| &g.rules).collect();
     for wanted in ["RocketMQBrokerDown", "RocketMQNameServerDown", "RocketMQDiskNearlyFull"] {
         assert!(alerts.iter().any(|r| r.alert == wanted), "no {wanted} rule");
@@ -202,7 +110,7 @@ fn served(port: u16) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dashboard_and_rule_metric_is_served_by_a_live_broker_or_name_server() {
-    let exprs = all_exprs();
+    let exprs = all_exprs(&workspace());
     let dir = tempfile::tempdir().expect("tempdir");
     let (namesrv_port, namesrv_metrics) = (free_port(), free_port());
     let namesrv = start_namesrv(dir.path(), namesrv_port, namesrv_metrics);
@@ -240,20 +148,18 @@ async fn every_dashboard_and_rule_metric_is_served_by_a_live_broker_or_name_serv
     live.extend(served(slave_metrics));
     live.extend(served(namesrv_metrics));
     live.insert("up".into()); // Prometheus' own series for every scrape target
-    let mut missing = Vec::new();
     let mut referenced = BTreeSet::new();
+    let mut wanted = Vec::new();
     for (origin, expr) in &exprs {
         for name in metric_names(origin, expr) {
-            if name.starts_with("rocketmq_operator_") {
-                continue; // the operator's own series: checked against a live operator in operator/tests
-            }
-            let base = ["_bucket", "_sum", "_count"].iter().find_map(|s| name.strip_suffix(s));
-            if !live.contains(&name) && !base.is_some_and(|b| live.contains(b)) {
-                missing.push(format!("{origin}: {name}"));
+            // The operator's own series are checked against a live operator in operator/tests.
+            if !name.starts_with("rocketmq_operator_") {
+                wanted.push((origin.as_str(), name.clone()));
             }
             referenced.insert(name);
         }
     }
+    let missing = unserved(wanted, &live);
     assert!(missing.is_empty(), "referenced but not served: {missing:#?}\nserved: {live:?}");
     for expected in [
         "rocketmq_namesrv_brokers",

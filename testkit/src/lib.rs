@@ -33,6 +33,7 @@
 mod apache;
 mod broker;
 mod cluster;
+pub mod observability;
 mod paths;
 pub mod ports;
 mod probe;

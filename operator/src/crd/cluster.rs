@@ -57,6 +57,7 @@ pub struct RocketMQClusterSpec {
     pub image: String,
     /// `Always`, `IfNotPresent` or `Never` (Kubernetes' default when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "pull_policy_schema")]
     pub image_pull_policy: Option<PullPolicy>,
     /// The NameServers.
     #[serde(default)]
@@ -78,6 +79,15 @@ pub struct RocketMQClusterSpec {
     /// The service account of every pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
+}
+
+/// An optional enum as a structural schema (schemars' `anyOf` with a null branch is not one).
+fn pull_policy_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "enum": ["Always", "IfNotPresent", "Never"],
+        "description": "`Always`, `IfNotPresent` or `Never` (Kubernetes' default when unset)."
+    })
 }
 
 /// An image pull policy.
@@ -151,6 +161,7 @@ pub struct BrokerSpec {
          'brokerIP2', 'flushDiskType', 'inSyncReplicas', 'grpcAdminPort', 'groupPeers', 'fencingLease', \
          'metricsExporterType', 'metricsPromExporterPort']))"
     ).message("broker.config may not set a key the operator owns (see OPERATOR_OWNED_KEYS in the docs)"))]
+    #[schemars(extend("maxProperties" = 128))]
     pub config: BTreeMap<String, String>,
 }
 
@@ -179,11 +190,27 @@ pub struct ReplicationSpec {
     /// Whether the operator fails a dead master over to a slave (epoch-fenced).
     #[serde(default = "yes")]
     pub automatic_failover: bool,
+    /// How long a group's master may be unreachable before a slave is promoted (seconds). A
+    /// master stops accepting writes after 40% of it without its group's confirmation.
+    #[serde(default = "ten")]
+    #[x_kube(validation = Rule::new("self >= 3 && self <= 300").message(
+        "broker.replication.failoverTimeoutSeconds must be 3 to 300"
+    ))]
+    pub failover_timeout_seconds: i32,
+}
+
+fn ten() -> i32 {
+    10
 }
 
 impl Default for ReplicationSpec {
     fn default() -> Self {
-        ReplicationSpec { mode: ReplicationMode::default(), in_sync_replicas: 1, automatic_failover: true }
+        ReplicationSpec {
+            mode: ReplicationMode::default(),
+            in_sync_replicas: 1,
+            automatic_failover: true,
+            failover_timeout_seconds: ten(),
+        }
     }
 }
 

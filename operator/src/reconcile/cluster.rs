@@ -50,7 +50,7 @@ pub async fn reconcile(cluster: &RocketMQCluster, ctx: &Context) -> Result<Actio
     for g in &supervised {
         ctx.metrics.failover_series(&key, &g.name);
     }
-    let seen = ctx.supervisors.ensure(&key, &supervised);
+    let seen = ctx.supervisors.ensure(&key, &super::supervisor::controller_config(cluster), &supervised);
     report_failovers(cluster, ctx, &key, &seen).await;
     let mut observation = Observation { paused, ..Observation::default() };
     let sets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ns);

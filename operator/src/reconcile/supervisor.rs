@@ -11,15 +11,15 @@ use rmq_controller::config::{ControllerConfig, GroupConfig};
 use rmq_controller::group::{ControlError, Group, GroupView};
 use tokio::task::JoinHandle;
 
-/// How long a group may lack a reachable master before a failover (above the brokers'
-/// `fencingLease`, [`crate::resources::broker_conf::FENCING_LEASE_MS`]).
-pub const FAILOVER_AFTER: Duration = Duration::from_secs(10);
+use crate::crd::cluster::RocketMQCluster;
 
-/// The failover controller settings every supervisor uses.
-pub fn controller_config() -> ControllerConfig {
+/// The failover controller settings of `cluster`'s supervisors: its failover timeout, and the
+/// lease its brokers hold ([`crate::resources::broker_conf::fencing_lease_ms`]).
+pub fn controller_config(cluster: &RocketMQCluster) -> ControllerConfig {
+    let timeout = u64::try_from(cluster.spec.broker.replication.failover_timeout_seconds).unwrap_or(10);
     ControllerConfig {
-        failover_after: FAILOVER_AFTER,
-        fencing_lease: Duration::from_millis(crate::resources::broker_conf::FENCING_LEASE_MS),
+        failover_after: Duration::from_secs(timeout),
+        fencing_lease: Duration::from_millis(crate::resources::broker_conf::fencing_lease_ms(cluster)),
         tick: Duration::from_secs(1),
         call_timeout: Duration::from_secs(2),
         catch_up_timeout: Duration::from_secs(30),
@@ -29,6 +29,7 @@ pub fn controller_config() -> ControllerConfig {
 
 struct Supervised {
     members: Vec<String>,
+    config: ControllerConfig,
     group: Arc<Group>,
     task: JoinHandle<()>,
     /// The failover count last reported (Events and metrics fire on a change).
@@ -59,11 +60,13 @@ pub struct Seen {
 impl Supervisors {
     /// Makes `cluster`'s supervised groups exactly `groups` (a group whose members changed is
     /// restarted) and returns what each saw, by group name.
-    pub fn ensure(&self, cluster: &str, groups: &[GroupConfig]) -> HashMap<String, Seen> {
+    pub fn ensure(&self, cluster: &str, config: &ControllerConfig, groups: &[GroupConfig]) -> HashMap<String, Seen> {
         let mut clusters = self.clusters.lock().unwrap_or_else(PoisonError::into_inner);
         let supervised = clusters.entry(cluster.to_owned()).or_default();
-        supervised.retain(|name, s| groups.iter().any(|g| &g.name == name && g.members == s.members));
-        let config = controller_config();
+        supervised.retain(|name, s| {
+            groups.iter().any(|g| &g.name == name && g.members == s.members)
+                && s.config.failover_after == config.failover_after
+        });
         for g in groups {
             if supervised.contains_key(&g.name) {
                 continue;
@@ -71,8 +74,10 @@ impl Supervisors {
             let Ok(group) = Group::new(g, config.call_timeout) else { continue };
             let group = Arc::new(group);
             let task = tokio::spawn(supervise(Arc::clone(&group), config.clone()));
-            supervised
-                .insert(g.name.clone(), Supervised { members: g.members.clone(), group, task, reported_failovers: 0 });
+            supervised.insert(
+                g.name.clone(),
+                Supervised { members: g.members.clone(), config: config.clone(), group, task, reported_failovers: 0 },
+            );
         }
         supervised
             .iter_mut()
@@ -89,10 +94,10 @@ impl Supervisors {
     pub async fn switchover(&self, cluster: &str, group: &str, target: i64) -> Result<u64, ControlError> {
         let handle = {
             let clusters = self.clusters.lock().unwrap_or_else(PoisonError::into_inner);
-            clusters.get(cluster).and_then(|c| c.get(group)).map(|s| Arc::clone(&s.group))
+            clusters.get(cluster).and_then(|c| c.get(group)).map(|s| (Arc::clone(&s.group), s.config.clone()))
         };
-        let Some(group) = handle else { return Err(ControlError::NoMaster) };
-        group.switchover(&controller_config(), Some(target)).await.map(|(epoch, _)| epoch)
+        let Some((group, config)) = handle else { return Err(ControlError::NoMaster) };
+        group.switchover(&config, Some(target)).await.map(|(epoch, _)| epoch)
     }
 
     /// Stops `cluster`'s supervisors (the cluster is gone).

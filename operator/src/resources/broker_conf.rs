@@ -8,9 +8,11 @@ use std::fmt::Write;
 use super::{names, BROKER_ADMIN_PORT, BROKER_HA_PORT, BROKER_METRICS_PORT, BROKER_PORT, DATA_DIR};
 use crate::crd::cluster::{FlushDiskType, ReplicationMode, RocketMQCluster};
 
-/// `fencingLease` (ms) when the group fails over automatically: well inside the operator's
-/// failover timeout, so a cut-off master stops writing before a slave is promoted.
-pub const FENCING_LEASE_MS: u64 = 4_000;
+/// `fencingLease` (ms) when the group fails over automatically: 40% of the failover timeout, so a
+/// cut-off master stops writing well before a slave is promoted.
+pub fn fencing_lease_ms(cluster: &RocketMQCluster) -> u64 {
+    u64::try_from(cluster.spec.broker.replication.failover_timeout_seconds).unwrap_or(10) * 400
+}
 
 /// The ConfigMap's data: `broker.conf` and `pod-<i>.conf` for each member.
 pub fn config_files(cluster: &RocketMQCluster, group: i32) -> BTreeMap<String, String> {
@@ -45,7 +47,7 @@ fn shared(cluster: &RocketMQCluster, group: i32) -> String {
         ("metricsPromExporterPort", BROKER_METRICS_PORT.to_string()),
     ];
     if fenced(cluster) {
-        keys.push(("fencingLease", FENCING_LEASE_MS.to_string()));
+        keys.push(("fencingLease", fencing_lease_ms(cluster).to_string()));
     }
     let mut out = String::from("# Written by rmq-operator; edit spec.broker.config of the RocketMQCluster instead.\n");
     for (k, v) in keys {

@@ -1,0 +1,344 @@
+//! The operator against a real kube-apiserver + etcd + kube-controller-manager
+//! (`hack/k8s-env/up.sh`; `tests/k8s-operator.sh` starts them and runs this file with
+//! `--ignored`). The operator runs in this process with the identity the Helm chart's RBAC
+//! grants (`K8S_TEST_OPERATOR_KUBECONFIG`); the test acts as a cluster admin (`KUBECONFIG`).
+//!
+//! No kubelet runs, so pods never start: the test marks them Ready itself, as a kubelet would
+//! after `/readyz` answered. What brokers do once running is covered by the end-to-end run.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::wait::{await_condition, conditions};
+use kube::{Api, Client, CustomResourceExt, Resource, ResourceExt};
+use rmq_operator::crd::cluster::RocketMQCluster;
+use rmq_operator::crd::topic::Topic;
+use rmq_operator::metrics::{self, Metrics};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn client_from(var: &str) -> Client {
+    let path = std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: start hack/k8s-env/up.sh first"));
+    let config = Kubeconfig::read_from(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let config = kube::Config::from_custom_kubeconfig(config, &KubeConfigOptions::default()).await.expect("kubeconfig");
+    Client::try_from(config).expect("client")
+}
+
+async fn admin() -> Client {
+    client_from("KUBECONFIG").await
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after [`WAIT`].
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn install_crds(client: &Client) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in [RocketMQCluster::crd(), Topic::crd()] {
+        let name = crd.name_any();
+        crds.patch(&name, &PatchParams::apply("it").force(), &Patch::Apply(&crd)).await.expect("apply CRD");
+        let established = await_condition(crds.clone(), &name, conditions::is_crd_established());
+        tokio::time::timeout(WAIT, established).await.expect("CRD established in time").expect("watch");
+    }
+}
+
+async fn namespace(client: &Client, prefix: &str) -> String {
+    let name = format!("{prefix}-{}", std::process::id());
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).expect("namespace");
+    let api: Api<Namespace> = Api::all(client.clone());
+    let _ = api.delete(&name, &DeleteParams::default()).await;
+    eventually("the old test namespace to go", || async {
+        api.get_opt(&name).await.expect("get").is_none().then_some(())
+    })
+    .await;
+    api.create(&PostParams::default(), &ns).await.expect("create namespace");
+    name
+}
+
+/// The operator, in this process, with the chart's RBAC when `K8S_TEST_OPERATOR_KUBECONFIG` is set.
+async fn start_operator() -> (tokio::task::JoinHandle<()>, u16) {
+    let client = match std::env::var("K8S_TEST_OPERATOR_KUBECONFIG") {
+        Ok(_) => client_from("K8S_TEST_OPERATOR_KUBECONFIG").await,
+        Err(_) => admin().await,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let m = Metrics::new();
+    tokio::spawn(metrics::serve(listener, m.clone()));
+    (tokio::spawn(rmq_operator::reconcile::run(client, m, "it".into())), port)
+}
+
+/// Marks every pod of `ns` Running and Ready, as a kubelet would once its probes pass.
+async fn mark_pods_ready(client: &Client, ns: &str) {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    for pod in pods.list(&ListParams::default()).await.expect("pods") {
+        let ready = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        if ready || pod.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let now = k8s_openapi::chrono::Utc::now().to_rfc3339();
+        let status = json!({"status": {"phase": "Running", "podIP": "127.0.0.1", "conditions": [
+            {"type": "Ready", "status": "True", "lastTransitionTime": now},
+            {"type": "ContainersReady", "status": "True", "lastTransitionTime": now}]}});
+        let _ = pods.patch_status(&pod.name_any(), &PatchParams::default(), &Patch::Merge(&status)).await;
+    }
+}
+
+fn condition(c: &RocketMQCluster, type_: &str) -> Option<(String, String)> {
+    let status = c.status.as_ref()?;
+    status.conditions.iter().find(|x| x.type_ == type_).map(|x| (x.status.clone(), x.reason.clone()))
+}
+
+fn cluster_spec(name: &str, extra: serde_json::Value) -> serde_json::Value {
+    let mut spec = json!({
+        "image": "rmq:test",
+        "nameServer": {"replicas": 1},
+        "broker": {"groups": 1, "replicasPerGroup": 2, "storage": {"size": "1Gi", "whenDeleted": "Delete"},
+                   "replication": {"automaticFailover": false}},
+    });
+    merge(&mut spec, extra);
+    json!({"apiVersion": "rmq.io/v1alpha1", "kind": "RocketMQCluster", "metadata": {"name": name}, "spec": spec})
+}
+
+fn merge(base: &mut serde_json::Value, extra: serde_json::Value) {
+    match (base, extra) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(e)) => {
+            for (k, v) in e {
+                merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, e) => *b = e,
+    }
+}
+
+async fn uid_of(pods: &Api<Pod>, name: &str) -> Option<String> {
+    pods.get_opt(name).await.expect("get pod").and_then(|p| p.metadata.uid)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real control plane: tests/k8s-operator.sh"]
+async fn the_operator_builds_rolls_scales_reports_and_removes_a_cluster() {
+    let client = admin().await;
+    install_crds(&client).await;
+    let ns = namespace(&client, "it-cluster").await;
+    let (operator, metrics_port) = start_operator().await;
+    let clusters: Api<RocketMQCluster> = Api::namespaced(client.clone(), &ns);
+    let created = clusters
+        .create(&PostParams::default(), &serde_json::from_value(cluster_spec("alpha", json!({}))).expect("cluster"))
+        .await
+        .expect("create cluster");
+    let uid = created.uid().expect("uid");
+
+    // Every child exists, owned by the cluster and applied by our field manager.
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
+    let services: Api<Service> = Api::namespaced(client.clone(), &ns);
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let pdbs: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), &ns);
+    let broker_set =
+        eventually("the broker StatefulSet", || async { sets.get_opt("alpha-broker-0").await.expect("get") }).await;
+    let mut children: Vec<(
+        String,
+        Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>,
+        BTreeSet<String>,
+    )> = Vec::new();
+    let managers = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| -> BTreeSet<String> {
+        m.managed_fields.iter().flatten().filter_map(|f| f.manager.clone()).collect()
+    };
+    for name in ["alpha-namesrv", "alpha-broker-0"] {
+        let s = sets.get(name).await.expect("StatefulSet");
+        children.push((format!("StatefulSet {name}"), s.owner_references().to_vec(), managers(s.meta())));
+    }
+    for name in ["alpha-namesrv", "alpha-broker-0", "alpha-broker-0-master"] {
+        let s = services.get(name).await.expect("Service");
+        children.push((format!("Service {name}"), s.owner_references().to_vec(), managers(s.meta())));
+    }
+    let cm = maps.get("alpha-broker-0").await.expect("ConfigMap");
+    children.push(("ConfigMap".into(), cm.owner_references().to_vec(), managers(cm.meta())));
+    let pdb = pdbs.get("alpha-broker-0").await.expect("PDB");
+    children.push(("PodDisruptionBudget".into(), pdb.owner_references().to_vec(), managers(pdb.meta())));
+    for (what, owners, managers) in &children {
+        assert_eq!(owners.len(), 1, "{what}");
+        assert_eq!((owners[0].uid.as_str(), owners[0].controller), (uid.as_str(), Some(true)), "{what}");
+        assert!(managers.contains("rmq-operator"), "{what} managed by {managers:?}");
+    }
+    let conf = &cm.data.as_ref().expect("data")["broker.conf"];
+    assert!(conf.lines().any(|l| l == "brokerName=alpha-broker-0"), "{conf}");
+    assert_eq!(broker_set.spec.as_ref().and_then(|s| s.replicas), Some(2));
+
+    // Pods exist (the controller-manager made them) but are not ready: the status says so.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    eventually("three pods", || async {
+        (pods.list(&ListParams::default()).await.expect("pods").items.len() == 3).then_some(())
+    })
+    .await;
+    eventually("a status", || async { clusters.get("alpha").await.expect("get").status.map(|_| ()) }).await;
+    let now = clusters.get("alpha").await.expect("get");
+    assert_eq!(condition(&now, "Ready").map(|c| c.1), Some("PodsNotReady".into()));
+    assert_eq!(now.status.as_ref().and_then(|s| s.observed_generation), now.meta().generation);
+    assert_eq!(
+        now.status.as_ref().map(|s| s.name_server_addresses.clone()),
+        Some(vec![format!("alpha-namesrv-0.alpha-namesrv.{ns}.svc:9876")])
+    );
+
+    // Ready pods: Ready, ordinal 0 is the master, labelled so the master Service selects it.
+    mark_pods_ready(&client, &ns).await;
+    let ready = eventually("Ready", || async {
+        let c = clusters.get("alpha").await.expect("get");
+        (condition(&c, "Ready").map(|c| c.0) == Some("True".into())).then_some(c)
+    })
+    .await;
+    let group = &ready.status.as_ref().expect("status").groups[0];
+    assert_eq!(group.master_pod.as_deref(), Some("alpha-broker-0-0"));
+    let role = |p: Pod| p.labels().get("rmq.io/role").cloned();
+    assert_eq!(role(pods.get("alpha-broker-0-0").await.expect("pod")).as_deref(), Some("master"));
+    assert_eq!(role(pods.get("alpha-broker-0-1").await.expect("pod")).as_deref(), Some("slave"));
+
+    // A config change rolls the group: the slave first, the master only once the slave is back.
+    let (master_uid, slave_uid) = (uid_of(&pods, "alpha-broker-0-0").await, uid_of(&pods, "alpha-broker-0-1").await);
+    let change = json!({"spec": {"broker": {"config": {"deleteWhen": "02"}}}});
+    clusters.patch("alpha", &PatchParams::default(), &Patch::Merge(&change)).await.expect("spec change");
+    eventually("the ConfigMap to change", || async {
+        let cm = maps.get("alpha-broker-0").await.expect("cm");
+        cm.data.as_ref().is_some_and(|d| d["broker.conf"].contains("deleteWhen=02")).then_some(())
+    })
+    .await;
+    eventually("the slave to restart", || async {
+        (uid_of(&pods, "alpha-broker-0-1").await != slave_uid).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(uid_of(&pods, "alpha-broker-0-0").await, master_uid, "the master restarted before the slave was ready");
+    let rolling = clusters.get("alpha").await.expect("get");
+    assert_eq!(condition(&rolling, "Progressing").map(|c| c.0), Some("True".into()));
+    eventually("the master to restart", || async {
+        mark_pods_ready(&client, &ns).await;
+        (uid_of(&pods, "alpha-broker-0-0").await != master_uid).then_some(())
+    })
+    .await;
+    eventually("the roll to finish", || async {
+        mark_pods_ready(&client, &ns).await;
+        let c = clusters.get("alpha").await.expect("get");
+        let done = condition(&c, "Progressing").map(|c| c.0) == Some("False".into())
+            && condition(&c, "Ready").map(|c| c.0) == Some("True".into());
+        done.then_some(())
+    })
+    .await;
+
+    // Scale out adds a group; scale in removes it.
+    let groups = |n: i32| json!({"spec": {"broker": {"groups": n}}});
+    clusters.patch("alpha", &PatchParams::default(), &Patch::Merge(&groups(2))).await.expect("scale out");
+    eventually("a second group", || async { sets.get_opt("alpha-broker-1").await.expect("get") }).await;
+    clusters.patch("alpha", &PatchParams::default(), &Patch::Merge(&groups(1))).await.expect("scale in");
+    eventually("the second group to go", || async {
+        let gone = sets.get_opt("alpha-broker-1").await.expect("get").is_none()
+            && maps.get_opt("alpha-broker-1").await.expect("get").is_none();
+        gone.then_some(())
+    })
+    .await;
+
+    // A group with automatic failover and no reachable broker: no master, failover pending.
+    let beta = cluster_spec("beta", json!({"broker": {"replication": {"automaticFailover": true}}}));
+    clusters.create(&PostParams::default(), &serde_json::from_value(beta).expect("beta")).await.expect("create beta");
+    eventually("beta's failover condition", || async {
+        mark_pods_ready(&client, &ns).await;
+        let c = clusters.get("beta").await.expect("get");
+        (condition(&c, "FailoverInProgress") == Some(("True".into(), "MasterUnreachable".into()))).then_some(())
+    })
+    .await;
+
+    // The operator's /metrics serves every operator series the dashboards and rules use.
+    let (status, body) = http_get(metrics_port, "/metrics").await;
+    assert_eq!(status, 200);
+    let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_owned()))).expect("exposition format");
+    let served: BTreeSet<String> = scrape.samples.iter().map(|s| s.metric.clone()).collect();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut wanted = Vec::new();
+    let exprs = rmq_testkit::observability::all_exprs(&root);
+    for (origin, expr) in &exprs {
+        for name in rmq_testkit::observability::metric_names(origin, expr) {
+            if name.starts_with("rocketmq_operator_") {
+                wanted.push((origin.as_str(), name));
+            }
+        }
+    }
+    assert!(wanted.len() >= 8, "the operator dashboard and rules: {wanted:?}");
+    let missing = rmq_testkit::observability::unserved(wanted, &served);
+    assert!(missing.is_empty(), "referenced but not served: {missing:#?}\nserved: {served:?}");
+    let restarts = scrape.samples.iter().find(|s| s.metric == "rocketmq_operator_rolling_restarts_total");
+    assert!(matches!(restarts.map(|s| &s.value), Some(prometheus_parse::Value::Counter(v)) if *v >= 2.0));
+
+    // Deleting the cluster removes everything it owned (the garbage collector follows the owners).
+    clusters.delete("alpha", &DeleteParams::background()).await.expect("delete");
+    eventually("alpha's objects to go", || async {
+        let selector = ListParams::default().labels("app.kubernetes.io/instance=alpha");
+        let left = sets.list(&selector).await.expect("list").items.len()
+            + services.list(&selector).await.expect("list").items.len()
+            + maps.list(&selector).await.expect("list").items.len()
+            + pdbs.list(&selector).await.expect("list").items.len();
+        (left == 0).then_some(())
+    })
+    .await;
+    operator.abort();
+    let _ = Api::<Namespace>::all(client).delete(&ns, &DeleteParams::default()).await;
+}
+
+async fn http_get(port: u16, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("request");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).await.expect("response");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
+    (status, body.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real control plane: tests/k8s-operator.sh"]
+async fn the_api_server_refuses_invalid_specs_with_the_schemas_message() {
+    let client = admin().await;
+    install_crds(&client).await;
+    let ns = namespace(&client, "it-invalid").await;
+    let clusters: Api<RocketMQCluster> = Api::namespaced(client.clone(), &ns);
+    let cases = [
+        (json!({"broker": {"replicasPerGroup": 0}}), "broker.replicasPerGroup must be 1 to 5"),
+        (json!({"broker": {"config": {"brokerId": "3"}}}), "may not set a key the operator owns"),
+        (json!({"broker": {"replication": {"inSyncReplicas": 3}}}), "inSyncReplicas cannot exceed"),
+        (json!({"broker": {"storage": {"size": "lots"}}}), "positive quantity"),
+        (json!({"image": ""}), "image must not be empty"),
+    ];
+    for (i, (bad, message)) in cases.into_iter().enumerate() {
+        let spec = cluster_spec(&format!("bad-{i}"), bad);
+        let refused = clusters
+            .create(&PostParams::default(), &serde_json::from_value(spec).expect("typed"))
+            .await
+            .expect_err("an invalid spec is refused");
+        assert!(refused.to_string().contains(message), "case {i}: {refused}");
+    }
+    let _ = Api::<Namespace>::all(client).delete(&ns, &DeleteParams::default()).await;
+}
