@@ -15,7 +15,7 @@ cd "$root"
 step() { printf '\n--> %s\n' "$*"; }
 
 step "build the control plane (cached)"
-K8S_BIN_DIR=$(hack/k8s-env/build.sh)
+K8S_BIN_DIR=${K8S_BIN_DIR:-$(hack/k8s-env/build.sh)}
 export K8S_BIN_DIR PATH="$K8S_BIN_DIR:$PATH"
 
 step "generated files are up to date (hack/gen-deploy.sh)"
