@@ -12,15 +12,19 @@ pub fn majority(members: usize) -> usize {
     members / 2 + 1
 }
 
-/// The group's master: a reachable master that is not fenced; the highest epoch, then a
-/// writable one, then the longest CommitLog wins (two can only coexist briefly, while an old
-/// master has not learned the new epoch yet).
+/// The group's master: a reachable master that is not fenced and can still gather a majority
+/// for its write lease (members that accepted a newer epoch never confirm it: a master restarted
+/// after a failover attempt fenced the others is no master); among those the highest epoch,
+/// then a writable one, then the longest CommitLog wins (two can only coexist briefly, while an
+/// old master has not learned the new epoch yet).
 pub fn current_master(statuses: &[Option<MemberStatus>]) -> Option<usize> {
+    let may_refuse = statuses.len() - majority(statuses.len());
+    let can_gather_majority = |epoch: u64| statuses.iter().flatten().filter(|s| s.epoch > epoch).count() <= may_refuse;
     statuses
         .iter()
         .enumerate()
         .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
-        .filter(|(_, s)| s.role == Role::Master && !s.fenced)
+        .filter(|(_, s)| s.role == Role::Master && !s.fenced && can_gather_majority(s.epoch))
         .max_by_key(|(i, s)| (s.epoch, s.writable, s.max_offset, std::cmp::Reverse(*i)))
         .map(|(i, _)| i)
 }
@@ -149,6 +153,18 @@ mod tests {
         }
         assert_eq!(current_master(&[old, new, None]), Some(1));
         assert_eq!(current_master(&[None, member(Role::Slave, 1, 2, 0, "c", "b")]), None);
+    }
+
+    #[test]
+    fn a_master_behind_an_epoch_another_member_accepted_is_no_master() {
+        // A failover attempt fenced the slave at epoch 2 but found no majority; the killed
+        // master restarted at epoch 0. The slave never confirms it, so a new failover is due.
+        let mut fenced = member(Role::Slave, 1, 2, 800, "s1", "m");
+        if let Some(s) = fenced.as_mut() {
+            s.fenced = true;
+        }
+        let restarted = member(Role::Master, 0, 0, 900, "m", "");
+        assert_eq!(current_master(&[restarted, fenced]), None);
     }
 
     #[test]

@@ -59,10 +59,13 @@ fn shared(cluster: &RocketMQCluster, group: i32) -> String {
     out
 }
 
-/// Whether the group's masters hold a fencing lease (automatic failover with slaves to fail to).
+/// Whether the groups fail over automatically, their masters holding a fencing lease. A
+/// promotion needs a majority of the group's members, so it takes three: a group of two could
+/// never fail over (the survivor alone is no majority), and its master would stop writing
+/// whenever its only slave is gone.
 pub fn fenced(cluster: &RocketMQCluster) -> bool {
     let broker = &cluster.spec.broker;
-    broker.replication.automatic_failover && broker.replicas_per_group > 1
+    broker.replication.automatic_failover && broker.replicas_per_group >= 3
 }
 
 fn per_pod(cluster: &RocketMQCluster, group: i32, ordinal: i32) -> String {
