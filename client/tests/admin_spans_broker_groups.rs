@@ -47,6 +47,7 @@ async fn scenario(admin: &Admin, ns: &str, cluster_name: &str) {
     spec.write_queues = 4;
     let created = admin.create_topic(&spec, &TopicTarget::Cluster(cluster_name.into())).await.expect("create");
     assert_eq!(created.len(), 2, "one master per group: {created:?}");
+    topic_config_and_attributes_on_one_broker(admin, &spec, &created[0]).await;
     wait_until(WAIT, "a route over both groups", || async {
         admin.topic_route(&topic).await.is_ok_and(|r| r.queue_datas.len() == 2)
     })
@@ -122,4 +123,22 @@ async fn scenario(admin: &Admin, ns: &str, cluster_name: &str) {
     assert_eq!(deleted.brokers.len(), 2);
     let gone = admin.topic_route(&topic).await.expect_err("no route after delete");
     assert_eq!(gone.kind(), ErrorKind::NotFound);
+}
+
+/// One broker's view of a topic (GET_TOPIC_CONFIG), and topic attributes as Apache 5.x applies
+/// them: a known key is stored without its sign, an unknown one refused with Apache's words.
+async fn topic_config_and_attributes_on_one_broker(admin: &Admin, spec: &TopicSpec, addr: &str) {
+    let held = admin.broker_topic_config(addr, &spec.topic).await.expect("topic config").expect("on the broker");
+    assert_eq!((held.read_queue_nums, held.write_queue_nums, held.perm), (4, 4, 6), "{held:?}");
+    assert!(admin.broker_topic_config(addr, &unique("Absent")).await.expect("absent topic").is_none());
+    let target = TopicTarget::Broker(addr.to_owned());
+    let mut typed = spec.clone();
+    typed.attributes.insert("message.type".into(), "NORMAL".into());
+    admin.create_topic(&typed, &target).await.expect("a known attribute");
+    let held = admin.broker_topic_config(addr, &spec.topic).await.expect("topic config").expect("on the broker");
+    assert_eq!(held.attributes.get("message.type").map(String::as_str), Some("NORMAL"), "{held:?}");
+    let mut bad = spec.clone();
+    bad.attributes.insert("colour".into(), "red".into());
+    let err = admin.create_topic(&bad, &target).await.expect_err("an unknown attribute");
+    assert!(err.to_string().contains("unsupported key: colour"), "{err}");
 }

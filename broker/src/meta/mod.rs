@@ -1,6 +1,7 @@
 //! Broker metadata persisted as JSON under `<storePathRootDir>/config/`, in Apache's file names
-//! and shapes: topics, subscription groups and consumer offsets.
+//! and shapes: topics (with their attributes), subscription groups and consumer offsets.
 
+pub mod attributes;
 pub mod groups;
 pub mod offsets;
 pub mod topics;

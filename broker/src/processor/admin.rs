@@ -9,9 +9,10 @@ use rmq_remoting::protocol::admin::{BrokerConfigResponse, CreateTopicRequest, De
 use rmq_remoting::protocol::body::{from_json, to_json, TopicConfig, TopicList};
 use rmq_remoting::{RemotingCommand, ResponseCode};
 use serde::Deserialize;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::bad_header;
+use crate::meta::attributes;
 use crate::meta::groups::GroupConfig;
 use crate::meta::topics::send_allowed;
 use crate::runtime::Broker;
@@ -50,6 +51,18 @@ pub fn create_topic(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
             "queue numbers must be positive and perm in 0..=7",
         );
     }
+    let existing = broker.topics.get(&h.topic);
+    let modification = h.attributes.as_deref().unwrap_or_default();
+    let attributes = match attributes::alter(existing.as_ref().map(|t| &t.attributes), modification) {
+        Ok(a) => a,
+        Err(e) => {
+            warn!(topic = %h.topic, modification, error = %e, "topic attributes refused");
+            return RemotingCommand::error(req, ResponseCode::SystemError, e.to_string());
+        }
+    };
+    if attributes.get(attributes::MESSAGE_TYPE).is_some_and(|t| t == "MIXED") {
+        return RemotingCommand::error(req, ResponseCode::InvalidParameter, "MIXED message type is not supported.");
+    }
     let config = TopicConfig {
         topic_name: h.topic.clone(),
         read_queue_nums: h.read_queue_nums,
@@ -58,8 +71,11 @@ pub fn create_topic(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
         topic_filter_type: h.topic_filter_type.unwrap_or_else(|| "SINGLE_TAG".into()),
         topic_sys_flag: h.topic_sys_flag.unwrap_or(0),
         order: h.order.unwrap_or(false),
-        attributes: Default::default(),
+        attributes,
     };
+    if existing.as_ref() == Some(&config) {
+        return RemotingCommand::success(req);
+    }
     info!(topic = %config.topic_name, queues = config.write_queue_nums, perm = config.perm, "topic created or updated");
     broker.topics.upsert(config);
     broker.register_soon();

@@ -129,7 +129,7 @@ impl Admin {
     }
 
     /// `(broker name, master address)` of every broker group of `cluster`.
-    async fn cluster_masters(&self, cluster: &str) -> AdminResult<Vec<(String, String)>> {
+    pub async fn cluster_masters(&self, cluster: &str) -> AdminResult<Vec<(String, String)>> {
         let info = self.cluster_info().await?;
         let names = info
             .cluster_addr_table

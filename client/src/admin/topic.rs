@@ -1,13 +1,14 @@
 //! Topics: create or update on every master of a cluster or on one broker
 //! (UPDATE_AND_CREATE_TOPIC), delete (DELETE_TOPIC_IN_BROKER + DELETE_TOPIC_IN_NAMESRV), list
-//! (GET_ALL_TOPIC_LIST_FROM_NAMESERVER) and per-queue offsets (GET_TOPIC_STATS_INFO).
+//! (GET_ALL_TOPIC_LIST_FROM_NAMESERVER), one broker's config of a topic (GET_TOPIC_CONFIG) and
+//! per-queue offsets (GET_TOPIC_STATS_INFO).
 
 use std::collections::BTreeMap;
 
 use rmq_remoting::protocol::admin::{CreateTopicRequest, TopicRequest};
-use rmq_remoting::protocol::body::{mq_entries, perm, TopicList, TopicOffset};
+use rmq_remoting::protocol::body::{mq_entries, perm, TopicConfig, TopicList, TopicOffset};
 use rmq_remoting::protocol::namesrv::DeleteTopicFromNamesrvRequest;
-use rmq_remoting::{RemotingCommand, RequestCode};
+use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use serde::{Deserialize, Serialize};
 
 use super::{is_success, parse_body, refused, Admin, AdminError, AdminResult};
@@ -29,12 +30,22 @@ pub struct TopicSpec {
     pub perm: i32,
     /// Ordered topic.
     pub order: bool,
+    /// Attributes to add or update, without the `+` (`message.type` → `FIFO`); Apache 5.x keys.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 impl TopicSpec {
     /// `topic` with mqadmin's defaults: 8 read and 8 write queues, read-write.
     pub fn new(topic: impl Into<String>) -> Self {
-        TopicSpec { topic: topic.into(), read_queues: 8, write_queues: 8, perm: perm::READ_WRITE, order: false }
+        TopicSpec {
+            topic: topic.into(),
+            read_queues: 8,
+            write_queues: 8,
+            perm: perm::READ_WRITE,
+            order: false,
+            attributes: BTreeMap::new(),
+        }
     }
 }
 
@@ -103,7 +114,8 @@ impl Admin {
             topic_filter_type: Some("SINGLE_TAG".into()),
             topic_sys_flag: Some(0),
             order: Some(spec.order),
-            attributes: None,
+            attributes: (!spec.attributes.is_empty())
+                .then(|| spec.attributes.iter().map(|(k, v)| format!("+{k}={v}")).collect::<Vec<_>>().join(",")),
         };
         for addr in &addrs {
             let request = RemotingCommand::request(RequestCode::UpdateAndCreateTopic).with_header(&header);
@@ -126,7 +138,23 @@ impl Admin {
             write_queues: q.write_queue_nums,
             perm: q.perm,
             order: route.order_topic_conf.as_deref().is_some_and(|c| !c.is_empty()),
+            attributes: BTreeMap::new(),
         })
+    }
+
+    /// The topic's configuration as the broker at `addr` holds it (GET_TOPIC_CONFIG); `None` when
+    /// that broker does not have it.
+    pub async fn broker_topic_config(&self, addr: &str, topic: &str) -> AdminResult<Option<TopicConfig>> {
+        let request =
+            RemotingCommand::request(RequestCode::GetTopicConfig).with_header(&TopicRequest { topic: topic.into() });
+        let resp = self.call(addr, request).await?;
+        if resp.response_code() == ResponseCode::TopicNotExist {
+            return Ok(None);
+        }
+        if !is_success(&resp) {
+            return Err(refused(addr, &resp));
+        }
+        parse_body(addr, &resp).map(Some)
     }
 
     /// Deletes `topic` from the masters of `cluster` (or, without a cluster, from the brokers of
