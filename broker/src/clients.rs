@@ -160,6 +160,17 @@ impl ClientRegistry {
         changed
     }
 
+    /// The client id (`ip@instance`) connection `conn` announced in its last heartbeat, if any.
+    pub fn client_id_of(&self, conn: ConnectionId) -> Option<String> {
+        let consumers = self.consumers.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = consumers.values().find_map(|g| g.channels.get(&conn)) {
+            return Some(c.client_id.clone());
+        }
+        drop(consumers);
+        let producers = self.producers.read().unwrap_or_else(|e| e.into_inner());
+        producers.values().find_map(|channels| channels.get(&conn)).map(|c| c.client_id.clone())
+    }
+
     /// Client ids of a consumer group, sorted.
     pub fn consumer_ids(&self, group: &str) -> Vec<String> {
         let consumers = self.consumers.read().unwrap_or_else(|e| e.into_inner());

@@ -32,17 +32,28 @@ pub fn bad_header(request: &RemotingCommand, err: HeaderError) -> RemotingComman
 }
 
 /// The span a request runs in, so every log line it causes names its request code, its client
-/// (the connection's peer address) and the topic and group it is about. DEBUG level: with
-/// DEBUG off for `rmq_broker` the macro returns a disabled span and reads no field.
-fn request_span(peer: SocketAddr, req: &RemotingCommand) -> tracing::Span {
+/// (the connection's peer address, and Apache's client id once the connection sent a heartbeat
+/// or the request names it) and the topic and group it is about. DEBUG level: with DEBUG off for
+/// `rmq_broker` the macro returns a disabled span and reads no field.
+/// `known_client_id` is asked only for an enabled span.
+fn request_span(
+    peer: SocketAddr,
+    known_client_id: impl FnOnce() -> Option<String>,
+    req: &RemotingCommand,
+) -> tracing::Span {
     let span = tracing::debug_span!(
         "request",
         code = req.code,
         client = %peer,
+        client_id = tracing::field::Empty,
         topic = tracing::field::Empty,
         group = tracing::field::Empty
     );
     if !span.is_disabled() {
+        let named = req.ext_fields.get("clientId").or_else(|| req.ext_fields.get("clientID")).cloned();
+        if let Some(id) = named.or_else(known_client_id) {
+            span.record("client_id", id.as_str());
+        }
         if let Some(topic) = req.ext_fields.get("topic") {
             span.record("topic", topic.as_str());
         }
@@ -69,7 +80,7 @@ impl BrokerHandler {
 impl Handler for BrokerHandler {
     async fn handle(&self, conn: Connection, request: RemotingCommand) -> Option<RemotingCommand> {
         let (code, oneway, start) = (request.code, request.is_oneway(), std::time::Instant::now());
-        let span = request_span(conn.peer_addr(), &request);
+        let span = request_span(conn.peer_addr(), || self.broker.clients.client_id_of(conn.id()), &request);
         let routed = dispatch(&self.broker, conn, request).instrument(span);
         let (response, long_polling) = crate::metrics::rpc::scope(routed).await;
         let millis = start.elapsed().as_secs_f64() * 1000.0;
@@ -300,7 +311,7 @@ mod tests {
     }
 
     #[test]
-    fn log_lines_of_a_request_carry_its_code_client_topic_and_group() {
+    fn log_lines_of_a_request_carry_its_code_client_client_id_topic_and_group() {
         let captured = Captured::default();
         let sink = captured.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -313,12 +324,19 @@ mod tests {
         req.ext_fields.insert("consumerGroup".into(), "billing".into());
         let peer: SocketAddr = "10.1.2.3:40000".parse().expect("addr");
         tracing::subscriber::with_default(subscriber, || {
-            let _entered = request_span(peer, &req).entered();
+            let _entered = request_span(peer, || Some("10.1.2.3@4242".to_owned()), &req).entered();
             tracing::warn!("something happened");
         });
         let out = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf8");
-        for field in ["code=11", "client=10.1.2.3:40000", "topic=\"Orders\"", "group=\"billing\"", "something happened"]
-        {
+        let fields = [
+            "code=11",
+            "client=10.1.2.3:40000",
+            "client_id=\"10.1.2.3@4242\"",
+            "topic=\"Orders\"",
+            "group=\"billing\"",
+            "something happened",
+        ];
+        for field in fields {
             assert!(out.contains(field), "{field} missing from: {out}");
         }
     }
