@@ -102,6 +102,17 @@ pub struct NamesrvConfig {
     /// `metricsPromExporterPort` (rmq only): HTTP port of `/metrics`, `/healthz` and `/readyz`
     /// on `bindAddress` (5558, next to the broker's 5557); 0 turns the endpoint off. Read at start.
     pub metrics_port: u16,
+    /// `addressServerPort` (rmq only): HTTP port of Apache's NameServer address endpoint
+    /// (`GET /rocketmq/<subgroup>`, what clients configured with `rocketmq.namesrv.domain`
+    /// fetch); 0 (the default) turns it off. Read at start.
+    pub address_server_port: u16,
+    /// `addressListFile` (rmq only): the file whose content (`host:port;host:port`) the address
+    /// endpoint serves, read at every request so whoever maintains it (the operator, through a
+    /// ConfigMap) can change it while the NameServer runs.
+    pub address_list_file: PathBuf,
+    /// `addressServerSubgroup` (rmq only): the `<subgroup>` served, the clients'
+    /// `rocketmq.namesrv.domain.subgroup` (`nsaddr`).
+    pub address_subgroup: String,
 }
 
 impl Default for NamesrvConfig {
@@ -119,6 +130,9 @@ impl Default for NamesrvConfig {
             enable_all_topic_list: true,
             enable_topic_list: true,
             metrics_port: 5558,
+            address_server_port: 0,
+            address_list_file: PathBuf::new(),
+            address_subgroup: "nsaddr".into(),
         }
     }
 }
@@ -155,6 +169,16 @@ impl NamesrvConfig {
         next.enable_all_topic_list = boolean(props, "enableAllTopicList", next.enable_all_topic_list)?;
         next.enable_topic_list = boolean(props, "enableTopicList", next.enable_topic_list)?;
         next.metrics_port = props.get("metricsPromExporterPort", next.metrics_port)?;
+        next.address_server_port = props.get("addressServerPort", next.address_server_port)?;
+        next.address_list_file = props.get("addressListFile", next.address_list_file)?;
+        next.address_subgroup = props.get("addressServerSubgroup", next.address_subgroup)?;
+        if next.address_server_port != 0 && next.address_list_file.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "addressListFile".into(),
+                value: String::new(),
+                reason: "addressServerPort needs the file of addresses to serve".into(),
+            });
+        }
         *self = next;
         Ok(())
     }
@@ -177,6 +201,9 @@ impl NamesrvConfig {
         line("enableAllTopicList", &self.enable_all_topic_list);
         line("enableTopicList", &self.enable_topic_list);
         line("metricsPromExporterPort", &self.metrics_port);
+        line("addressServerPort", &self.address_server_port);
+        line("addressListFile", &self.address_list_file.display());
+        line("addressServerSubgroup", &self.address_subgroup);
         out
     }
 }

@@ -10,10 +10,12 @@
 //! - [`processor`]: [`Namesrv`], which answers every request code in one `match`.
 //! - [`metrics`]: request counters and route gauges, and the axum `/metrics` `/healthz`
 //!   `/readyz` endpoint ([`metrics::http`]) on `metricsPromExporterPort`.
+//! - [`address_server`]: Apache's HTTP NameServer address endpoint (`/rocketmq/nsaddr`).
 //! - [`run`] / [`serve`]: serve a listener until shutdown and run the broker expiry scan.
 //!
 //! `main.rs` only parses arguments, binds the socket and waits for a signal.
 
+pub mod address_server;
 pub mod config;
 pub mod error;
 pub mod kv;

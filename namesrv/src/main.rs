@@ -78,6 +78,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}:{}", config.bind_address, config.listen_port))?;
     let metrics_listener = rmq_namesrv::metrics::http::bind(&config).await;
+    let address_listener = rmq_namesrv::address_server::bind(&config).await.with_context(|| {
+        format!("cannot serve the address list on {}:{}", config.bind_address, config.address_server_port)
+    })?;
+    let addresses = address_listener.map(|l| rmq_namesrv::address_server::spawn(l, &config));
     let namesrv = Arc::new(Namesrv::new(config)?);
     info!(kv = %namesrv.config().kv_config_path.display(), "KV config loaded");
     let local = listener.local_addr()?;
@@ -85,8 +89,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     println!("The Name Server boot success. listening on {local}");
     let http = metrics_listener.map(|l| rmq_namesrv::metrics::http::spawn(l, Arc::clone(&namesrv)));
     rmq_namesrv::serve(listener, namesrv, shutdown).await;
-    if let Some(http) = http {
-        http.abort();
+    for task in http.into_iter().chain(addresses) {
+        task.abort();
     }
     info!("The Name Server shut down");
     Ok(())
