@@ -4,6 +4,7 @@
 //! - [`resources`]: the objects a cluster stands for, computed from its spec (pure).
 //! - [`rollout`]: which broker pod a health-gated roll restarts next (pure).
 //! - [`status`]: the status conditions from what was observed (pure).
+//! - [`topic_sync`]: a `Topic` as the brokers must hold it, drift, and its conditions (pure).
 //! - [`reconcile`]: the controllers that apply all of it, and the failover supervisors.
 //! - [`metrics`]: the operator's `/metrics`, `/healthz`, `/readyz`.
 
@@ -13,3 +14,4 @@ pub mod reconcile;
 pub mod resources;
 pub mod rollout;
 pub mod status;
+pub mod topic_sync;

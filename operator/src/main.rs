@@ -1,4 +1,4 @@
-//! `rmq-operator`: reconciles `RocketMQCluster` resources in every namespace it may watch, and
+//! `rmq-operator`: reconciles `RocketMQCluster` and `Topic` resources in every namespace it may watch, and
 //! serves its metrics and probes. Its configuration is the in-cluster service account (or
 //! `KUBECONFIG` outside a cluster).
 
@@ -17,6 +17,9 @@ struct Args {
     /// This replica's name in Events (the pod name in a cluster).
     #[arg(long, env = "POD_NAME", default_value = "rmq-operator")]
     identity: String,
+    /// Seconds between two comparisons of a synced `Topic` with the brokers (drift).
+    #[arg(long, env = "RMQ_OPERATOR_TOPIC_RESYNC_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    topic_resync_secs: u64,
 }
 
 #[tokio::main]
@@ -38,7 +41,11 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(addr = %args.metrics_addr, "serving /metrics, /healthz and /readyz");
     let metrics = Metrics::new();
     let server = tokio::spawn(metrics::serve(listener, metrics.clone()));
-    reconcile::run(client, metrics, args.identity).await;
+    let settings = reconcile::Settings {
+        identity: args.identity,
+        topic_resync: std::time::Duration::from_secs(args.topic_resync_secs),
+    };
+    reconcile::run(client, metrics, settings).await;
     server.abort();
     Ok(())
 }

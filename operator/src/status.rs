@@ -83,12 +83,18 @@ pub fn conditions(
             cond("Paused", false, "Reconciling", "the operator reconciles this cluster")
         },
     ];
-    for c in &mut out {
+    stamp(&mut out, generation, previous, now);
+    out
+}
+
+/// Sets each condition's observed generation and transition time: `previous`'s where the
+/// condition kept its status, else `now`.
+pub fn stamp(conditions: &mut [Condition], generation: Option<i64>, previous: &[Condition], now: Timestamp) {
+    for c in conditions {
         c.observed_generation = generation;
         let kept = previous.iter().find(|p| p.type_ == c.type_ && p.status == c.status);
         c.last_transition_time = kept.map_or(Time(now), |p| p.last_transition_time.clone());
     }
-    out
 }
 
 fn cond(type_: &str, status: bool, reason: &str, message: &str) -> Condition {

@@ -4,7 +4,8 @@
 //! grants (`K8S_TEST_OPERATOR_KUBECONFIG`); the test acts as a cluster admin (`KUBECONFIG`).
 //!
 //! No kubelet runs, so pods never start: the test marks them Ready itself, as a kubelet would
-//! after `/readyz` answered. What brokers do once running is covered by the end-to-end run.
+//! after `/readyz` answered. What brokers do once running (a `Topic` created, corrected and
+//! deleted on them among it) is covered by the end-to-end run, `tests/k8s-e2e.sh`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -21,6 +22,7 @@ use kube::{Api, Client, CustomResourceExt, Resource, ResourceExt};
 use rmq_operator::crd::cluster::RocketMQCluster;
 use rmq_operator::crd::topic::Topic;
 use rmq_operator::metrics::{self, Metrics};
+use rmq_operator::reconcile::Settings;
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -85,7 +87,8 @@ async fn start_operator() -> (tokio::task::JoinHandle<()>, u16) {
     let port = listener.local_addr().expect("addr").port();
     let m = Metrics::new();
     tokio::spawn(metrics::serve(listener, m.clone()));
-    (tokio::spawn(rmq_operator::reconcile::run(client, m, "it".into())), port)
+    let settings = Settings { identity: "it".into(), topic_resync: Duration::from_secs(2) };
+    (tokio::spawn(rmq_operator::reconcile::run(client, m, settings)), port)
 }
 
 /// Marks every pod of `ns` Running and Ready, as a kubelet would once its probes pass.
@@ -248,6 +251,43 @@ async fn the_operator_builds_rolls_scales_reports_and_removes_a_cluster() {
     })
     .await;
 
+    // The restart annotation rolls the group the same way, without a spec change.
+    let slave_uid = uid_of(&pods, "alpha-broker-0-1").await;
+    let restart = json!({"metadata": {"annotations": {"rmq.io/restart": "2026-11-22T23:30:00Z"}}});
+    clusters.patch("alpha", &PatchParams::default(), &Patch::Merge(&restart)).await.expect("restart request");
+    eventually("the slave to restart on request", || async {
+        mark_pods_ready(&client, &ns).await;
+        (uid_of(&pods, "alpha-broker-0-1").await != slave_uid).then_some(())
+    })
+    .await;
+    let template = sets.get("alpha-broker-0").await.expect("set").spec.and_then(|s| s.template.metadata);
+    let annotations = template.and_then(|m| m.annotations).unwrap_or_default();
+    assert_eq!(annotations.get("rmq.io/restart").map(String::as_str), Some("2026-11-22T23:30:00Z"));
+
+    // A switchover asked of a group without automatic failover is refused, said in an Event,
+    // and the request removed.
+    let asked = json!({"metadata": {"annotations": {"rmq.io/switchover": "alpha-broker-0"}}});
+    clusters.patch("alpha", &PatchParams::default(), &Patch::Merge(&asked)).await.expect("switchover request");
+    eventually("the switchover request to be answered", || async {
+        let c = clusters.get("alpha").await.expect("get");
+        (!c.annotations().contains_key("rmq.io/switchover")).then_some(())
+    })
+    .await;
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), &ns);
+    eventually("a SwitchoverFailed event", || async {
+        let list = events.list(&ListParams::default()).await.expect("events");
+        list.items.iter().any(|e| e.reason.as_deref() == Some("SwitchoverFailed")).then_some(())
+    })
+    .await;
+    eventually("the restart roll to finish", || async {
+        mark_pods_ready(&client, &ns).await;
+        let c = clusters.get("alpha").await.expect("get");
+        let done = condition(&c, "Progressing").map(|c| c.0) == Some("False".into())
+            && condition(&c, "Ready").map(|c| c.0) == Some("True".into());
+        done.then_some(())
+    })
+    .await;
+
     // Scale out adds a group; scale in removes it.
     let groups = |n: i32| json!({"spec": {"broker": {"groups": n}}});
     clusters.patch("alpha", &PatchParams::default(), &Patch::Merge(&groups(2))).await.expect("scale out");
@@ -261,7 +301,8 @@ async fn the_operator_builds_rolls_scales_reports_and_removes_a_cluster() {
     .await;
 
     // A group with automatic failover and no reachable broker: no master, failover pending.
-    let beta = cluster_spec("beta", json!({"broker": {"replication": {"automaticFailover": true}}}));
+    let beta =
+        cluster_spec("beta", json!({"broker": {"replicasPerGroup": 3, "replication": {"automaticFailover": true}}}));
     clusters.create(&PostParams::default(), &serde_json::from_value(beta).expect("beta")).await.expect("create beta");
     eventually("beta's failover condition", || async {
         mark_pods_ready(&client, &ns).await;
@@ -302,6 +343,67 @@ async fn the_operator_builds_rolls_scales_reports_and_removes_a_cluster() {
         (left == 0).then_some(())
     })
     .await;
+    operator.abort();
+    let _ = Api::<Namespace>::all(client).delete(&ns, &DeleteParams::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real control plane: tests/k8s-operator.sh"]
+async fn a_topic_keeps_its_finalizer_while_its_cluster_lives_and_is_released_when_the_cluster_goes() {
+    let client = admin().await;
+    install_crds(&client).await;
+    let ns = namespace(&client, "it-topic").await;
+    let (operator, _) = start_operator().await;
+    let clusters: Api<RocketMQCluster> = Api::namespaced(client.clone(), &ns);
+    let topics: Api<Topic> = Api::namespaced(client.clone(), &ns);
+    let spec = serde_json::from_value(cluster_spec("gamma", json!({}))).expect("cluster");
+    clusters.create(&PostParams::default(), &spec).await.expect("create cluster");
+    let topic = |name: &str, cluster: &str| -> Topic {
+        serde_json::from_value(json!({"apiVersion": "rmq.io/v1alpha1", "kind": "Topic", "metadata": {"name": name},
+            "spec": {"clusterRef": cluster, "writeQueueNums": 4, "readQueueNums": 4}}))
+        .expect("topic")
+    };
+    topics.create(&PostParams::default(), &topic("orders", "gamma")).await.expect("create topic");
+    topics.create(&PostParams::default(), &topic("kept", "gamma")).await.expect("create topic");
+    topics.create(&PostParams::default(), &topic("lonely", "nowhere")).await.expect("create topic");
+    let finalizer = rmq_operator::reconcile::topic::FINALIZER;
+    for name in ["orders", "kept"] {
+        eventually("the finalizer on a topic of a live cluster", || async {
+            topics.get(name).await.expect("get").finalizers().iter().any(|f| f == finalizer).then_some(())
+        })
+        .await;
+    }
+    let ready = |t: &Topic| -> Option<(String, String, String)> {
+        let c = t.status.as_ref()?.conditions.iter().find(|c| c.type_ == "Ready")?;
+        Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+    };
+    let lonely = eventually("the topic of a missing cluster to say so", || async {
+        let t = topics.get("lonely").await.expect("get");
+        ready(&t).filter(|r| r.1 == "ClusterGone").map(|_| t)
+    })
+    .await;
+    assert!(lonely.finalizers().is_empty(), "no finalizer without a cluster: {:?}", lonely.finalizers());
+
+    // The brokers never run here, so the topic cannot be deleted from them: deleting the
+    // resource waits for them, until the cluster itself goes.
+    topics.delete("orders", &DeleteParams::default()).await.expect("delete topic");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(topics.get_opt("orders").await.expect("get").is_some(), "held by its finalizer while the cluster lives");
+    clusters.delete("gamma", &DeleteParams::background()).await.expect("delete cluster");
+    eventually("the finalizer released once the cluster went", || async {
+        topics.get_opt("orders").await.expect("get").is_none().then_some(())
+    })
+    .await;
+    let kept = eventually("the remaining topic to say its cluster went", || async {
+        let t = topics.get("kept").await.expect("get");
+        ready(&t).filter(|r| r.1 == "ClusterGone").map(|_| t)
+    })
+    .await;
+    assert!(kept.finalizers().is_empty(), "released: {:?}", kept.finalizers());
+    assert!(ready(&kept).is_some_and(|r| r.0 == "False" && r.2.contains("finalizer is released")));
+    for name in ["kept", "lonely"] {
+        topics.delete(name, &DeleteParams::default()).await.expect("delete topic");
+    }
     operator.abort();
     let _ = Api::<Namespace>::all(client).delete(&ns, &DeleteParams::default()).await;
 }

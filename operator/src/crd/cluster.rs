@@ -187,7 +187,9 @@ pub struct ReplicationSpec {
     #[serde(default = "one")]
     #[x_kube(validation = Rule::new("self >= 1").message("broker.replication.inSyncReplicas must be at least 1"))]
     pub in_sync_replicas: i32,
-    /// Whether the operator fails a dead master over to a slave (epoch-fenced).
+    /// Whether the operator fails a dead master over to a slave (epoch-fenced). Takes effect
+    /// with three or more replicas per group: a promotion needs a majority of the group's
+    /// members, so a group of two keeps its master (and switches over by restarting it).
     #[serde(default = "yes")]
     pub automatic_failover: bool,
     /// How long a group's master may be unreachable before a slave is promoted (seconds). A

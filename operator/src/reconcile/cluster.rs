@@ -13,7 +13,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::chrono::Utc;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
 use rmq_controller::config::GroupConfig;
 use serde::de::DeserializeOwned;
@@ -31,6 +31,10 @@ use crate::status::{conditions, Observation, SetObservation};
 
 /// The annotation that pauses reconciliation.
 pub const PAUSED: &str = "rmq.io/paused";
+
+/// The annotation that requests a switchover: `<group>` (to its most caught-up slave) or
+/// `<group>/<ordinal>` (to that pod). Removed once tried; the outcome is an Event.
+pub const SWITCHOVER: &str = "rmq.io/switchover";
 
 /// One reconcile of `cluster`.
 pub async fn reconcile(cluster: &RocketMQCluster, ctx: &Context) -> Result<Action, Error> {
@@ -52,6 +56,9 @@ pub async fn reconcile(cluster: &RocketMQCluster, ctx: &Context) -> Result<Actio
     }
     let seen = ctx.supervisors.ensure(&key, &super::supervisor::controller_config(cluster), &supervised);
     report_failovers(cluster, ctx, &key, &seen).await;
+    if !paused {
+        manual_switchover(cluster, ctx, &ns, &key, &seen).await?;
+    }
     let mut observation = Observation { paused, ..Observation::default() };
     let sets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ns);
     observation.sets.push(observe(&sets, &names::namesrv(cluster), cluster.spec.name_server.replicas).await?);
@@ -92,6 +99,7 @@ where
 
 async fn apply_all(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<(), Error> {
     apply(ctx, ns, &namesrv::service(cluster)).await?;
+    apply(ctx, ns, &namesrv::config_map(cluster)).await?;
     apply(ctx, ns, &namesrv::stateful_set(cluster)).await?;
     for g in 0..cluster.spec.broker.groups {
         apply(ctx, ns, &broker::config_map(cluster, g)).await?;
@@ -127,6 +135,46 @@ async fn remove_dropped_groups(cluster: &RocketMQCluster, ctx: &Context, ns: &st
     Ok(())
 }
 
+/// Carries out the switchover the `rmq.io/switchover` annotation asks for, then removes it.
+async fn manual_switchover(
+    cluster: &RocketMQCluster,
+    ctx: &Context,
+    ns: &str,
+    key: &str,
+    seen: &HashMap<String, Seen>,
+) -> Result<(), Error> {
+    let Some(request) = cluster.annotations().get(SWITCHOVER) else { return Ok(()) };
+    let (group, ordinal) = match request.split_once('/') {
+        Some((g, o)) => (g, o.parse::<usize>().ok()),
+        None => (request.as_str(), None),
+    };
+    let outcome = match seen.get(group) {
+        None => Err(format!("{group} is not a broker group with automatic failover")),
+        Some(s) => {
+            let target = ordinal.map(|o| s.view.statuses.get(o).cloned().flatten().map(|st| st.broker_id));
+            match target {
+                Some(None) => Err(format!("{request}: no such member reporting a status")),
+                Some(Some(id)) => ctx.supervisors.switchover(key, group, Some(id)).await.map_err(|e| e.to_string()),
+                None => ctx.supervisors.switchover(key, group, None).await.map_err(|e| e.to_string()),
+            }
+        }
+    };
+    match outcome {
+        Ok(epoch) => {
+            let note = format!("switchover of {group} as {SWITCHOVER}={request} asked: done (epoch {epoch})");
+            publish(ctx, cluster, EventType::Normal, "Switchover", &note).await;
+        }
+        Err(why) => {
+            let note = format!("switchover {SWITCHOVER}={request} refused: {why}");
+            publish(ctx, cluster, EventType::Warning, "SwitchoverFailed", &note).await;
+        }
+    }
+    let api: Api<RocketMQCluster> = Api::namespaced(ctx.client.clone(), ns);
+    let patch = json!({"metadata": {"annotations": {SWITCHOVER: null}}});
+    api.patch(&cluster.name_any(), &PatchParams::default(), &Patch::Merge(patch)).await?;
+    Ok(())
+}
+
 fn owned_by<K: Resource>(object: &K, cluster: &RocketMQCluster) -> bool {
     let uid = cluster.meta().uid.as_deref();
     object.owner_references().iter().any(|o| Some(o.uid.as_str()) == uid)
@@ -157,16 +205,7 @@ async fn report_failovers(cluster: &RocketMQCluster, ctx: &Context, key: &str, s
 }
 
 async fn publish(ctx: &Context, cluster: &RocketMQCluster, type_: EventType, reason: &str, note: &str) {
-    let event = Event {
-        type_,
-        reason: reason.to_owned(),
-        note: Some(note.to_owned()),
-        action: "Reconcile".to_owned(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &cluster.object_ref(&())).await {
-        tracing::warn!(error = %e, reason, "cannot publish an event");
-    }
+    super::publish_event(ctx, &cluster.object_ref(&()), type_, reason, note).await;
 }
 
 async fn observe(sets: &Api<StatefulSet>, name: &str, desired: i32) -> Result<SetObservation, Error> {
@@ -250,8 +289,11 @@ async fn roll(
                 .map(|s| s.broker_id)
                 .ok_or_else(|| Error::Broker(format!("{group}-{ordinal} reports no status")))?;
             let key = format!("{ns}/{}", cluster.name_any());
-            let epoch =
-                ctx.supervisors.switchover(&key, group, target).await.map_err(|e| Error::Broker(e.to_string()))?;
+            let epoch = ctx
+                .supervisors
+                .switchover(&key, group, Some(target))
+                .await
+                .map_err(|e| Error::Broker(e.to_string()))?;
             let note = format!("rolling: {group} switched over to {group}-{ordinal} (epoch {epoch})");
             publish(ctx, cluster, EventType::Normal, "Switchover", &note).await;
         }

@@ -91,13 +91,13 @@ impl Supervisors {
     }
 
     /// Hands group `group` of `cluster` over to slave `target` (BrokerId) with nothing lost.
-    pub async fn switchover(&self, cluster: &str, group: &str, target: i64) -> Result<u64, ControlError> {
+    pub async fn switchover(&self, cluster: &str, group: &str, target: Option<i64>) -> Result<u64, ControlError> {
         let handle = {
             let clusters = self.clusters.lock().unwrap_or_else(PoisonError::into_inner);
             clusters.get(cluster).and_then(|c| c.get(group)).map(|s| (Arc::clone(&s.group), s.config.clone()))
         };
         let Some((group, config)) = handle else { return Err(ControlError::NoMaster) };
-        group.switchover(&config, Some(target)).await.map(|(epoch, _)| epoch)
+        group.switchover(&config, target).await.map(|(epoch, _)| epoch)
     }
 
     /// Stops `cluster`'s supervisors (the cluster is gone).

@@ -153,7 +153,7 @@ pub fn stateful_set(cluster: &RocketMQCluster, group: i32) -> StatefulSet {
     if cluster.spec.scheduling.spread_group_members {
         spread_members(&mut pod.affinity, &labels);
     }
-    let mut annotations = cluster.spec.pod_annotations.clone();
+    let mut annotations = super::pod_annotations(cluster);
     annotations.insert(CONFIG_HASH.to_owned(), config_hash(cluster, group));
     StatefulSet {
         metadata: child_meta(cluster, names::broker_group(cluster, group), labels.clone()),

@@ -23,6 +23,8 @@ use crate::crd::cluster::{PullPolicy, RocketMQCluster};
 pub const NAMESRV_PORT: i32 = 9876;
 /// The NameServer's `/metrics`, `/healthz`, `/readyz` port.
 pub const NAMESRV_METRICS_PORT: i32 = 5558;
+/// The NameServers' HTTP address endpoint (the Java client's default address-server port).
+pub const NAMESRV_ADDRESS_PORT: i32 = 8080;
 /// The broker's remoting port (`listenPort`).
 pub const BROKER_PORT: i32 = 10911;
 /// The broker's VIP channel (`listenPort - 2`), which old clients may use.
@@ -39,6 +41,20 @@ pub const DATA_DIR: &str = "/var/lib/rmq";
 pub const CONF_DIR: &str = "/etc/rmq";
 /// The field manager of every server-side apply.
 pub const FIELD_MANAGER: &str = "rmq-operator";
+
+/// The cluster annotation that requests a rolling restart: any new value (a timestamp, say)
+/// restarts every pod, health-gated like a spec change.
+pub const RESTART_ANNOTATION: &str = "rmq.io/restart";
+
+/// The pod template annotations: the user's `podAnnotations`, plus the restart request if any
+/// (a new value changes the template, hence the StatefulSets' revision, hence a roll).
+pub fn pod_annotations(cluster: &RocketMQCluster) -> BTreeMap<String, String> {
+    let mut annotations = cluster.spec.pod_annotations.clone();
+    if let Some(token) = cluster.annotations().get(RESTART_ANNOTATION) {
+        annotations.insert(RESTART_ANNOTATION.to_owned(), token.clone());
+    }
+    annotations
+}
 
 /// The labels every object of `cluster` carries, plus `component`'s.
 pub fn labels(cluster: &RocketMQCluster, component: &str) -> BTreeMap<String, String> {

@@ -1,15 +1,35 @@
-//! The NameServers: a StatefulSet and the headless Service that gives each pod its stable DNS
-//! name (published before the pod is ready, so brokers can resolve every NameServer at once).
+//! The NameServers: a StatefulSet, the headless Service that gives each pod its stable DNS name
+//! (published before the pod is ready, so brokers can resolve every NameServer at once), and a
+//! ConfigMap holding the current NameServer list, which every pod serves on Apache's HTTP
+//! address endpoint (`http://<cluster>-namesrv.<ns>.svc:8080/rocketmq/nsaddr`), so clients
+//! configured with only `rocketmq.namesrv.domain` follow NameServers as they come and go. The
+//! list reaches running pods through the mounted ConfigMap, without a restart.
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
-use k8s_openapi::api::core::v1::{PodTemplateSpec, Service, ServicePort, ServiceSpec};
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, PodTemplateSpec, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::{child_meta, container, field_env, labels, names, pod_spec, port, probe};
-use super::{NAMESRV_METRICS_PORT, NAMESRV_PORT};
+use super::{CONF_DIR, NAMESRV_ADDRESS_PORT, NAMESRV_METRICS_PORT, NAMESRV_PORT};
 use crate::crd::cluster::RocketMQCluster;
 
 const COMPONENT: &str = "namesrv";
+
+/// The ConfigMap key (and file name) of the NameServer list.
+pub const ADDRESS_LIST_KEY: &str = "nsaddr";
+
+/// The ConfigMap with the NameServer list (`host:port;host:port`, stable DNS names).
+pub fn config_map(cluster: &RocketMQCluster) -> ConfigMap {
+    ConfigMap {
+        metadata: child_meta(cluster, names::namesrv(cluster), labels(cluster, COMPONENT)),
+        data: Some(BTreeMap::from([(ADDRESS_LIST_KEY.to_owned(), names::namesrv_addrs(cluster).join(";"))])),
+        ..ConfigMap::default()
+    }
+}
 
 /// The NameServers' headless Service.
 pub fn service(cluster: &RocketMQCluster) -> Service {
@@ -19,7 +39,11 @@ pub fn service(cluster: &RocketMQCluster) -> Service {
             cluster_ip: Some("None".to_owned()),
             publish_not_ready_addresses: Some(true),
             selector: Some(labels(cluster, COMPONENT)),
-            ports: Some(vec![service_port("remoting", NAMESRV_PORT), service_port("metrics", NAMESRV_METRICS_PORT)]),
+            ports: Some(vec![
+                service_port("remoting", NAMESRV_PORT),
+                service_port("metrics", NAMESRV_METRICS_PORT),
+                service_port("nsaddr", NAMESRV_ADDRESS_PORT),
+            ]),
             ..ServiceSpec::default()
         }),
         ..Service::default()
@@ -36,8 +60,25 @@ pub fn stateful_set(cluster: &RocketMQCluster) -> StatefulSet {
     let metrics = cluster.spec.metrics.enabled.then_some(NAMESRV_METRICS_PORT);
     let mut server = container(cluster, "namesrv");
     server.command = Some(vec!["rmq-namesrv".to_owned()]);
+    let list = format!("{CONF_DIR}/{ADDRESS_LIST_KEY}");
+    server.args = Some(
+        [format!("addressServerPort={NAMESRV_ADDRESS_PORT}"), format!("addressListFile={list}")]
+            .into_iter()
+            .flat_map(|kv| ["--set".to_owned(), kv])
+            .collect(),
+    );
     server.env = Some(vec![field_env("POD_NAME", "metadata.name")]);
-    server.ports = Some(vec![port("remoting", NAMESRV_PORT), port("metrics", NAMESRV_METRICS_PORT)]);
+    server.ports = Some(vec![
+        port("remoting", NAMESRV_PORT),
+        port("metrics", NAMESRV_METRICS_PORT),
+        port("nsaddr", NAMESRV_ADDRESS_PORT),
+    ]);
+    server.volume_mounts = Some(vec![VolumeMount {
+        name: "config".to_owned(),
+        mount_path: CONF_DIR.to_owned(),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    }]);
     server.resources = cluster.spec.name_server.resources.clone();
     server.readiness_probe = Some(probe("/readyz", metrics, NAMESRV_PORT, 5, 3));
     server.liveness_probe = Some(probe("/healthz", metrics, NAMESRV_PORT, 10, 6));
@@ -52,11 +93,21 @@ pub fn stateful_set(cluster: &RocketMQCluster) -> StatefulSet {
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(labels),
-                    annotations: (!cluster.spec.pod_annotations.is_empty())
-                        .then(|| cluster.spec.pod_annotations.clone()),
+                    annotations: Some(super::pod_annotations(cluster)).filter(|a| !a.is_empty()),
                     ..ObjectMeta::default()
                 }),
-                spec: Some(pod_spec(cluster, vec![server])),
+                spec: Some({
+                    let mut pod = pod_spec(cluster, vec![server]);
+                    pod.volumes = Some(vec![Volume {
+                        name: "config".to_owned(),
+                        config_map: Some(ConfigMapVolumeSource {
+                            name: names::namesrv(cluster),
+                            ..ConfigMapVolumeSource::default()
+                        }),
+                        ..Volume::default()
+                    }]);
+                    pod
+                }),
             },
             ..StatefulSetSpec::default()
         }),

@@ -134,3 +134,47 @@ fn without_metrics_the_probes_fall_back_to_the_remoting_port() {
     let probe = pod(&set).containers[0].readiness_probe.clone().expect("probe");
     assert_eq!(probe.http_get.expect("http").path.as_deref(), Some("/readyz"));
 }
+
+#[test]
+fn the_name_servers_serve_their_own_list_from_a_mounted_config_map() {
+    let c = cluster("  nameServer: {replicas: 3}\n");
+    let map = namesrv::config_map(&c);
+    let list = map.data.as_ref().and_then(|d| d.get(namesrv::ADDRESS_LIST_KEY)).expect("the list");
+    assert_eq!(
+        list,
+        "demo-namesrv-0.demo-namesrv.mq.svc:9876;demo-namesrv-1.demo-namesrv.mq.svc:9876;demo-namesrv-2.demo-namesrv.mq.svc:9876"
+    );
+    let set = namesrv::stateful_set(&c);
+    let spec = pod(&set);
+    let server = &spec.containers[0];
+    let args = server.args.clone().unwrap_or_default().join(" ");
+    assert!(args.contains("--set addressServerPort=8080"), "{args}");
+    assert!(args.contains("--set addressListFile=/etc/rmq/nsaddr"), "{args}");
+    let mount = server.volume_mounts.as_ref().and_then(|m| m.first()).expect("a mount");
+    assert_eq!(mount.mount_path, "/etc/rmq");
+    let volume = spec.volumes.as_ref().and_then(|v| v.first()).expect("a volume");
+    assert_eq!(volume.config_map.as_ref().map(|c| c.name.as_str()), Some("demo-namesrv"));
+    let ports = namesrv::service(&c).spec.and_then(|s| s.ports).unwrap_or_default();
+    assert!(ports.iter().any(|p| p.port == 8080 && p.name.as_deref() == Some("nsaddr")), "{ports:?}");
+}
+
+#[test]
+fn a_restart_annotation_on_the_cluster_changes_every_pod_template() {
+    let plain = cluster("");
+    let mut asked = cluster("");
+    asked.metadata.annotations = Some([(RESTART_ANNOTATION.to_owned(), "2026-11-22T23:30:00Z".to_owned())].into());
+    let template_annotations = |set: &k8s_openapi::api::apps::v1::StatefulSet| {
+        set.spec
+            .as_ref()
+            .and_then(|s| s.template.metadata.as_ref())
+            .and_then(|m| m.annotations.clone())
+            .unwrap_or_default()
+    };
+    for (before, after) in [
+        (namesrv::stateful_set(&plain), namesrv::stateful_set(&asked)),
+        (broker::stateful_set(&plain, 0), broker::stateful_set(&asked, 0)),
+    ] {
+        assert!(!template_annotations(&before).contains_key(RESTART_ANNOTATION));
+        assert_eq!(template_annotations(&after)[RESTART_ANNOTATION], "2026-11-22T23:30:00Z");
+    }
+}
