@@ -276,15 +276,21 @@ class FailoverTest {
         private final DefaultMQProducer producer;
         private final DefaultMQPushConsumer consumer;
         private final Thread sender;
+        private final String topic;
         private volatile boolean running = true;
 
         Load(Cluster cluster, Integer pollNameServerIntervalMs) throws Exception {
+            this(cluster.nameServerAddr(), TOPIC, pollNameServerIntervalMs);
+        }
+
+        Load(String namesrvAddr, String topic, Integer pollNameServerIntervalMs) throws Exception {
+            this.topic = topic;
             producer = new DefaultMQProducer(Clients.unique("pg_failover"));
-            producer.setNamesrvAddr(cluster.nameServerAddr());
+            producer.setNamesrvAddr(namesrvAddr);
             producer.setInstanceName(Clients.unique("p"));
             producer.setSendMsgTimeout(3000);
             consumer = new DefaultMQPushConsumer(Clients.unique("cg_failover"));
-            consumer.setNamesrvAddr(cluster.nameServerAddr());
+            consumer.setNamesrvAddr(namesrvAddr);
             consumer.setInstanceName(Clients.unique("c"));
             consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
             consumer.setPersistConsumerOffsetInterval(1000);
@@ -292,7 +298,7 @@ class FailoverTest {
                 producer.setPollNameServerInterval(pollNameServerIntervalMs);
                 consumer.setPollNameServerInterval(pollNameServerIntervalMs);
             }
-            consumer.subscribe(TOPIC, "*");
+            consumer.subscribe(topic, "*");
             consumer.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
                 for (MessageExt m : msgs) {
                     consumed.computeIfAbsent(m.getMsgId(), k -> new AtomicInteger()).incrementAndGet();
@@ -309,7 +315,7 @@ class FailoverTest {
             long n = 0;
             while (running) {
                 try {
-                    SendResult r = producer.send(new Message(TOPIC, ("msg-" + n).getBytes()));
+                    SendResult r = producer.send(new Message(topic, ("msg-" + n).getBytes()));
                     if (r.getSendStatus() == SendStatus.SEND_OK) {
                         acked.put(r.getMsgId(), System.nanoTime());
                         n++;

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# End to end with pods that really run: a real kube-apiserver + etcd + kube-controller-manager
+# (hack/k8s-env), the operator binary, and the test kubelet (tests/kubelet) running every pod of
+# the namespace as a local process on its own 127.77.x.y address. `kubectl apply -f
+# deploy/examples/cluster.yaml` must bring up a working cluster; the official Java client
+# (tests/java OperatorE2ETest) then produces and consumes through it while the master pod's broker
+# is killed with SIGKILL: the operator promotes the slave, the client keeps going, nothing
+# acknowledged is lost, and the old master rejoins as a slave once the kubelet restarts it. A Topic
+# resource is created on the brokers, corrected after a change made with rmqadmin, and deleted.
+# Needs root (the kubelet publishes pod DNS names in /etc/hosts). See tests/README.md for what the
+# harness does not reproduce.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+step() { printf '\n--> %s\n' "$*"; }
+# wait_for <what> <seconds> <command...>: retries the command every second.
+wait_for() {
+  local what=$1 limit=$2; shift 2
+  for _ in $(seq "$limit"); do "$@" && return 0; sleep 1; done
+  echo "timed out after ${limit}s waiting for $what" >&2; return 1
+}
+
+step "build the servers, the operator and the test kubelet"
+cargo build -q -p rmq-namesrv -p rmq-broker -p rmq-operator -p rmq-test-kubelet -p rmq-client
+K8S_BIN_DIR=${K8S_BIN_DIR:-$(hack/k8s-env/build.sh)}
+export K8S_BIN_DIR PATH="$K8S_BIN_DIR:$PATH"
+
+step "start the control plane, the operator and the test kubelet"
+eval "$(hack/k8s-env/up.sh)"
+work=$(mktemp -d /tmp/rmq-e2e.XXXXXX)
+pids=()
+cleanup() {
+  status=$?
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  hack/k8s-env/down.sh "$K8S_ENV_DIR"
+  # The brokers' stores (preallocated 1 GiB CommitLog segments) go; the logs stay.
+  [ "$status" -ne 0 ] || rm -rf "$work/kubelet/claims"
+  echo "logs: $work (operator.log, kubelet.log, kubelet/pods/*/container.log)"
+}
+trap cleanup EXIT
+kubectl apply --server-side -f crds/ > /dev/null
+kubectl wait --for=condition=Established crd/rocketmqclusters.rmq.io crd/topics.rmq.io --timeout=60s > /dev/null
+kubectl create namespace e2e
+metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+target/debug/rmq-operator --metrics-addr "127.0.0.1:$metrics_port" --topic-resync-secs 3 > "$work/operator.log" 2>&1 &
+pids+=($!)
+# A killed container comes back after 30 s (the real kubelet's CrashLoopBackOff starts at 10 s):
+# the operator's failover timeout is 10 s, so the slave is promoted before the old master returns.
+target/debug/rmq-test-kubelet --namespace e2e --bin-dir "$root/target/debug" --work-dir "$work/kubelet" \
+  --restart-backoff-secs 30 > "$work/kubelet.log" 2>&1 &
+pids+=($!)
+
+step "kubectl apply -f deploy/examples/cluster.yaml"
+kubectl apply -n e2e -f deploy/examples/cluster.yaml
+SECONDS=0
+if ! kubectl -n e2e wait rocketmqcluster/demo --for=condition=Ready --timeout=240s; then
+  kubectl -n e2e get rocketmqcluster/demo -o yaml; kubectl -n e2e get pods -o wide
+  tail -30 "$work/operator.log" "$work/kubelet.log"
+  exit 1
+fi
+echo "cluster Ready after ${SECONDS}s"
+kubectl -n e2e get pods -o wide
+namesrv=$(kubectl -n e2e get pods -l app.kubernetes.io/component=namesrv \
+  -o jsonpath='{range .items[*]}{.status.podIP}:9876;{end}')
+namesrv=${namesrv%;}
+master=$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.groups[0].masterPod}')
+echo "NameServers $namesrv; master pod $master"
+
+step "a Topic: created on the brokers, drift made with the admin tool corrected, deleted with its resource"
+rmqadmin() { target/debug/rmqadmin -n "$namesrv" "$@"; }
+write_queues() {
+  rmqadmin topic route -t orders --output json 2>/dev/null \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["queueDatas"][0]["writeQueueNums"])'
+}
+queues_are() { [ "$(write_queues)" = "$1" ]; }
+drift_corrected() {
+  queues_are 8 && kubectl -n e2e get events --field-selector reason=DriftCorrected -o name | grep -q .
+}
+kubectl apply -n e2e -f deploy/examples/topic.yaml
+kubectl -n e2e wait topic/orders --for=condition=Ready --timeout=60s
+wait_for "topic orders in the route with 8 write queues" 30 queues_are 8
+rmqadmin topic update -t orders -c demo -w 2 > /dev/null
+echo "changed with rmqadmin: $(write_queues) write queues"
+wait_for "the operator to correct the drift" 60 drift_corrected
+kubectl -n e2e get events --field-selector reason=DriftCorrected -o jsonpath='{.items[0].message}{"\n"}'
+
+step "the official Java client through the cluster while the master pod's broker is killed"
+mvn -B -ntp -q -f tests/java/pom.xml -Drmq.run.name=k8s-e2e -Dtest=OperatorE2ETest -Dsurefire.failIfNoSpecifiedTests=false \
+  -Drmq.e2e.namesrv="$namesrv" -Drmq.e2e.nsdomain="demo-namesrv-0.demo-namesrv.e2e.svc:8080" -Drmq.e2e.killMaster="kill -9 \$(cat $work/kubelet/pods/$master/pid)" test \
+  > "$work/java.log" 2>&1 || { tail -60 "$work/java.log"; cat tests/java/target/surefire-reports/k8s-e2e/*-output.txt 2>/dev/null | tail -30; exit 1; }
+cat tests/java/target/surefire-reports/k8s-e2e/*OperatorE2ETest-output.txt | grep -E "failover|consumed|address server" || true
+grep -E "Tests run:" tests/java/target/surefire-reports/k8s-e2e/*OperatorE2ETest.txt
+
+step "the operator promoted the slave, recorded it and the old master rejoined"
+new_master=$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.groups[0].masterPod}')
+epoch=$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.groups[0].epoch}')
+echo "master pod now $new_master at epoch $epoch"
+[ "$new_master" != "$master" ] || { echo "the master did not change" >&2; exit 1; }
+[ "$epoch" -ge 1 ] || { echo "the epoch was not raised" >&2; exit 1; }
+kubectl -n e2e get events --field-selector reason=MasterChanged -o name | grep -q . \
+  || { echo "no MasterChanged event" >&2; exit 1; }
+kubectl -n e2e wait rocketmqcluster/demo --for=condition=Ready --timeout=120s
+kubectl -n e2e get pods -L rmq.io/role
+[ "$(kubectl -n e2e get pod "$master" -o jsonpath='{.metadata.labels.rmq\.io/role}')" = slave ] \
+  || { echo "the old master did not rejoin as a slave" >&2; exit 1; }
+step "a switchover asked with an annotation hands mastership back to the old master"
+kubectl -n e2e annotate rocketmqcluster/demo rmq.io/switchover=demo-broker-0/0
+master_is() { [ "$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.groups[0].masterPod}')" = "$1" ]; }
+request_gone() { [ -z "$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.metadata.annotations.rmq\.io/switchover}')" ]; }
+wait_for "the switchover to demo-broker-0-0" 60 master_is demo-broker-0-0
+wait_for "the switchover request to be removed" 30 request_gone
+kubectl -n e2e get events --field-selector reason=Switchover -o jsonpath='{range .items[*]}{.message}{"\n"}{end}'
+old_ip=$(kubectl -n e2e get pod demo-broker-0-0 -o jsonpath='{.status.podIP}')
+routed_master() {
+  rmqadmin topic route -t orders --output json 2>/dev/null \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["brokerDatas"][0]["brokerAddrs"]["0"])'
+}
+route_points_at_old_master() { [ "$(routed_master)" = "$old_ip:10911" ]; }
+wait_for "the route to name demo-broker-0-0 ($old_ip) as BrokerId 0" 30 route_points_at_old_master
+
+no_route() { ! rmqadmin topic route -t orders > /dev/null 2>&1; }
+kubectl -n e2e delete topic/orders --timeout=60s
+wait_for "topic orders to leave the route" 30 no_route
+echo "topic orders deleted from the brokers and NameServers"
+echo "k8s-e2e: passed"
