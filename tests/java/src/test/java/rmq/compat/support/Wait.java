@@ -8,7 +8,10 @@ import java.util.function.Supplier;
 public final class Wait {
     private Wait() {}
 
-    /** Polls {@code cond} every {@code pollMs} until true; returns false on timeout. Exceptions count as "not yet". */
+    /**
+     * Polls {@code cond} every {@code pollMs} until true; returns false on timeout. Runtime exceptions and
+     * assertion errors (say, a tool that does not answer yet) count as "not yet".
+     */
     public static boolean until(Duration timeout, long pollMs, BooleanSupplier cond) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
@@ -16,7 +19,7 @@ public final class Wait {
                 if (cond.getAsBoolean()) {
                     return true;
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | AssertionError e) {
                 // not yet
             }
             if (System.nanoTime() > deadline) {
