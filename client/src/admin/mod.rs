@@ -17,6 +17,7 @@
 pub mod cluster;
 pub mod consumer;
 pub mod error;
+mod group;
 pub mod message;
 pub mod offset;
 pub mod topic;

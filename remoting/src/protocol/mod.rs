@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod body;
 pub mod consumer;
+pub mod names;
 pub mod namesrv;
 pub mod send;
 

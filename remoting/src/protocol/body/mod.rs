@@ -5,12 +5,14 @@
 //! [`mq_map`]; standard JSON serializers cannot produce it.
 
 mod admin;
+mod group;
 mod heartbeat;
 mod lenient;
 mod route;
 mod topic;
 
 pub use admin::*;
+pub use group::*;
 pub use heartbeat::*;
 pub use lenient::{from_fastjson, mq_entries, quote_numeric_keys};
 pub use route::*;
