@@ -5,7 +5,8 @@
 # deploy/examples/cluster.yaml` must bring up a working cluster; the official Java client
 # (tests/java OperatorE2ETest) then produces and consumes through it while the master pod's broker
 # is killed with SIGKILL: the operator promotes the slave, the client keeps going, nothing
-# acknowledged is lost, and the old master rejoins as a slave once the kubelet restarts it. A Topic
+# acknowledged is lost, and the old master rejoins as a slave once the kubelet restarts it. A scale-out
+# adds a group seeded with the first one's topics and consumer groups. A Topic
 # resource is created on the brokers, corrected after a change made with rmqadmin, and deleted.
 # Needs root (the kubelet publishes pod DNS names in /etc/hosts). See tests/README.md for what the
 # harness does not reproduce.
@@ -119,8 +120,29 @@ routed_master() {
 route_points_at_old_master() { [ "$(routed_master)" = "$old_ip:10911" ]; }
 wait_for "the route to name demo-broker-0-0 ($old_ip) as BrokerId 0" 30 route_points_at_old_master
 
+step "scale out: a second broker group, seeded with the first group's topics and subscription groups"
+# A topic made with the admin tool (no Topic resource) and the Java test's consumer groups (made
+# by its consumers' heartbeats) are on group 0 only; the new group's master must get them.
+rmqadmin topic create -t made-by-admin -c demo -r 4 -w 4 > /dev/null
+kubectl -n e2e patch rocketmqcluster/demo --type merge -p '{"spec":{"broker":{"groups":2}}}'
+group1_seeded() { [ "$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.groups[1].seeded}')" = true ]; }
+wait_for "demo-broker-1 to be seeded" 240 group1_seeded
+kubectl -n e2e get events --field-selector reason=Seeded -o jsonpath='{range .items[*]}{.message}{"\n"}{end}'
+routed_groups() {
+  rmqadmin topic route -t made-by-admin --output json 2>/dev/null \
+    | python3 -c 'import json,sys; print(",".join(sorted(b["brokerName"] for b in json.load(sys.stdin)["brokerDatas"])))'
+}
+route_spans_both() { [ "$(routed_groups)" = "demo-broker-0,demo-broker-1" ]; }
+wait_for "made-by-admin to be routed to both groups" 30 route_spans_both
+new_group_master=$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.groups[1].masterPod}')
+groups_file="$work/kubelet/claims/data-$new_group_master/store/config/subscriptionGroup.json"
+grep -q '"cg_failover' "$groups_file" || { echo "the Java consumer group is not in $groups_file" >&2; exit 1; }
+echo "made-by-admin routed to $(routed_groups); $new_group_master holds the Java consumer group"
+
 no_route() { ! rmqadmin topic route -t orders > /dev/null 2>&1; }
 kubectl -n e2e delete topic/orders --timeout=60s
 wait_for "topic orders to leave the route" 30 no_route
 echo "topic orders deleted from the brokers and NameServers"
+# (the operator's leader Lease: this run's operator held it throughout)
+kubectl get lease rmq-operator -o jsonpath='leader Lease held by {.spec.holderIdentity}{"\n"}'
 echo "k8s-e2e: passed"

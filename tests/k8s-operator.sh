@@ -8,7 +8,8 @@
 #   3. `helm install` installs the operator (CRDs, RBAC, Deployment) (no kubelet runs: its pod
 #      stays Pending);
 #   4. operator/tests/cluster.rs runs the operator with the chart's RBAC (the ServiceAccount's
-#      identity) and checks what it does to clusters.
+#      identity) and checks what it does to clusters; operator/tests/leader_election.rs runs
+#      rmq-operator processes contending for the chart's leader Lease.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -57,4 +58,4 @@ kubectl apply --server-side --force-conflicts --dry-run=server -f "$rendered/cha
 kubectl apply --server-side --dry-run=server -n default -f deploy/examples/ > /dev/null
 
 step "the operator, with the chart's RBAC, against the real apiserver"
-cargo test -q -p rmq-operator --test cluster -- --ignored --test-threads=1
+cargo test -q -p rmq-operator --test cluster --test leader_election -- --ignored --test-threads=1 --nocapture

@@ -1,5 +1,6 @@
 //! The operator's own metrics and its HTTP endpoint (axum): `/metrics` (Prometheus text format),
-//! `/healthz` (the process answers) and `/readyz` (the controllers are running).
+//! `/healthz` (the process answers) and `/readyz` (the controllers are running, or the replica stands by for
+//! the leader Lease).
 //!
 //! - `rocketmq_operator_reconciliations_total{kind,result}`: reconciles run, by outcome;
 //! - `rocketmq_operator_reconcile_errors_total{kind,error}`: failed reconciles, by error kind;
@@ -7,7 +8,8 @@
 //! - `rocketmq_operator_failovers_total{cluster,broker_name}`: masters replaced (failover or switchover);
 //! - `rocketmq_operator_rolling_restarts_total{cluster}`: broker pods restarted by a roll;
 //! - `rocketmq_operator_cluster_ready{cluster}`: 1 while a cluster's `Ready` condition is true;
-//! - `rocketmq_operator_managed_resources{kind}`: resources this operator reconciles now.
+//! - `rocketmq_operator_managed_resources{kind}`: resources this operator reconciles now;
+//! - `rocketmq_operator_leader`: 1 while this replica holds the leader Lease and runs the controllers.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,7 +19,9 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 use tokio::net::TcpListener;
 
 /// The operator's metrics.
@@ -31,7 +35,9 @@ pub struct Metrics {
     restarts: IntCounterVec,
     cluster_ready: IntGaugeVec,
     managed: IntGaugeVec,
+    leader: IntGauge,
     running: Arc<AtomicBool>,
+    standby: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -80,6 +86,9 @@ impl Metrics {
         )
         .expect("valid metric");
         registry.register(Box::new(duration.clone())).expect("unique metric");
+        let leader = IntGauge::new("rocketmq_operator_leader", "1 while this replica holds the leader Lease")
+            .expect("valid metric");
+        registry.register(Box::new(leader.clone())).expect("unique metric");
         Metrics {
             registry,
             reconciliations,
@@ -89,7 +98,9 @@ impl Metrics {
             restarts,
             cluster_ready,
             managed,
+            leader,
             running: Arc::new(AtomicBool::new(false)),
+            standby: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -148,6 +159,16 @@ impl Metrics {
         self.running.store(running, Ordering::Relaxed);
     }
 
+    /// Whether this replica holds the leader Lease.
+    pub fn set_leader(&self, leader: bool) {
+        self.leader.set(i64::from(leader));
+    }
+
+    /// Whether this replica waits for the leader Lease (ready, as a standby).
+    pub fn set_standby(&self, standby: bool) {
+        self.standby.store(standby, Ordering::Relaxed);
+    }
+
     /// The text exposition of every metric.
     pub fn render(&self) -> Result<(String, Vec<u8>), prometheus::Error> {
         let encoder = TextEncoder::new();
@@ -181,6 +202,8 @@ async fn render(State(metrics): State<Metrics>) -> impl IntoResponse {
 async fn readyz(State(metrics): State<Metrics>) -> impl IntoResponse {
     if metrics.running.load(Ordering::Relaxed) {
         (StatusCode::OK, "ready\n")
+    } else if metrics.standby.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready: standing by, another replica holds the leader Lease\n")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready: the controllers are not running\n")
     }

@@ -9,14 +9,13 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Api, Client, CustomResourceExt, Resource, ResourceExt};
 use rmq_operator::crd::cluster::RocketMQCluster;
@@ -25,34 +24,9 @@ use rmq_operator::metrics::{self, Metrics};
 use rmq_operator::reconcile::Settings;
 use serde_json::json;
 
-const WAIT: Duration = Duration::from_secs(60);
+mod common;
 
-async fn client_from(var: &str) -> Client {
-    let path = std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: start hack/k8s-env/up.sh first"));
-    let config = Kubeconfig::read_from(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let config = kube::Config::from_custom_kubeconfig(config, &KubeConfigOptions::default()).await.expect("kubeconfig");
-    Client::try_from(config).expect("client")
-}
-
-async fn admin() -> Client {
-    client_from("KUBECONFIG").await
-}
-
-/// Polls `check` until it returns `Some`, or panics with `what` after [`WAIT`].
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
+use common::{admin, client_from, eventually, http_get, WAIT};
 
 async fn install_crds(client: &Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -406,18 +380,6 @@ async fn a_topic_keeps_its_finalizer_while_its_cluster_lives_and_is_released_whe
     }
     operator.abort();
     let _ = Api::<Namespace>::all(client).delete(&ns, &DeleteParams::default()).await;
-}
-
-async fn http_get(port: u16, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("request");
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.expect("response");
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
-    (status, body.to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -357,4 +357,8 @@ pub struct GroupStatus {
     /// The group's epoch (raised by every failover and switchover).
     #[serde(default)]
     pub epoch: i64,
+    /// Its master holds the cluster's topics and subscription groups: there from the start, or
+    /// copied from the other groups after a scale-out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub seeded: bool,
 }

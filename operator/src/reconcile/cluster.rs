@@ -72,6 +72,7 @@ pub async fn reconcile(cluster: &RocketMQCluster, ctx: &Context) -> Result<Actio
         }
         groups.push(group);
     }
+    super::seed::seed_groups(cluster, ctx, &mut groups, paused).await;
     let rolling = observation.sets.iter().any(|s| s.updated < s.desired || s.ready < s.desired);
     write_status(cluster, ctx, &ns, &observation, groups).await?;
     let ready = observation.sets.iter().all(|s| s.ready >= s.desired) && observation.groups_without_master.is_empty();
@@ -263,7 +264,7 @@ async fn reconcile_group(
     if !paused && update_revision.is_some() {
         roll(cluster, ctx, ns, &name, &view, seen).await?;
     }
-    Ok(GroupStatus { name: name.clone(), master_pod: master.map(|m| format!("{name}-{m}")), epoch })
+    Ok(GroupStatus { name: name.clone(), master_pod: master.map(|m| format!("{name}-{m}")), epoch, seeded: false })
 }
 
 async fn roll(

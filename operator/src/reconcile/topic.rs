@@ -67,7 +67,7 @@ pub async fn reconcile(topic: &Topic, ctx: &Context) -> Result<Action, Error> {
 }
 
 /// An admin client talking to `cluster`'s NameServers by their stable DNS names.
-async fn admin_of(cluster: &RocketMQCluster) -> Result<Admin, Error> {
+pub(super) async fn admin_of(cluster: &RocketMQCluster) -> Result<Admin, Error> {
     let mut builder = Admin::builder().timeout(std::time::Duration::from_secs(3));
     for addr in names::namesrv_addrs(cluster) {
         builder = builder.name_server(addr);
@@ -75,7 +75,7 @@ async fn admin_of(cluster: &RocketMQCluster) -> Result<Admin, Error> {
     builder.build().await.map_err(broker_error)
 }
 
-fn broker_error(e: rmq_client::admin::AdminError) -> Error {
+pub(super) fn broker_error(e: rmq_client::admin::AdminError) -> Error {
     Error::Broker(e.to_string())
 }
 
