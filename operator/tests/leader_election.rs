@@ -3,7 +3,6 @@
 //! RBAC (`K8S_TEST_OPERATOR_KUBECONFIG`) contend for the chart's Lease, `rmq-system/rmq-operator`.
 //! The chart's own Deployment never runs there (no kubelet), so these processes are alone.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
@@ -34,13 +33,15 @@ impl Replica {
             .expect("K8S_TEST_OPERATOR_KUBECONFIG is not set: start hack/k8s-env/up.sh first");
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let log = std::env::temp_dir().join(format!("rmq-leader-election-{}-{identity}.log", std::process::id()));
-        let stderr = std::fs::File::create(&log).expect("log file");
+        // Logs go to stdout, `main`'s error to stderr: both into one file.
+        let stdout = std::fs::File::create(&log).expect("log file");
+        let stderr = stdout.try_clone().expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_rmq-operator"))
             .args(["--metrics-addr", &format!("127.0.0.1:{port}"), "--identity", identity])
             .args(["--lease-namespace", NAMESPACE, "--lease-name", LEASE, "--lease-secs", &LEASE_SECS.to_string()])
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
@@ -115,7 +116,8 @@ async fn one_replica_leads_a_standby_takes_over_from_a_crashed_or_stopped_leader
     assert_eq!(holder(&leases).await.as_deref(), Some("replica-b"));
     let _ = a.exit().await;
 
-    // A stopped leader releases the Lease: the standby takes over without waiting for expiry.
+    // A stopped leader stops its controllers, releases the Lease and exits cleanly; the standby
+    // takes over at its next look at the Lease.
     let c = Replica::start("replica-c").await;
     c.wait_leading(false).await;
     b.signal("-TERM");
