@@ -6,7 +6,8 @@
 # (tests/java OperatorE2ETest) then produces and consumes through it while the master pod's broker
 # is killed with SIGKILL: the operator promotes the slave, the client keeps going, nothing
 # acknowledged is lost, and the old master rejoins as a slave once the kubelet restarts it. A scale-out
-# adds a group seeded with the first one's topics and consumer groups. A Topic
+# adds a group seeded with the first one's topics and consumer groups; a scale-in takes its write
+# permission, is refused while a consumer group lags and removes it once drained. A Topic
 # resource is created on the brokers, corrected after a change made with rmqadmin, and deleted.
 # Needs root (the kubelet publishes pod DNS names in /etc/hosts). See tests/README.md for what the
 # harness does not reproduce.
@@ -23,6 +24,7 @@ wait_for() {
 
 step "build the servers, the operator and the test kubelet"
 cargo build -q -p rmq-namesrv -p rmq-broker -p rmq-operator -p rmq-test-kubelet -p rmq-client
+cargo build -q -p rmq-client --example producer
 K8S_BIN_DIR=${K8S_BIN_DIR:-$(hack/k8s-env/build.sh)}
 export K8S_BIN_DIR PATH="$K8S_BIN_DIR:$PATH"
 
@@ -109,7 +111,12 @@ step "a switchover asked with an annotation hands mastership back to the old mas
 kubectl -n e2e annotate rocketmqcluster/demo rmq.io/switchover=demo-broker-0/0
 master_is() { [ "$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.groups[0].masterPod}')" = "$1" ]; }
 request_gone() { [ -z "$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.metadata.annotations.rmq\.io/switchover}')" ]; }
-wait_for "the switchover to demo-broker-0-0" 60 master_is demo-broker-0-0
+# The old master may still be restarting (it was told to follow and drops its divergent tail):
+# the operator holds the request until that pod reports a status.
+wait_for "the switchover to demo-broker-0-0" 120 master_is demo-broker-0-0 || {
+  kubectl -n e2e get events --field-selector reason=SwitchoverFailed -o jsonpath='{range .items[*]}{.message}{"\n"}{end}'
+  exit 1
+}
 wait_for "the switchover request to be removed" 30 request_gone
 kubectl -n e2e get events --field-selector reason=Switchover -o jsonpath='{range .items[*]}{.message}{"\n"}{end}'
 old_ip=$(kubectl -n e2e get pod demo-broker-0-0 -o jsonpath='{.status.podIP}')
@@ -138,6 +145,30 @@ new_group_master=$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status
 groups_file="$work/kubelet/claims/data-$new_group_master/store/config/subscriptionGroup.json"
 grep -q '"cg_failover' "$groups_file" || { echo "the Java consumer group is not in $groups_file" >&2; exit 1; }
 echo "made-by-admin routed to $(routed_groups); $new_group_master holds the Java consumer group"
+
+step "scale in: the second group turns read-only, is refused while a consumer group lags, and goes once drained"
+# 40 messages over both groups, and a consumer group whose offsets start at 0: it lags on both.
+target/debug/examples/producer "$namesrv" made-by-admin 40 > /dev/null
+rmqadmin offset reset-by-time -g cg_drain -t made-by-admin -s 0 > /dev/null
+kubectl -n e2e patch rocketmqcluster/demo --type merge -p '{"spec":{"broker":{"groups":1,"scaleInDrainSeconds":10}}}'
+group1_perm() {
+  rmqadmin topic route -t made-by-admin --output json 2>/dev/null | python3 -c \
+    'import json,sys; print([q["perm"] for q in json.load(sys.stdin)["queueDatas"] if q["brokerName"]=="demo-broker-1"][0])'
+}
+group1_read_only() { [ "$(group1_perm)" = 4 ]; }
+wait_for "demo-broker-1 to be routed read-only" 30 group1_read_only
+degraded_reason() { kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.conditions[?(@.type=="Degraded")].reason}'; }
+refused() { [ "$(degraded_reason)" = ScaleInRefused ]; }
+wait_for "the scale-in to be refused (cg_drain lags)" 60 refused
+kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.conditions[?(@.type=="Degraded")].message}{"\n"}'
+kubectl -n e2e get statefulset demo-broker-1 > /dev/null || { echo "a refused scale-in removed the group" >&2; exit 1; }
+# The consumer group catches up (its offsets moved to the end): the group drains and goes.
+rmqadmin offset reset-by-time -g cg_drain -t made-by-admin -s -1 > /dev/null
+group1_gone() { ! kubectl -n e2e get statefulset demo-broker-1 > /dev/null 2>&1; }
+wait_for "demo-broker-1 to be removed once drained" 60 group1_gone
+healthy() { [ "$(degraded_reason)" = Healthy ]; }
+wait_for "Degraded to clear" 30 healthy
+kubectl -n e2e get events --field-selector reason=GroupRemoved -o jsonpath='{range .items[*]}{.message}{"\n"}{end}'
 
 no_route() { ! rmqadmin topic route -t orders > /dev/null 2>&1; }
 kubectl -n e2e delete topic/orders --timeout=60s

@@ -266,11 +266,27 @@ async fn the_operator_builds_rolls_scales_reports_and_removes_a_cluster() {
     let groups = |n: i32| json!({"spec": {"broker": {"groups": n}}});
     clusters.patch("alpha", &PatchParams::default(), &Patch::Merge(&groups(2))).await.expect("scale out");
     eventually("a second group", || async { sets.get_opt("alpha-broker-1").await.expect("get") }).await;
-    clusters.patch("alpha", &PatchParams::default(), &Patch::Merge(&groups(1))).await.expect("scale in");
+    // Scale in: no broker runs here, so the group's backlog cannot be read and, past the drain
+    // limit, the operator refuses and keeps the group; a limit of 0 removes it anyway.
+    let scale_in = |limit: i32| json!({"spec": {"broker": {"groups": 1, "scaleInDrainSeconds": limit}}});
+    clusters.patch("alpha", &PatchParams::default(), &Patch::Merge(&scale_in(2))).await.expect("scale in");
+    eventually("the scale-in to be refused", || async {
+        let c = clusters.get("alpha").await.expect("get");
+        let refused = condition(&c, "Degraded").map(|c| c.1) == Some("ScaleInRefused".into());
+        refused.then_some(c)
+    })
+    .await;
+    assert!(sets.get_opt("alpha-broker-1").await.expect("get").is_some(), "a refused scale-in removed the group");
+    let draining = clusters.get("alpha").await.expect("get").status.expect("status").draining;
+    assert_eq!(draining.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), ["alpha-broker-1"]);
+    clusters.patch("alpha", &PatchParams::default(), &Patch::Merge(&scale_in(0))).await.expect("force scale in");
     eventually("the second group to go", || async {
         let gone = sets.get_opt("alpha-broker-1").await.expect("get").is_none()
             && maps.get_opt("alpha-broker-1").await.expect("get").is_none();
-        gone.then_some(())
+        let c = clusters.get("alpha").await.expect("get");
+        let cleared = condition(&c, "Degraded").map(|c| c.1) != Some("ScaleInRefused".into())
+            && c.status.as_ref().is_some_and(|s| s.draining.is_empty());
+        (gone && cleared).then_some(())
     })
     .await;
 

@@ -1,6 +1,6 @@
 //! Clusters and brokers: the broker list with each broker's version and TPS
 //! (GET_BROKER_CLUSTER_INFO + GET_BROKER_RUNTIME_INFO), a broker's runtime statistics and its
-//! configuration (GET_BROKER_CONFIG).
+//! configuration (GET_BROKER_CONFIG, UPDATE_BROKER_CONFIG).
 
 use std::collections::BTreeMap;
 
@@ -93,6 +93,15 @@ impl Admin {
     pub async fn broker_config(&self, addr: &str) -> AdminResult<BTreeMap<String, String>> {
         let resp = self.call_ok(addr, RemotingCommand::request(RequestCode::GetBrokerConfig)).await?;
         Ok(parse_properties(&String::from_utf8_lossy(&resp.body)))
+    }
+
+    /// Changes configuration values of the broker at `addr` (UPDATE_BROKER_CONFIG, as
+    /// `mqadmin updateBrokerConfig`); `brokerPermission` takes effect at once.
+    pub async fn update_broker_config(&self, addr: &str, values: &BTreeMap<String, String>) -> AdminResult<()> {
+        let body: String = values.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        let request = RemotingCommand::request(RequestCode::UpdateBrokerConfig).with_body(body.into_bytes());
+        self.call_ok(addr, request).await?;
+        Ok(())
     }
 
     /// Master addresses of every broker group of `cluster`.

@@ -1,8 +1,8 @@
 //! Consumer groups: per-queue progress with diff and TPS (GET_CONSUME_STATS on every broker of
-//! the group's route) and the connected clients with their subscriptions
-//! (GET_CONSUMER_CONNECTION_LIST).
+//! the group's route), the connected clients with their subscriptions
+//! (GET_CONSUMER_CONNECTION_LIST), and what every group has left to consume on one broker.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rmq_remoting::message::RETRY_TOPIC_PREFIX;
 use rmq_remoting::protocol::admin::GetConsumeStatsRequest;
@@ -95,6 +95,13 @@ pub struct ConsumerConnections {
     pub consume_from_where: String,
 }
 
+/// GET_ALL_CONSUMER_OFFSET body as read: `topic@group` keys (the per-queue maps are not needed).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RawOffsetTable {
+    offset_table: BTreeMap<String, serde::de::IgnoredAny>,
+}
+
 /// GET_CONSUME_STATS body as read: `MessageQueue` object keys become strings.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
@@ -160,6 +167,27 @@ impl Admin {
             queues,
             consume_tps,
         })
+    }
+
+    /// What each consumer group has not consumed yet on the broker at `addr` alone, by group:
+    /// every group it holds a subscription or committed offsets for
+    /// (GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_ALL_CONSUMER_OFFSET), summed over the group's queues
+    /// there as broker offset minus committed offset (GET_CONSUME_STATS). System groups included.
+    pub async fn broker_backlog(&self, addr: &str) -> AdminResult<BTreeMap<String, i64>> {
+        let mut groups: BTreeSet<String> = self.broker_groups(addr).await?.into_iter().map(|g| g.group_name).collect();
+        let resp = self.call_ok(addr, RemotingCommand::request(RequestCode::GetAllConsumerOffset)).await?;
+        let offsets: RawOffsetTable = parse_body(addr, &resp)?;
+        groups.extend(offsets.offset_table.keys().filter_map(|k| k.split_once('@')).map(|(_, g)| g.to_owned()));
+        let mut backlog = BTreeMap::new();
+        for group in groups {
+            let header = GetConsumeStatsRequest { consumer_group: group.clone(), topic: None };
+            let request = RemotingCommand::request(RequestCode::GetConsumeStats).with_header(&header);
+            let resp = self.call_ok(addr, request).await?;
+            let raw: RawConsumeStats = parse_body(addr, &resp)?;
+            backlog
+                .insert(group, raw.offset_table.values().map(|o| (o.broker_offset - o.consumer_offset).max(0)).sum());
+        }
+        Ok(backlog)
     }
 
     /// The online clients of `group` and their subscriptions; [`ErrorKind::NotFound`] when

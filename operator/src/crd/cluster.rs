@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Affinity, ResourceRequirements, Toleration, TopologySpreadConstraint};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
@@ -120,6 +120,10 @@ impl Default for NameServerSpec {
     }
 }
 
+fn five_minutes() -> i32 {
+    300
+}
+
 fn two() -> i32 {
     2
 }
@@ -153,6 +157,14 @@ pub struct BrokerSpec {
     /// How masters replicate to their slaves.
     #[serde(default)]
     pub replication: ReplicationSpec,
+    /// Scale-in: how long a group being removed (write permission taken away first) may take
+    /// for its consumers to drain it before the operator refuses with the `Degraded` condition
+    /// and keeps it; 0 removes it without waiting.
+    #[serde(default = "five_minutes")]
+    #[x_kube(validation = Rule::new("self >= 0 && self <= 86400").message(
+        "broker.scaleInDrainSeconds must be 0 to 86400"
+    ))]
+    pub scale_in_drain_seconds: i32,
     /// Extra `broker.conf` keys (Apache names). The keys the operator sets are refused.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[x_kube(validation = Rule::new(
@@ -343,6 +355,22 @@ pub struct RocketMQClusterStatus {
     /// Each group's current master.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<GroupStatus>,
+    /// Groups a scale-in is removing, while their consumers drain them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub draining: Vec<DrainStatus>,
+}
+
+/// A broker group on its way out: read-only, waiting for its consumers.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DrainStatus {
+    /// The group's `brokerName`.
+    pub name: String,
+    /// When the scale-in took its write permission away.
+    pub since: Time,
+    /// Messages its consumer groups have not consumed yet, when the operator could read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<i64>,
 }
 
 /// One group's current master.

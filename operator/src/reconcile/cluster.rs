@@ -1,6 +1,6 @@
 //! Reconciles one `RocketMQCluster`: applies every object [`crate::resources`] computes (server-side
 //! apply, our field manager, owner references so the garbage collector removes them with the
-//! cluster), removes the groups a scale-in dropped, keeps the failover supervisors and the
+//! cluster), drains and removes the groups a scale-in dropped (`scale_in`), keeps the failover supervisors and the
 //! pods' role labels current, rolls outdated groups one pod at a time, and writes the status
 //! when it changed. `rmq.io/paused: "true"` stops every change but the status.
 
@@ -8,8 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::chrono::Utc;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -21,9 +20,10 @@ use serde::Serialize;
 use serde_json::json;
 use tracing::info;
 
+use super::scale_in::ScaleIn;
 use super::supervisor::Seen;
 use super::{Context, Error};
-use crate::crd::cluster::{GroupStatus, RocketMQCluster, RocketMQClusterStatus};
+use crate::crd::cluster::{DrainStatus, GroupStatus, RocketMQCluster, RocketMQClusterStatus};
 use crate::resources::broker::{GROUP_LABEL, ROLE_LABEL};
 use crate::resources::{broker, broker_conf, names, namesrv, FIELD_MANAGER};
 use crate::rollout::{next_step, MemberPod, RollStep};
@@ -33,7 +33,8 @@ use crate::status::{conditions, Observation, SetObservation};
 pub const PAUSED: &str = "rmq.io/paused";
 
 /// The annotation that requests a switchover: `<group>` (to its most caught-up slave) or
-/// `<group>/<ordinal>` (to that pod). Removed once tried; the outcome is an Event.
+/// `<group>/<ordinal>` (to that pod). Removed once tried (a chosen pod that reports no status
+/// yet, restarting say, is waited for); the outcome is an Event.
 pub const SWITCHOVER: &str = "rmq.io/switchover";
 
 /// One reconcile of `cluster`.
@@ -46,9 +47,12 @@ pub async fn reconcile(cluster: &RocketMQCluster, ctx: &Context) -> Result<Actio
         return Ok(Action::await_change());
     }
     let paused = cluster.annotations().get(PAUSED).is_some_and(|v| v == "true");
-    if !paused {
+    let mut scale_in = ScaleIn::default();
+    if paused {
+        scale_in.draining = cluster.status.iter().flat_map(|s| s.draining.clone()).collect();
+    } else {
         apply_all(cluster, ctx, &ns).await?;
-        remove_dropped_groups(cluster, ctx, &ns).await?;
+        scale_in = super::scale_in::scale_in(cluster, ctx, &ns).await?;
     }
     let supervised = supervised_groups(cluster);
     for g in &supervised {
@@ -56,10 +60,9 @@ pub async fn reconcile(cluster: &RocketMQCluster, ctx: &Context) -> Result<Actio
     }
     let seen = ctx.supervisors.ensure(&key, &super::supervisor::controller_config(cluster), &supervised);
     report_failovers(cluster, ctx, &key, &seen).await;
-    if !paused {
-        manual_switchover(cluster, ctx, &ns, &key, &seen).await?;
-    }
-    let mut observation = Observation { paused, ..Observation::default() };
+    let switchover_pending = !paused && manual_switchover(cluster, ctx, &ns, &key, &seen).await?;
+    let soon = switchover_pending || !scale_in.draining.is_empty();
+    let mut observation = Observation { paused, blocked: scale_in.blocked, ..Observation::default() };
     let sets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ns);
     observation.sets.push(observe(&sets, &names::namesrv(cluster), cluster.spec.name_server.replicas).await?);
     let mut groups = Vec::new();
@@ -74,10 +77,10 @@ pub async fn reconcile(cluster: &RocketMQCluster, ctx: &Context) -> Result<Actio
     }
     super::seed::seed_groups(cluster, ctx, &mut groups, paused).await;
     let rolling = observation.sets.iter().any(|s| s.updated < s.desired || s.ready < s.desired);
-    write_status(cluster, ctx, &ns, &observation, groups).await?;
+    write_status(cluster, ctx, &ns, &observation, groups, scale_in.draining).await?;
     let ready = observation.sets.iter().all(|s| s.ready >= s.desired) && observation.groups_without_master.is_empty();
     ctx.metrics.set_ready(&key, ready);
-    Ok(Action::requeue(if rolling || !ready { Duration::from_secs(5) } else { Duration::from_secs(60) }))
+    Ok(Action::requeue(if rolling || soon || !ready { Duration::from_secs(5) } else { Duration::from_secs(60) }))
 }
 
 /// Server-side applies `object` (named by its metadata) with our field manager.
@@ -112,53 +115,34 @@ async fn apply_all(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result
     Ok(())
 }
 
-/// Deletes the objects of groups at or beyond `spec.broker.groups` (their volumes follow
-/// `storage.whenScaled` through the StatefulSet's retention policy).
-async fn remove_dropped_groups(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<(), Error> {
-    let sets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
-    let selector = format!("app.kubernetes.io/instance={},app.kubernetes.io/component=broker", cluster.name_any());
-    let wanted: Vec<String> = (0..cluster.spec.broker.groups).map(|g| names::broker_group(cluster, g)).collect();
-    for set in sets.list(&ListParams::default().labels(&selector)).await? {
-        let Some(group) = set.labels().get(GROUP_LABEL).cloned() else { continue };
-        if wanted.contains(&group) || !owned_by(&set, cluster) {
-            continue;
-        }
-        info!(cluster = %cluster.name_any(), group, "scale-in: removing a broker group");
-        let dp = DeleteParams::background();
-        let _ = sets.delete(&group, &dp).await?;
-        let _ = Api::<ConfigMap>::namespaced(ctx.client.clone(), ns).delete(&group, &dp).await;
-        let _ = Api::<Service>::namespaced(ctx.client.clone(), ns).delete(&group, &dp).await;
-        let _ = Api::<Service>::namespaced(ctx.client.clone(), ns).delete(&format!("{group}-master"), &dp).await;
-        let _ = Api::<PodDisruptionBudget>::namespaced(ctx.client.clone(), ns).delete(&group, &dp).await;
-        publish(ctx, cluster, EventType::Normal, "GroupRemoved", &format!("broker group {group} removed (scale-in)"))
-            .await;
-    }
-    Ok(())
-}
-
 /// Carries out the switchover the `rmq.io/switchover` annotation asks for, then removes it.
+/// While the chosen pod is not reporting a status (restarting, say) the request waits and the
+/// annotation stays; the answer is whether it is still pending.
 async fn manual_switchover(
     cluster: &RocketMQCluster,
     ctx: &Context,
     ns: &str,
     key: &str,
     seen: &HashMap<String, Seen>,
-) -> Result<(), Error> {
-    let Some(request) = cluster.annotations().get(SWITCHOVER) else { return Ok(()) };
+) -> Result<bool, Error> {
+    let Some(request) = cluster.annotations().get(SWITCHOVER) else { return Ok(false) };
     let (group, ordinal) = match request.split_once('/') {
-        Some((g, o)) => (g, o.parse::<usize>().ok()),
+        Some((g, o)) => (g, Some(o.parse::<usize>().map_err(|_| format!("{o} is not a pod ordinal")))),
         None => (request.as_str(), None),
     };
-    let outcome = match seen.get(group) {
-        None => Err(format!("{group} is not a broker group with automatic failover")),
-        Some(s) => {
-            let target = ordinal.map(|o| s.view.statuses.get(o).cloned().flatten().map(|st| st.broker_id));
-            match target {
-                Some(None) => Err(format!("{request}: no such member reporting a status")),
-                Some(Some(id)) => ctx.supervisors.switchover(key, group, Some(id)).await.map_err(|e| e.to_string()),
-                None => ctx.supervisors.switchover(key, group, None).await.map_err(|e| e.to_string()),
+    let members = usize::try_from(cluster.spec.broker.replicas_per_group).unwrap_or(0);
+    let outcome = match (seen.get(group), ordinal) {
+        (None, _) => Err(format!("{group} is not a broker group with automatic failover")),
+        (Some(_), Some(Err(why))) => Err(why),
+        (Some(_), Some(Ok(o))) if o >= members => Err(format!("{group} has no pod {o} ({members} per group)")),
+        (Some(s), Some(Ok(o))) => match s.view.statuses.get(o).cloned().flatten() {
+            None => {
+                info!(group, pod = o, "switchover asked: waiting for the pod to report a status");
+                return Ok(true);
             }
-        }
+            Some(st) => ctx.supervisors.switchover(key, group, Some(st.broker_id)).await.map_err(|e| e.to_string()),
+        },
+        (Some(_), None) => ctx.supervisors.switchover(key, group, None).await.map_err(|e| e.to_string()),
     };
     match outcome {
         Ok(epoch) => {
@@ -173,12 +157,7 @@ async fn manual_switchover(
     let api: Api<RocketMQCluster> = Api::namespaced(ctx.client.clone(), ns);
     let patch = json!({"metadata": {"annotations": {SWITCHOVER: null}}});
     api.patch(&cluster.name_any(), &PatchParams::default(), &Patch::Merge(patch)).await?;
-    Ok(())
-}
-
-fn owned_by<K: Resource>(object: &K, cluster: &RocketMQCluster) -> bool {
-    let uid = cluster.meta().uid.as_deref();
-    object.owner_references().iter().any(|o| Some(o.uid.as_str()) == uid)
+    Ok(false)
 }
 
 /// The groups the failover controller watches: every group with slaves, when enabled.
@@ -325,6 +304,7 @@ async fn write_status(
     ns: &str,
     observation: &Observation,
     groups: Vec<GroupStatus>,
+    draining: Vec<DrainStatus>,
 ) -> Result<(), Error> {
     let previous = cluster.status.clone().unwrap_or_default();
     let status = RocketMQClusterStatus {
@@ -332,6 +312,7 @@ async fn write_status(
         conditions: conditions(observation, cluster.meta().generation, &previous.conditions, Utc::now()),
         name_server_addresses: names::namesrv_addrs(cluster),
         groups,
+        draining,
     };
     if status == previous {
         return Ok(());

@@ -1,9 +1,11 @@
 //! The controllers: [`cluster`] reconciles each `RocketMQCluster` into its NameServer and broker
 //! objects, keeps one failover supervisor per broker group ([`supervisor`]) and rolls groups
-//! health-gated, seeding groups a scale-out added (`seed`); [`topic`] keeps each `Topic` on its cluster's brokers; their shared context,
+//! health-gated, seeding groups a scale-out added (`seed`) and draining those a scale-in
+//! drops (`scale_in`); [`topic`] keeps each `Topic` on its cluster's brokers; their shared context,
 //! errors and the loop that runs them ([`run`]).
 
 pub mod cluster;
+mod scale_in;
 mod seed;
 pub mod supervisor;
 pub mod topic;
