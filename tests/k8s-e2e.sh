@@ -132,7 +132,7 @@ step "scale out: a second broker group, seeded with the first group's topics and
 # by its consumers' heartbeats) are on group 0 only; the new group's master must get them.
 rmqadmin topic create -t made-by-admin -c demo -r 4 -w 4 > /dev/null
 kubectl -n e2e patch rocketmqcluster/demo --type merge -p '{"spec":{"broker":{"groups":2}}}'
-group1_seeded() { [ "$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.groups[1].seeded}')" = true ]; }
+group1_seeded() { [ "$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.groups[1].seeded}' 2>/dev/null)" = true ]; }
 wait_for "demo-broker-1 to be seeded" 240 group1_seeded
 kubectl -n e2e get events --field-selector reason=Seeded -o jsonpath='{range .items[*]}{.message}{"\n"}{end}'
 routed_groups() {
@@ -147,9 +147,11 @@ grep -q '"cg_failover' "$groups_file" || { echo "the Java consumer group is not 
 echo "made-by-admin routed to $(routed_groups); $new_group_master holds the Java consumer group"
 
 step "scale in: the second group turns read-only, is refused while a consumer group lags, and goes once drained"
-# 40 messages over both groups, and a consumer group whose offsets start at 0: it lags on both.
+# 40 messages over both groups, and the Java test's consumer group (offline, on both groups since
+# the seeding) made to start made-by-admin at 0: it lags on both.
+java_group=$(grep -o '"cg_failover[^"]*"' "$groups_file" | head -1 | tr -d '"')
 target/debug/examples/producer "$namesrv" made-by-admin 40 > /dev/null
-rmqadmin offset reset-by-time -g cg_drain -t made-by-admin -s 0 > /dev/null
+rmqadmin offset reset-by-time -g "$java_group" -t made-by-admin -s 0 > /dev/null
 kubectl -n e2e patch rocketmqcluster/demo --type merge -p '{"spec":{"broker":{"groups":1,"scaleInDrainSeconds":10}}}'
 group1_perm() {
   rmqadmin topic route -t made-by-admin --output json 2>/dev/null | python3 -c \
@@ -159,11 +161,11 @@ group1_read_only() { [ "$(group1_perm)" = 4 ]; }
 wait_for "demo-broker-1 to be routed read-only" 30 group1_read_only
 degraded_reason() { kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.conditions[?(@.type=="Degraded")].reason}'; }
 refused() { [ "$(degraded_reason)" = ScaleInRefused ]; }
-wait_for "the scale-in to be refused (cg_drain lags)" 60 refused
+wait_for "the scale-in to be refused ($java_group lags)" 60 refused
 kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.conditions[?(@.type=="Degraded")].message}{"\n"}'
 kubectl -n e2e get statefulset demo-broker-1 > /dev/null || { echo "a refused scale-in removed the group" >&2; exit 1; }
 # The consumer group catches up (its offsets moved to the end): the group drains and goes.
-rmqadmin offset reset-by-time -g cg_drain -t made-by-admin -s -1 > /dev/null
+rmqadmin offset reset-by-time -g "$java_group" -t made-by-admin -s -1 > /dev/null
 group1_gone() { ! kubectl -n e2e get statefulset demo-broker-1 > /dev/null 2>&1; }
 wait_for "demo-broker-1 to be removed once drained" 60 group1_gone
 healthy() { [ "$(degraded_reason)" = Healthy ]; }

@@ -1,14 +1,15 @@
 //! The admin API over two broker groups, against rmq and (unless `RMQ_TEST_IMPLS` says otherwise)
 //! Apache RocketMQ 5.3.3: a topic created on a cluster lands on both masters, status and key
-//! queries merge both brokers' answers, and an offline group's offsets move back and forward.
+//! queries merge both brokers' answers, an offline group's offsets move back and forward, one
+//! broker's backlog is read and its write permission taken away and given back.
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use common::{unique, wait_until, Received};
-use rmq_client::admin::{Admin, ErrorKind, TopicSpec, TopicTarget};
+use rmq_client::admin::{Admin, ErrorKind, QueueProgress, TopicSpec, TopicTarget};
 use rmq_client::{ConsumeFrom, Message, MessageQueue, Producer, PushConsumer};
 use rmq_testkit::{impls, Cluster, Impl};
 
@@ -115,6 +116,7 @@ async fn scenario(admin: &Admin, ns: &str, cluster_name: &str) {
     assert!(reset.queues.iter().all(|q| q.offset == 0), "{reset:?}");
     let progress = admin.consumer_progress(&group, Some(&topic)).await.expect("progress");
     assert_eq!(progress.diff_total, 16, "everything left to consume: {progress:?}");
+    backlog_and_permission_of_one_broker(admin, cluster_name, &topic, &group, &progress.queues).await;
     admin.reset_offset_by_time(&group, &topic, -1, true).await.expect("reset to the end");
     let progress = admin.consumer_progress(&group, Some(&topic)).await.expect("progress");
     assert_eq!(progress.diff_total, 0, "nothing left: {progress:?}");
@@ -141,4 +143,34 @@ async fn topic_config_and_attributes_on_one_broker(admin: &Admin, spec: &TopicSp
     bad.attributes.insert("colour".into(), "red".into());
     let err = admin.create_topic(&bad, &target).await.expect_err("an unknown attribute");
     assert!(err.to_string().contains("unsupported key: colour"), "{err}");
+}
+
+/// What a scale-in relies on: one broker's backlog by group (the group's queues there only), and
+/// its write permission taken away and given back through UPDATE_BROKER_CONFIG, which the
+/// NameServers' route shows in the queues' perm.
+async fn backlog_and_permission_of_one_broker(
+    admin: &Admin,
+    cluster: &str,
+    topic: &str,
+    group: &str,
+    queues: &[QueueProgress],
+) {
+    let masters: BTreeMap<String, String> =
+        admin.cluster_masters(cluster).await.expect("masters").into_iter().collect();
+    let addr = &masters["broker-b"];
+    let on_b: i64 = queues.iter().filter(|q| q.broker_name == "broker-b").map(|q| q.diff).sum();
+    assert!(on_b > 0, "messages left on broker-b: {queues:?}");
+    let backlog = admin.broker_backlog(addr).await.expect("backlog");
+    assert_eq!(backlog.get(group), Some(&on_b), "{backlog:?}");
+
+    let perm_of_b = || async {
+        let route = admin.topic_route(topic).await.expect("route");
+        route.queue_datas.iter().find(|q| q.broker_name == "broker-b").map(|q| q.perm)
+    };
+    for (permission, perm) in [("4", 4), ("6", 6)] {
+        let values = BTreeMap::from([("brokerPermission".to_owned(), permission.to_owned())]);
+        admin.update_broker_config(addr, &values).await.expect("update broker config");
+        wait_until(WAIT, &format!("broker-b routed with perm {perm}"), || async { perm_of_b().await == Some(perm) })
+            .await;
+    }
 }

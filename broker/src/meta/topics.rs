@@ -121,6 +121,14 @@ impl TopicTable {
         self.persist();
     }
 
+    /// Bumps the version without a change to the table: the broker's permission changed, and
+    /// NameServers re-read a registration's topics only when its version moved (as Apache's
+    /// `updateBrokerConfig` does).
+    pub fn bump_version(&self) {
+        self.write().data_version.bump(now_ms());
+        self.persist();
+    }
+
     /// Removes a topic; returns whether it existed.
     pub fn remove(&self, topic: &str) -> bool {
         let existed = {

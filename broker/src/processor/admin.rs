@@ -165,8 +165,11 @@ pub fn update_broker_config(broker: &Broker, req: &RemotingCommand) -> RemotingC
     if let Some(raw) = props.raw("brokerPermission") {
         match raw.parse::<i32>() {
             Ok(p) if (0..=7).contains(&p) => {
-                broker.permission.store(p, Ordering::Relaxed);
-                broker.register_soon();
+                if broker.permission.swap(p, Ordering::Relaxed) != p {
+                    // The NameServers must see the new permission in every queue's perm.
+                    broker.topics.bump_version();
+                    broker.register_soon();
+                }
             }
             _ => {
                 return RemotingCommand::error(
