@@ -112,7 +112,7 @@ kubectl -n e2e annotate rocketmqcluster/demo rmq.io/switchover=demo-broker-0/0
 master_is() { [ "$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.groups[0].masterPod}')" = "$1" ]; }
 request_gone() { [ -z "$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.metadata.annotations.rmq\.io/switchover}')" ]; }
 # The old master may still be restarting (it was told to follow and drops its divergent tail):
-# the operator holds the request until that pod reports a status.
+# the operator holds the request until that pod is a slave again.
 wait_for "the switchover to demo-broker-0-0" 120 master_is demo-broker-0-0 || {
   kubectl -n e2e get events --field-selector reason=SwitchoverFailed -o jsonpath='{range .items[*]}{.message}{"\n"}{end}'
   exit 1

@@ -15,6 +15,8 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, Resource, ResourceExt};
 use rmq_controller::config::GroupConfig;
+use rmq_controller::group::ControlError;
+use rmq_controller::member::Role;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::json;
@@ -33,8 +35,8 @@ use crate::status::{conditions, Observation, SetObservation};
 pub const PAUSED: &str = "rmq.io/paused";
 
 /// The annotation that requests a switchover: `<group>` (to its most caught-up slave) or
-/// `<group>/<ordinal>` (to that pod). Removed once tried (a chosen pod that reports no status
-/// yet, restarting say, is waited for); the outcome is an Event.
+/// `<group>/<ordinal>` (to that pod). Removed once tried (a chosen pod that is not a slave yet,
+/// restarting say, is waited for); the outcome is an Event.
 pub const SWITCHOVER: &str = "rmq.io/switchover";
 
 /// One reconcile of `cluster`.
@@ -116,8 +118,8 @@ async fn apply_all(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result
 }
 
 /// Carries out the switchover the `rmq.io/switchover` annotation asks for, then removes it.
-/// While the chosen pod is not reporting a status (restarting, say) the request waits and the
-/// annotation stays; the answer is whether it is still pending.
+/// While it cannot start yet (the chosen pod is restarting or not a slave yet, the group has no
+/// master) the request waits and the annotation stays; the answer is whether it is pending.
 async fn manual_switchover(
     cluster: &RocketMQCluster,
     ctx: &Context,
@@ -131,18 +133,35 @@ async fn manual_switchover(
         None => (request.as_str(), None),
     };
     let members = usize::try_from(cluster.spec.broker.replicas_per_group).unwrap_or(0);
-    let outcome = match (seen.get(group), ordinal) {
+    let target = match (seen.get(group), ordinal) {
         (None, _) => Err(format!("{group} is not a broker group with automatic failover")),
         (Some(_), Some(Err(why))) => Err(why),
         (Some(_), Some(Ok(o))) if o >= members => Err(format!("{group} has no pod {o} ({members} per group)")),
+        (Some(s), Some(Ok(o))) if s.view.master == Some(o) => Err(format!("{group}-{o} is the master already")),
         (Some(s), Some(Ok(o))) => match s.view.statuses.get(o).cloned().flatten() {
-            None => {
-                info!(group, pod = o, "switchover asked: waiting for the pod to report a status");
+            Some(st) if st.role == Role::Slave && st.broker_id > 0 => Ok(Some(st.broker_id)),
+            _ => {
+                info!(group, pod = o, "switchover asked: waiting for the pod to be a slave");
                 return Ok(true);
             }
-            Some(st) => ctx.supervisors.switchover(key, group, Some(st.broker_id)).await.map_err(|e| e.to_string()),
         },
-        (Some(_), None) => ctx.supervisors.switchover(key, group, None).await.map_err(|e| e.to_string()),
+        (Some(_), None) => Ok(None),
+    };
+    let outcome = match target {
+        Ok(id) => match ctx.supervisors.switchover(key, group, id).await {
+            // Nothing was changed yet and it may be possible soon: ask again at the next reconcile.
+            Err(
+                e @ (ControlError::NoMaster
+                | ControlError::NoCandidate
+                | ControlError::UnknownBrokerId(_)
+                | ControlError::NotASlave(_)),
+            ) => {
+                info!(group, error = %e, "switchover asked: not possible yet");
+                return Ok(true);
+            }
+            other => other.map_err(|e| e.to_string()),
+        },
+        Err(why) => Err(why),
     };
     match outcome {
         Ok(epoch) => {
