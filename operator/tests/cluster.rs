@@ -411,6 +411,7 @@ async fn the_api_server_refuses_invalid_specs_with_the_schemas_message() {
         (json!({"broker": {"replication": {"inSyncReplicas": 3}}}), "inSyncReplicas cannot exceed"),
         (json!({"broker": {"storage": {"size": "lots"}}}), "positive quantity"),
         (json!({"image": ""}), "image must not be empty"),
+        (json!({"externalAccess": {"type": "NodePort"}}), "externalAccess is not supported yet"),
     ];
     for (i, (bad, message)) in cases.into_iter().enumerate() {
         let spec = cluster_spec(&format!("bad-{i}"), bad);

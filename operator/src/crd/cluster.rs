@@ -67,8 +67,13 @@ pub struct RocketMQClusterSpec {
     /// The Prometheus endpoints of NameServers and brokers.
     #[serde(default)]
     pub metrics: MetricsSpec,
-    /// Per-broker Services for clients outside the Kubernetes cluster.
+    /// Per-broker Services for clients outside the Kubernetes cluster. Not implemented yet: the
+    /// apiserver refuses a cluster that sets it (a broker advertises one address to every
+    /// client, so this needs per-pod ports and advertised addresses; see the README).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("false").message(
+        "externalAccess is not supported yet: reach the brokers from inside the cluster (see the README)"
+    ))]
     pub external_access: Option<ExternalAccessSpec>,
     /// Where pods may run.
     #[serde(default)]
