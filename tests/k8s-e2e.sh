@@ -170,6 +170,9 @@ group1_gone() { ! kubectl -n e2e get statefulset demo-broker-1 > /dev/null 2>&1;
 wait_for "demo-broker-1 to be removed once drained" 60 group1_gone
 healthy() { [ "$(degraded_reason)" = Healthy ]; }
 wait_for "Degraded to clear" 30 healthy
+# Its brokers unregister as their pods stop: the route is back to one group.
+route_on_group0_only() { [ "$(routed_groups)" = "demo-broker-0" ]; }
+wait_for "made-by-admin to be routed to demo-broker-0 only" 30 route_on_group0_only
 kubectl -n e2e get events --field-selector reason=GroupRemoved -o jsonpath='{range .items[*]}{.message}{"\n"}{end}'
 
 no_route() { ! rmqadmin topic route -t orders > /dev/null 2>&1; }
