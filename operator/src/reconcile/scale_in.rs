@@ -114,22 +114,25 @@ pub async fn scale_in(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Res
 /// The cluster's brokers as the scale-in reaches them: each group's master through the admin API.
 struct Brokers {
     admin: Result<Admin, String>,
-    masters: BTreeMap<String, String>,
+    /// Master address by group, or why the NameServers could not say.
+    masters: Result<BTreeMap<String, String>, String>,
 }
 
 impl Brokers {
     async fn connect(cluster: &RocketMQCluster) -> Brokers {
         let admin = admin_of(cluster).await.map_err(|e| e.to_string());
         let masters = match &admin {
-            Ok(a) => a.cluster_masters(&cluster.name_any()).await.map(|m| m.into_iter().collect()).unwrap_or_default(),
-            Err(_) => BTreeMap::new(),
+            Ok(a) => a.cluster_masters(&cluster.name_any()).await.map(|m| m.into_iter().collect()),
+            Err(_) => Ok(BTreeMap::new()),
         };
+        let masters = masters.map_err(|e| format!("the NameServers did not list the masters: {e}"));
         Brokers { admin, masters }
     }
 
     fn master(&self, group: &str) -> Result<(&Admin, &str), String> {
         let admin = self.admin.as_ref().map_err(Clone::clone)?;
-        let addr = self.masters.get(group).ok_or_else(|| format!("{group} has no master registered"))?;
+        let masters = self.masters.as_ref().map_err(Clone::clone)?;
+        let addr = masters.get(group).ok_or_else(|| format!("{group} has no master registered"))?;
         Ok((admin, addr))
     }
 
