@@ -132,7 +132,12 @@ step "scale out: a second broker group, seeded with the first group's topics and
 # by its consumers' heartbeats) are on group 0 only; the new group's master must get them.
 rmqadmin topic create -t made-by-admin -c demo -r 4 -w 4 > /dev/null
 kubectl -n e2e patch rocketmqcluster/demo --type merge -p '{"spec":{"broker":{"groups":2}}}'
-group1_seeded() { [ "$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.groups[1].seeded}' 2>/dev/null)" = true ]; }
+# Seeded (its master registered with the NameServers) and its master pod in the status (what the
+# failover controller saw: it may be a poll behind the NameServers).
+group1_seeded() {
+  [ "$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.groups[1].seeded}' 2>/dev/null)" = true ] \
+    && [ -n "$(kubectl -n e2e get rocketmqcluster/demo -o jsonpath='{.status.groups[1].masterPod}' 2>/dev/null)" ]
+}
 wait_for "demo-broker-1 to be seeded" 240 group1_seeded
 kubectl -n e2e get events --field-selector reason=Seeded -o jsonpath='{range .items[*]}{.message}{"\n"}{end}'
 routed_groups() {
