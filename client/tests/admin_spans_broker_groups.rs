@@ -62,6 +62,12 @@ async fn scenario(admin: &Admin, ns: &str, cluster_name: &str) {
     }
     producer.shutdown().await;
 
+    // Apache dispatches to its ConsumeQueues in the background: a queue's max offset may lag the
+    // SEND_OK for a moment.
+    wait_until(WAIT, "16 messages in the queues", || async {
+        admin.topic_status(&topic).await.is_ok_and(|s| s.iter().map(|q| q.max_offset).sum::<i64>() == 16)
+    })
+    .await;
     let status = admin.topic_status(&topic).await.expect("status");
     assert_eq!(status.len(), 8, "4 queues on each of 2 brokers: {status:?}");
     assert_eq!(status.iter().map(|q| q.max_offset).sum::<i64>(), 16);
