@@ -7,6 +7,7 @@
 //! - [`processor`]: one exhaustive `match` from request code to the processor of its family.
 //! - [`meta`]: topics, subscription groups and consumer offsets, persisted as Apache's JSON files.
 //! - [`filter`]: tag and SQL92 subscription filters.
+//! - [`acl`]: ACL 1.0 (`plain_acl.yml`): who may send which request, checked before dispatch.
 //! - [`clients`]: connected producers and consumers, heartbeats and expiry.
 //! - [`pull_hold`]: long polling.
 //! - [`locks`]: queue locks of orderly consumers.
@@ -17,6 +18,7 @@
 //! - [`transaction`]: half messages, commit/rollback and check-back.
 //! - [`schedule`]: delay levels (`SCHEDULE_TOPIC_XXXX`) and their delivery.
 
+pub mod acl;
 pub mod clients;
 pub mod config;
 pub mod filter;
@@ -33,4 +35,4 @@ pub mod schedule;
 pub mod transaction;
 
 pub use config::BrokerConfig;
-pub use runtime::{bind, run, Broker, Listeners};
+pub use runtime::{bind, run, Broker, Listeners, OpenError};

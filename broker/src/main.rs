@@ -72,7 +72,7 @@ fn main() -> anyhow::Result<()> {
         let listeners = bind(&config).await.with_context(|| {
             format!("cannot listen on {}:{}", config.network.bind_address, config.network.listen_port)
         })?;
-        let broker = Broker::open(config.clone()).context("cannot open the message store")?;
+        let broker = Broker::open(config.clone()).context("cannot start the broker")?;
         let shutdown = rmq_remoting::rpc::signal::termination().context("cannot install signal handlers")?;
         let accepted = broker.register_once().await;
         let boot = format!(

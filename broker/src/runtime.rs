@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use crate::acl::Acl;
 use crate::clients::ClientRegistry;
 use crate::config::BrokerConfig;
 use crate::meta::{groups::GroupTable, now_ms, offsets::OffsetTable, topics::TopicTable};
@@ -70,14 +71,31 @@ pub struct Broker {
     pub metrics: crate::metrics::BrokerMetrics,
     /// Boot time, ms.
     pub boot_ms: i64,
+    /// The ACL every remoting request is checked against (`aclEnable=true`).
+    pub acl: Option<Arc<Acl>>,
     register_now: watch::Sender<u64>,
     /// Set when the broker must restart in place (a former master cutting its tail to follow).
     restart: watch::Sender<bool>,
 }
 
+/// Why a broker could not open.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The message store did not open.
+    #[error("cannot open the message store: {0}")]
+    Store(#[from] StoreError),
+    /// The ACL file could not be read or parsed.
+    #[error("{0}")]
+    Acl(String),
+}
+
 impl Broker {
-    /// Opens the store and metadata.
-    pub fn open(config: BrokerConfig) -> Result<Arc<Broker>, StoreError> {
+    /// Opens the store and metadata, and loads the ACL file when ACL is enabled.
+    pub fn open(config: BrokerConfig) -> Result<Arc<Broker>, OpenError> {
+        let acl = match config.acl.enabled {
+            true => Some(Arc::new(Acl::load(&config.acl.file).map_err(OpenError::Acl)?)),
+            false => None,
+        };
         let state = crate::ha::role::load_state(&config.store_root);
         let mut store_config = config.store_config();
         store_config.truncate_commit_log_to = state.truncate_to;
@@ -112,6 +130,7 @@ impl Broker {
             permission: AtomicI32::new(config.policy.broker_permission),
             config_overrides: std::sync::RwLock::new(Vec::new()),
             boot_ms: now_ms(),
+            acl,
             register_now,
             restart,
             pull_hold,
@@ -241,6 +260,9 @@ pub async fn run(broker: Arc<Broker>, listeners: Listeners, shutdown: impl Futur
     tasks.push(tokio::spawn(crate::schedule::delay::run(Arc::clone(&broker), stop_rx.clone())));
     tasks.push(tokio::spawn(crate::schedule::timer::run(Arc::clone(&broker), stop_rx.clone())));
     tasks.push(tokio::spawn(crate::transaction::run(Arc::clone(&broker), stop_rx.clone())));
+    if let Some(acl) = &broker.acl {
+        tasks.push(tokio::spawn(Arc::clone(acl).watch(broker.config.acl.reload_interval, stop_rx.clone())));
+    }
 
     let mut restart = broker.restart.subscribe();
     tokio::select! {

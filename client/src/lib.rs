@@ -55,3 +55,4 @@ pub use error::{ClientError, Result};
 pub use message::{Message, MessageQueue, ReceivedMessage};
 pub use namesrv::NameServerSource;
 pub use producer::{Producer, ProducerBuilder, SendResult, SendStatus, TransactionState};
+pub use rmq_remoting::acl::Credentials;

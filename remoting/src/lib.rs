@@ -8,10 +8,12 @@
 //! - [`protocol`]: typed custom headers (ext fields) per family and the JSON bodies.
 //! - [`message`]: properties strings, stored records (pull bodies), batch bodies, message ids.
 //! - [`config`]: Apache-style properties files with typed lookups, shared by the binaries.
+//! - [`acl`]: ACL request signing (Apache's `AclClientRPCHook`), shared by signer and verifier.
 //! - [`rpc`]: connections, the server accept loop with admission control, the pooled client.
 //!
 //! This crate knows nothing about brokers or name servers: it moves commands.
 
+pub mod acl;
 pub mod code;
 pub mod command;
 pub mod config;

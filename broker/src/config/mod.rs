@@ -166,6 +166,8 @@ pub struct BrokerConfig {
     pub disk_budget_bytes: Option<u64>,
     /// `/metrics`, `/healthz`, `/readyz`: `metricsExporterType`, `metricsPromExporterPort`, ….
     pub metrics: crate::metrics::MetricsConfig,
+    /// ACL 1.0: `aclEnable`, the `plain_acl.yml` file.
+    pub acl: crate::acl::AclConfig,
     /// Every effective key/value, as `GET_BROKER_CONFIG` shows them.
     pub display: Vec<(String, String)>,
 }
@@ -243,7 +245,6 @@ const APACHE_KEYS: &[&str] = &[
     "enableControllerMode",
     "controllerAddr",
     "timerPrecisionMs",
-    "aclEnable",
     "transactionTimeOut",
     "transactionCheckMax",
     "transactionCheckInterval",
@@ -387,6 +388,7 @@ impl BrokerConfig {
                 0 => None,
                 n => Some(n),
             },
+            acl: crate::acl::AclConfig::load(&mut props)?,
             display: Vec::new(),
         };
         let (accepted, unknown) = props.leftovers(APACHE_KEYS);
@@ -439,6 +441,7 @@ impl BrokerConfig {
             ("brokerPermission", p.broker_permission.to_string()),
             ("deleteWhen", self.delete_when.clone()),
             ("fileReservedTime", self.file_reserved_hours.to_string()),
+            ("aclEnable", self.acl.enabled.to_string()),
         ] {
             pairs.insert(k.to_owned(), v);
         }

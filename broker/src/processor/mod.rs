@@ -22,7 +22,7 @@ use rmq_remoting::protocol::HeaderError;
 use rmq_remoting::rpc::{not_supported, Connection, Handler};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 
-use tracing::Instrument as _;
+use tracing::{info, Instrument as _};
 
 use crate::runtime::Broker;
 
@@ -81,6 +81,13 @@ impl Handler for BrokerHandler {
     async fn handle(&self, conn: Connection, request: RemotingCommand) -> Option<RemotingCommand> {
         let (code, oneway, start) = (request.code, request.is_oneway(), std::time::Instant::now());
         let span = request_span(conn.peer_addr(), || self.broker.clients.client_id_of(conn.id()), &request);
+        if let Some(acl) = &self.broker.acl {
+            if let Err(refusal) = acl.check(conn.peer_addr().ip(), &request) {
+                let _entered = span.enter();
+                info!(peer = %conn.peer_addr(), code, %refusal, "request refused by the ACL");
+                return Some(RemotingCommand::error(&request, ResponseCode::NoPermission, refusal.to_string()));
+            }
+        }
         let routed = dispatch(&self.broker, conn, request).instrument(span);
         let (response, long_polling) = crate::metrics::rpc::scope(routed).await;
         let millis = start.elapsed().as_secs_f64() * 1000.0;

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rmq_remoting::acl::Credentials;
 use rmq_remoting::message::UniqIdGenerator;
 use rmq_remoting::protocol::body::{from_fastjson, TopicRouteData};
 use rmq_remoting::protocol::namesrv::GetRouteInfoRequest;
@@ -41,6 +42,8 @@ pub struct ClientOptions {
     pub refresh_interval: Duration,
     /// Instance name, part of the client id (`ip@instance`); unique per client by default.
     pub instance_name: Option<String>,
+    /// The ACL account every request is signed for (Apache's `AclClientRPCHook`), if any.
+    pub credentials: Option<Credentials>,
 }
 
 impl Default for ClientOptions {
@@ -50,6 +53,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(3),
             refresh_interval: Duration::from_secs(30),
             instance_name: None,
+            credentials: None,
         }
     }
 }
@@ -82,6 +86,13 @@ macro_rules! client_setters {
         /// Instance name, part of the client id (`ip@instance`; unique per client by default).
         pub fn instance_name(mut self, name: impl Into<String>) -> Self {
             self.$($path).+.instance_name = Some(name.into());
+            self
+        }
+
+        /// Signs every request for this ACL account, as the Java client's `AclClientRPCHook`
+        /// does (brokers with ACL enabled refuse unsigned requests).
+        pub fn credentials(mut self, credentials: rmq_remoting::acl::Credentials) -> Self {
+            self.$($path).+.credentials = Some(credentials);
             self
         }
 
@@ -118,7 +129,10 @@ impl ClientCore {
         let core = Arc::new(ClientCore {
             client_id: format!("{ip}@{instance}"),
             ids: UniqIdGenerator::new(ip),
-            rpc: RemotingClient::with_handler(ClientConfig::default(), Arc::clone(&push)),
+            rpc: RemotingClient::with_handler(
+                ClientConfig { credentials: options.credentials.clone(), ..ClientConfig::default() },
+                Arc::clone(&push),
+            ),
             push,
             registrations: Mutex::new(Registrations::default()),
             shutdown: CancellationToken::new(),

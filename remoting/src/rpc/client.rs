@@ -1,5 +1,6 @@
 //! A pooled client: one connection per peer address, created on first use and re-created when
-//! it has closed. Requests carry their own timeout; one-way requests are fire-and-forget.
+//! it has closed. Requests carry their own timeout; one-way requests are fire-and-forget. With
+//! ACL credentials configured, every request is signed on its way out.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 use super::{Connection, Handler, RejectAll};
+use crate::acl::Credentials;
 use crate::command::RemotingCommand;
 use crate::error::Error;
 use crate::frame::DEFAULT_MAX_FRAME;
@@ -20,11 +22,13 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Largest accepted frame.
     pub max_frame: usize,
+    /// When set, every request is signed for this ACL account (Apache's `AclClientRPCHook`).
+    pub credentials: Option<Credentials>,
 }
 
 impl Default for ClientConfig {
     fn default() -> Self {
-        ClientConfig { connect_timeout: Duration::from_secs(3), max_frame: DEFAULT_MAX_FRAME }
+        ClientConfig { connect_timeout: Duration::from_secs(3), max_frame: DEFAULT_MAX_FRAME, credentials: None }
     }
 }
 
@@ -69,9 +73,10 @@ impl<H: Handler> RemotingClient<H> {
     pub async fn invoke(
         &self,
         addr: &str,
-        request: RemotingCommand,
+        mut request: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, Error> {
+        self.sign(&mut request);
         let conn = tokio::time::timeout(timeout, self.connection(addr))
             .await
             .map_err(|_| Error::Timeout { addr: addr.to_owned(), millis: timeout.as_millis() as u64 })??;
@@ -79,8 +84,15 @@ impl<H: Handler> RemotingClient<H> {
     }
 
     /// Sends a one-way request to `addr`.
-    pub async fn invoke_oneway(&self, addr: &str, request: RemotingCommand) -> Result<(), Error> {
+    pub async fn invoke_oneway(&self, addr: &str, mut request: RemotingCommand) -> Result<(), Error> {
+        self.sign(&mut request);
         self.connection(addr).await?.oneway(request).await
+    }
+
+    fn sign(&self, request: &mut RemotingCommand) {
+        if let Some(credentials) = &self.config.credentials {
+            credentials.sign(request);
+        }
     }
 
     /// Closes and forgets the pooled connection to `addr`, if any.

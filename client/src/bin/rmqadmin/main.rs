@@ -41,6 +41,12 @@ struct Cli {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     output: Format,
+    /// ACL access key: requests are signed as the Java client's `AclClientRPCHook` signs them.
+    #[arg(long, global = true, env = "RMQ_ACCESS_KEY", requires = "secret_key")]
+    access_key: Option<String>,
+    /// ACL secret key of `--access-key`.
+    #[arg(long, global = true, env = "RMQ_SECRET_KEY", hide_env_values = true, requires = "access_key")]
+    secret_key: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -122,12 +128,18 @@ pub struct Context {
     namesrv: String,
     timeout: Duration,
     output: Format,
+    credentials: Option<rmq_client::Credentials>,
 }
 
 impl Context {
     /// An admin client for the NameServers.
     pub async fn admin(&self) -> Result<Admin, Failure> {
-        Ok(Admin::builder().name_server(self.namesrv.clone()).timeout(self.timeout).build().await?)
+        let builder = Admin::builder().name_server(self.namesrv.clone()).timeout(self.timeout);
+        let builder = match &self.credentials {
+            Some(credentials) => builder.credentials(credentials.clone()),
+            None => builder,
+        };
+        Ok(builder.build().await?)
     }
 
     /// Prints a result in the chosen format.
@@ -138,14 +150,15 @@ impl Context {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Replication(c) = cli.command {
-        let ctx = Context { namesrv: String::new(), timeout: cli.timeout, output: cli.output };
+        let ctx = Context { namesrv: String::new(), timeout: cli.timeout, output: cli.output, credentials: None };
         return replication::run(&ctx, c).await;
     }
     let namesrv = cli
         .namesrv
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| Failure::usage("no NameServer address: pass -n host:port (or set NAMESRV_ADDR)"))?;
-    let ctx = Context { namesrv, timeout: cli.timeout, output: cli.output };
+    let credentials = cli.access_key.zip(cli.secret_key).map(|(ak, sk)| rmq_client::Credentials::new(ak, sk));
+    let ctx = Context { namesrv, timeout: cli.timeout, output: cli.output, credentials };
     match cli.command {
         Command::Cluster(c) => cluster::run_cluster(&ctx, c).await,
         Command::Topic(c) => topic::run(&ctx, c).await,
