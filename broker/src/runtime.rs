@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rmq_remoting::rpc::tls::{TlsError, TlsServer};
 use rmq_remoting::rpc::{serve, ServerConfig};
 use rmq_store::{MessageStore, StoreError};
 use tokio::net::TcpListener;
@@ -73,6 +74,8 @@ pub struct Broker {
     pub boot_ms: i64,
     /// The ACL every remoting request is checked against (`aclEnable=true`).
     pub acl: Option<Arc<Acl>>,
+    /// TLS on the remoting ports (`tls.server.mode` other than `disabled`).
+    pub tls: Option<Arc<TlsServer>>,
     register_now: watch::Sender<u64>,
     /// Set when the broker must restart in place (a former master cutting its tail to follow).
     restart: watch::Sender<bool>,
@@ -87,6 +90,9 @@ pub enum OpenError {
     /// The ACL file could not be read or parsed.
     #[error("{0}")]
     Acl(String),
+    /// The TLS settings or certificate files are unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 impl Broker {
@@ -96,6 +102,7 @@ impl Broker {
             true => Some(Arc::new(Acl::load(&config.acl.file).map_err(OpenError::Acl)?)),
             false => None,
         };
+        let tls = TlsServer::new(&config.tls)?;
         let state = crate::ha::role::load_state(&config.store_root);
         let mut store_config = config.store_config();
         store_config.truncate_commit_log_to = state.truncate_to;
@@ -131,6 +138,7 @@ impl Broker {
             config_overrides: std::sync::RwLock::new(Vec::new()),
             boot_ms: now_ms(),
             acl,
+            tls,
             register_now,
             restart,
             pull_hold,
@@ -234,7 +242,8 @@ pub async fn bind(config: &BrokerConfig) -> std::io::Result<Listeners> {
 pub async fn run(broker: Arc<Broker>, listeners: Listeners, shutdown: impl Future<Output = ()>) {
     let Listeners { main, vip, ha, grpc } = listeners;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let server_config = ServerConfig { max_wait: broker.config.network.max_queue_wait, ..Default::default() };
+    let server_config =
+        ServerConfig { max_wait: broker.config.network.max_queue_wait, tls: broker.tls.clone(), ..Default::default() };
     let handler = Arc::new(BrokerHandler::new(Arc::clone(&broker)));
     let mut servers = Vec::new();
     for listener in std::iter::once(main).chain(vip) {

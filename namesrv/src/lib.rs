@@ -44,18 +44,23 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     let namesrv = Arc::new(Namesrv::new(config)?);
-    serve(listener, namesrv, shutdown).await;
+    serve(listener, namesrv, ServerConfig::default(), shutdown).await;
     Ok(())
 }
 
 /// Like [`run`], for a [`Namesrv`] the caller already built (so it can report a bad KV file
-/// before announcing that the server is up).
-pub async fn serve(listener: TcpListener, namesrv: Arc<Namesrv>, shutdown: impl Future<Output = ()>) {
+/// before announcing that the server is up), with the server's limits and TLS.
+pub async fn serve(
+    listener: TcpListener,
+    namesrv: Arc<Namesrv>,
+    server_config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) {
     let scan_interval = namesrv.config().scan_not_active_broker_interval;
     let _scanner = AbortOnDrop(tokio::spawn(expiry_scan(Arc::clone(&namesrv), scan_interval)));
     // Ready = the listener is bound and accepted from: `/readyz` follows this server's life.
     namesrv.metrics().set_ready(true);
-    rpc::serve(listener, Arc::clone(&namesrv), ServerConfig::default(), shutdown).await;
+    rpc::serve(listener, Arc::clone(&namesrv), server_config, shutdown).await;
     namesrv.metrics().set_ready(false);
 }
 

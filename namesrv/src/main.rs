@@ -11,6 +11,8 @@ use clap::Parser;
 use rmq_namesrv::config::{log_unused_keys, NamesrvConfig};
 use rmq_namesrv::Namesrv;
 use rmq_remoting::config::Properties;
+use rmq_remoting::rpc::tls::{TlsServer, TlsSettings};
+use rmq_remoting::rpc::ServerConfig;
 use tokio::net::TcpListener;
 use tracing::info;
 use tracing_subscriber::EnvFilter;
@@ -69,6 +71,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         props.set(key.trim(), value.trim().to_owned());
     }
     let config = NamesrvConfig::from_properties(&mut props)?;
+    let tls = TlsServer::new(&TlsSettings::load(&mut props)?)?;
     log_unused_keys(&props);
     if args.print_config {
         print!("{}", config.to_properties_text());
@@ -88,7 +91,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let shutdown = rmq_remoting::rpc::signal::termination().context("cannot install signal handlers")?;
     println!("The Name Server boot success. listening on {local}");
     let http = metrics_listener.map(|l| rmq_namesrv::metrics::http::spawn(l, Arc::clone(&namesrv)));
-    rmq_namesrv::serve(listener, namesrv, shutdown).await;
+    rmq_namesrv::serve(listener, namesrv, ServerConfig { tls, ..ServerConfig::default() }, shutdown).await;
     for task in http.into_iter().chain(addresses) {
         task.abort();
     }

@@ -69,6 +69,11 @@ impl Properties {
         self.values.insert(key.to_owned(), value.into());
     }
 
+    /// Whether `key` has a value (without marking it as understood).
+    pub fn contains(&self, key: &str) -> bool {
+        self.values.contains_key(key)
+    }
+
     /// The raw value of `key`, marking it as understood.
     pub fn raw(&mut self, key: &str) -> Option<String> {
         self.used.insert(key.to_owned());

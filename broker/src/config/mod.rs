@@ -168,6 +168,8 @@ pub struct BrokerConfig {
     pub metrics: crate::metrics::MetricsConfig,
     /// ACL 1.0: `aclEnable`, the `plain_acl.yml` file.
     pub acl: crate::acl::AclConfig,
+    /// TLS on the remoting ports: Apache's `tls.server.*` keys (or the file `tls.config.file`).
+    pub tls: rmq_remoting::rpc::tls::TlsSettings,
     /// Every effective key/value, as `GET_BROKER_CONFIG` shows them.
     pub display: Vec<(String, String)>,
 }
@@ -389,6 +391,7 @@ impl BrokerConfig {
                 n => Some(n),
             },
             acl: crate::acl::AclConfig::load(&mut props)?,
+            tls: rmq_remoting::rpc::tls::TlsSettings::load(&mut props)?,
             display: Vec::new(),
         };
         let (accepted, unknown) = props.leftovers(APACHE_KEYS);

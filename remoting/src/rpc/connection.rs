@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::codec::{FramedRead, FramedWrite};
@@ -130,6 +130,34 @@ impl Connection {
         let peer = stream.peer_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let _ = stream.set_nodelay(true);
         let (read_half, write_half) = stream.into_split();
+        Self::spawn_io(read_half, write_half, peer, handler, max_frame, admission)
+    }
+
+    /// Like [`Connection::spawn`] for a TLS stream (already handshaken).
+    pub(crate) fn spawn_tls<H: Handler>(
+        stream: tokio_rustls::server::TlsStream<TcpStream>,
+        handler: Arc<H>,
+        max_frame: usize,
+        admission: Option<Admission>,
+    ) -> (Connection, tokio::task::JoinHandle<()>) {
+        let peer = stream.get_ref().0.peer_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let _ = stream.get_ref().0.set_nodelay(true);
+        let (read_half, write_half) = tokio::io::split(stream);
+        Self::spawn_io(read_half, write_half, peer, handler, max_frame, admission)
+    }
+
+    fn spawn_io<H: Handler, R, W>(
+        read_half: R,
+        write_half: W,
+        peer: SocketAddr,
+        handler: Arc<H>,
+        max_frame: usize,
+        admission: Option<Admission>,
+    ) -> (Connection, tokio::task::JoinHandle<()>)
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let (tx, mut rx) = mpsc::channel::<RemotingCommand>(WRITE_QUEUE);
         let conn = Connection {
             inner: Arc::new(Inner {

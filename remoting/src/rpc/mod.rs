@@ -6,6 +6,7 @@ mod client;
 mod connection;
 pub mod server;
 pub mod signal;
+pub mod tls;
 
 pub use client::{ClientConfig, RemotingClient};
 pub use connection::{Connection, ConnectionId};

@@ -1,6 +1,7 @@
 //! The accept loop: every accepted socket becomes a [`Connection`] whose requests go to one
 //! [`Handler`], under a server-wide concurrency budget. A request that cannot start within
-//! `max_wait` is answered `SYSTEM_BUSY` (Apache's `waitTimeMillsInSendQueue`).
+//! `max_wait` is answered `SYSTEM_BUSY` (Apache's `waitTimeMillsInSendQueue`). With TLS, each
+//! accepted socket is first told apart (TLS or plaintext) and handshaken in its own task.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
 use super::connection::{Admission, Connection};
+use super::tls::{Accepted, TlsServer};
 use super::Handler;
 use crate::frame::DEFAULT_MAX_FRAME;
 
@@ -25,6 +27,8 @@ pub struct ServerConfig {
     pub max_long_running: usize,
     /// How long a request may wait for a slot before it is answered `SYSTEM_BUSY`.
     pub max_wait: Duration,
+    /// TLS on this port (`None`: plaintext only).
+    pub tls: Option<Arc<TlsServer>>,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +38,7 @@ impl Default for ServerConfig {
             max_concurrent: 1024,
             max_long_running: 65_536,
             max_wait: Duration::from_millis(200),
+            tls: None,
         }
     }
 }
@@ -61,9 +66,22 @@ pub async fn serve<H: Handler>(
                 return;
             }
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);
-                    let _ = Connection::spawn(stream, Arc::clone(&handler), config.max_frame, Some(admission.clone()));
+                    let (handler, admission, max_frame) = (Arc::clone(&handler), Some(admission.clone()), config.max_frame);
+                    match &config.tls {
+                        None => drop(Connection::spawn(stream, handler, max_frame, admission)),
+                        Some(tls) => {
+                            let tls = Arc::clone(tls);
+                            tokio::spawn(async move {
+                                match tls.accept(stream).await {
+                                    Ok(Accepted::Plain(stream)) => drop(Connection::spawn(stream, handler, max_frame, admission)),
+                                    Ok(Accepted::Tls(stream)) => drop(Connection::spawn_tls(*stream, handler, max_frame, admission)),
+                                    Err(reason) => info!(%peer, %reason, "connection closed before its first request"),
+                                }
+                            });
+                        }
+                    }
                 }
                 Err(e) => {
                     warn!(%local, error = %e, "accept failed; backing off");
