@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rmq_remoting::rpc::tls::{TlsError, TlsServer};
-use rmq_remoting::rpc::{serve, ServerConfig};
+use rmq_remoting::rpc::{listen, serve, ServerConfig};
 use rmq_store::{MessageStore, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -214,9 +214,9 @@ pub struct Listeners {
 /// Binds the main, VIP and HA listeners of `config`.
 pub async fn bind(config: &BrokerConfig) -> std::io::Result<Listeners> {
     let net = &config.network;
-    let main = TcpListener::bind(SocketAddr::new(net.bind_address, net.listen_port)).await?;
+    let main = listen(SocketAddr::new(net.bind_address, net.listen_port))?;
     let vip = match net.listen_port.checked_sub(2) {
-        Some(port) if port > 0 => match TcpListener::bind(SocketAddr::new(net.bind_address, port)).await {
+        Some(port) if port > 0 => match listen(SocketAddr::new(net.bind_address, port)) {
             Ok(l) => Some(l),
             Err(e) => {
                 warn!(port, error = %e, "cannot bind the VIP port (listenPort - 2); continuing without it");
@@ -242,8 +242,11 @@ pub async fn bind(config: &BrokerConfig) -> std::io::Result<Listeners> {
 pub async fn run(broker: Arc<Broker>, listeners: Listeners, shutdown: impl Future<Output = ()>) {
     let Listeners { main, vip, ha, grpc } = listeners;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let server_config =
-        ServerConfig { max_wait: broker.config.network.max_queue_wait, tls: broker.tls.clone(), ..Default::default() };
+    let server_config = ServerConfig {
+        max_wait: broker.config.network.max_queue_wait,
+        tls: broker.tls.clone(),
+        ..broker.config.network.server.clone()
+    };
     let handler = Arc::new(BrokerHandler::new(Arc::clone(&broker)));
     let mut servers = Vec::new();
     for listener in std::iter::once(main).chain(vip) {

@@ -44,7 +44,6 @@ pub const APACHE_KEYS: &[&str] = &[
     "serverSelectorThreads",
     "serverOnewaySemaphoreValue",
     "serverAsyncSemaphoreValue",
-    "serverChannelMaxIdleTimeSeconds",
     "serverSocketSndBufSize",
     "serverSocketRcvBufSize",
     "writeBufferHighWaterMark",

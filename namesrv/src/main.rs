@@ -13,7 +13,6 @@ use rmq_namesrv::Namesrv;
 use rmq_remoting::config::Properties;
 use rmq_remoting::rpc::tls::{TlsServer, TlsSettings};
 use rmq_remoting::rpc::ServerConfig;
-use tokio::net::TcpListener;
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 
@@ -72,14 +71,21 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     }
     let config = NamesrvConfig::from_properties(&mut props)?;
     let tls = TlsServer::new(&TlsSettings::load(&mut props)?)?;
+    let server_config = ServerConfig { tls, ..ServerConfig::load(&mut props)? };
     log_unused_keys(&props);
     if args.print_config {
         print!("{}", config.to_properties_text());
         return Ok(());
     }
-    let listener = TcpListener::bind((config.bind_address.as_str(), config.listen_port))
-        .await
-        .with_context(|| format!("cannot listen on {}:{}", config.bind_address, config.listen_port))?;
+    let listener = async {
+        let addr = tokio::net::lookup_host((config.bind_address.as_str(), config.listen_port))
+            .await?
+            .next()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
+        rmq_remoting::rpc::listen(addr)
+    }
+    .await
+    .with_context(|| format!("cannot listen on {}:{}", config.bind_address, config.listen_port))?;
     let metrics_listener = rmq_namesrv::metrics::http::bind(&config).await;
     let address_listener = rmq_namesrv::address_server::bind(&config).await.with_context(|| {
         format!("cannot serve the address list on {}:{}", config.bind_address, config.address_server_port)
@@ -91,7 +97,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let shutdown = rmq_remoting::rpc::signal::termination().context("cannot install signal handlers")?;
     println!("The Name Server boot success. listening on {local}");
     let http = metrics_listener.map(|l| rmq_namesrv::metrics::http::spawn(l, Arc::clone(&namesrv)));
-    rmq_namesrv::serve(listener, namesrv, ServerConfig { tls, ..ServerConfig::default() }, shutdown).await;
+    rmq_namesrv::serve(listener, namesrv, server_config, shutdown).await;
     for task in http.into_iter().chain(addresses) {
         task.abort();
     }

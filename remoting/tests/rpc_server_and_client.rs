@@ -100,3 +100,28 @@ async fn unreachable_peer_is_a_connect_error_not_a_hang() {
         .expect_err("nothing listens on port 1");
     assert!(started.elapsed() < Duration::from_secs(3), "{err}");
 }
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_closed_and_the_others_served() {
+    let (addr, _) = start(ServerConfig { max_connections: 2, ..ServerConfig::default() }).await;
+    let first = RemotingClient::new(ClientConfig::default());
+    let second = RemotingClient::new(ClientConfig::default());
+    let third = RemotingClient::new(ClientConfig::default());
+    let req = || RemotingCommand::request(RequestCode::HeartBeat);
+    first.invoke(&addr, req(), Duration::from_secs(5)).await.expect("first connection served");
+    second.invoke(&addr, req(), Duration::from_secs(5)).await.expect("second connection served");
+    assert!(third.invoke(&addr, req(), Duration::from_secs(2)).await.is_err(), "the third is closed");
+    second.close(&addr).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    third.invoke(&addr, req(), Duration::from_secs(5)).await.expect("served once a slot is free");
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_after_the_idle_timeout() {
+    let (addr, _) = start(ServerConfig { idle_timeout: Duration::from_millis(300), ..ServerConfig::default() }).await;
+    let client = RemotingClient::new(ClientConfig::default());
+    let conn = client.connection(&addr).await.expect("connect");
+    conn.request(RemotingCommand::request(RequestCode::HeartBeat), Duration::from_secs(5)).await.expect("served");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(conn.is_closed(), "an idle connection is closed by the server");
+}

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use rmq_remoting::config::{ConfigError, Properties};
+use rmq_remoting::rpc::ServerConfig;
 use rmq_store::{FlushMode, StoreConfig};
 
 mod ha;
@@ -72,6 +73,9 @@ pub struct NetworkConfig {
     pub register_period: Duration,
     /// `waitTimeMillsInSendQueue`: requests waiting longer get SYSTEM_BUSY.
     pub max_queue_wait: Duration,
+    /// Limits of the remoting ports: connections, in-flight requests per connection, pending
+    /// long polls, frame size, idle timeout (see [`ServerConfig::load`]).
+    pub server: ServerConfig,
 }
 
 /// Message and topic policy.
@@ -258,7 +262,6 @@ const APACHE_KEYS: &[&str] = &[
     "serverSelectorThreads",
     "serverOnewaySemaphoreValue",
     "serverAsyncSemaphoreValue",
-    "serverChannelMaxIdleTimeSeconds",
     "serverSocketSndBufSize",
     "serverSocketRcvBufSize",
     "serverPooledByteBufAllocatorEnable",
@@ -328,6 +331,7 @@ impl BrokerConfig {
                 register_period: millis(&mut props, "registerNameServerPeriod", 30_000)?
                     .clamp(Duration::from_secs(10), Duration::from_secs(60)),
                 max_queue_wait: millis(&mut props, "waitTimeMillsInSendQueue", 200)?,
+                server: ServerConfig::load(&mut props)?,
             },
             ha: HaConfig::load(&mut props, listen_port)?,
             policy: PolicyConfig {

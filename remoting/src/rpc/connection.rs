@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
@@ -54,12 +54,21 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-/// Admission limits applied to requests arriving on a connection.
+/// Admission limits applied to requests arriving on a server's connections.
 #[derive(Clone)]
 pub(crate) struct Admission {
+    /// Requests handled at once, server-wide.
     pub normal: Arc<Semaphore>,
+    /// Long-running requests (held pulls) at once, server-wide.
     pub long_running: Arc<Semaphore>,
+    /// How long a request may wait for `normal` before `SYSTEM_BUSY`.
     pub max_wait: Duration,
+    /// Requests (long-running ones excepted) one connection may have in progress; more are not
+    /// read until one finishes, so one flooding client cannot take every `normal` slot.
+    pub per_connection: usize,
+    /// A connection that sends no complete frame for this long is closed (idle, or a
+    /// slowloris sending a frame byte by byte).
+    pub idle_timeout: Duration,
 }
 
 impl Connection {
@@ -204,11 +213,27 @@ impl Connection {
         let reader_conn = conn.clone();
         let reader = tokio::spawn(async move {
             let mut frames = FramedRead::with_capacity(read_half, FrameCodec::new(max_frame), READ_BUFFER);
+            let idle_timeout = admission.as_ref().map_or(Duration::MAX, |a| a.idle_timeout);
+            let in_flight =
+                Arc::new(Semaphore::new(admission.as_ref().map_or(Semaphore::MAX_PERMITS, |a| a.per_connection)));
+            // One timer per connection, re-armed only when it fires: a frame costs a clock read.
+            let mut last_frame = tokio::time::Instant::now();
+            let idle = tokio::time::sleep_until(deadline(last_frame, idle_timeout));
+            tokio::pin!(idle);
             loop {
                 let next = tokio::select! {
                     _ = cancel.cancelled() => break,
+                    _ = &mut idle => {
+                        if last_frame.elapsed() >= idle_timeout {
+                            debug!(%peer, idle = ?idle_timeout, "closing a connection idle for too long");
+                            break;
+                        }
+                        idle.as_mut().reset(deadline(last_frame, idle_timeout));
+                        continue;
+                    }
                     next = frames.next() => next,
                 };
+                last_frame = tokio::time::Instant::now();
                 match next {
                     None => break,
                     Some(Err(e)) => {
@@ -216,7 +241,17 @@ impl Connection {
                         break;
                     }
                     Some(Ok(cmd)) if cmd.is_response() => reader_conn.complete(cmd),
-                    Some(Ok(cmd)) => reader_conn.dispatch(&handler, cmd, admission.as_ref()).await,
+                    Some(Ok(cmd)) => {
+                        let slot = match handler.is_long_running(cmd.code) {
+                            true => None,
+                            // Waiting here stops reading this connection, nothing else.
+                            false => match Arc::clone(&in_flight).acquire_owned().await {
+                                Ok(slot) => Some(slot),
+                                Err(_) => break,
+                            },
+                        };
+                        reader_conn.dispatch(&handler, cmd, admission.as_ref(), slot).await
+                    }
                 }
             }
             reader_conn.inner.closed.store(true, Ordering::Release);
@@ -236,7 +271,13 @@ impl Connection {
         }
     }
 
-    async fn dispatch<H: Handler>(&self, handler: &Arc<H>, request: RemotingCommand, admission: Option<&Admission>) {
+    async fn dispatch<H: Handler>(
+        &self,
+        handler: &Arc<H>,
+        request: RemotingCommand,
+        admission: Option<&Admission>,
+        connection_slot: Option<OwnedSemaphorePermit>,
+    ) {
         let permit = match admission {
             None => None,
             Some(adm) => {
@@ -266,6 +307,9 @@ impl Connection {
             if let (Some(resp), false) = (response, oneway) {
                 let _ = conn.send(resp).await;
             }
+            // Held until the answer is queued: a peer that does not read its answers stops
+            // being read once its slots are used up, instead of piling up answers here.
+            drop(connection_slot);
         });
         // Most requests complete without waiting: run them here, and give a task only to those
         // that wait (long polling, a sync flush, a call to another peer). Boxed, so a handler's
@@ -274,4 +318,9 @@ impl Connection {
             tokio::spawn(handled);
         }
     }
+}
+
+/// When a connection whose last frame came at `last` turns idle; far in the future for none.
+fn deadline(last: tokio::time::Instant, idle_timeout: Duration) -> tokio::time::Instant {
+    last.checked_add(idle_timeout).unwrap_or_else(|| last + Duration::from_secs(86_400 * 365))
 }

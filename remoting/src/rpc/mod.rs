@@ -10,7 +10,7 @@ pub mod tls;
 
 pub use client::{ClientConfig, RemotingClient};
 pub use connection::{Connection, ConnectionId};
-pub use server::{serve, ServerConfig};
+pub use server::{listen, serve, ServerConfig};
 
 use std::future::Future;
 

@@ -4,8 +4,9 @@
 //! accepted socket is first told apart (TLS or plaintext) and handshaken in its own task.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -14,6 +15,7 @@ use tracing::{info, warn};
 use super::connection::{Admission, Connection};
 use super::tls::{Accepted, TlsServer};
 use super::Handler;
+use crate::config::{ConfigError, Properties};
 use crate::frame::DEFAULT_MAX_FRAME;
 
 /// Limits of a server.
@@ -27,6 +29,13 @@ pub struct ServerConfig {
     pub max_long_running: usize,
     /// How long a request may wait for a slot before it is answered `SYSTEM_BUSY`.
     pub max_wait: Duration,
+    /// Open connections at once; a connection beyond is closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// Requests one connection may have in progress (long-running ones excepted).
+    pub max_in_flight_per_connection: usize,
+    /// A connection without a complete frame for this long is closed (Apache's
+    /// `serverChannelMaxIdleTimeSeconds`, 120 s).
+    pub idle_timeout: Duration,
     /// TLS on this port (`None`: plaintext only).
     pub tls: Option<Arc<TlsServer>>,
 }
@@ -38,9 +47,42 @@ impl Default for ServerConfig {
             max_concurrent: 1024,
             max_long_running: 65_536,
             max_wait: Duration::from_millis(200),
+            max_connections: 16_384,
+            max_in_flight_per_connection: 256,
+            idle_timeout: Duration::from_secs(120),
             tls: None,
         }
     }
+}
+
+impl ServerConfig {
+    /// The defaults overridden by `props`: Apache's `serverChannelMaxIdleTimeSeconds` and rmq's
+    /// `maxConnections`, `maxInFlightPerConnection`, `maxPendingLongPolls`,
+    /// `serverMaxConcurrentRequests` and `maxFrameLength`. TLS is set by the caller.
+    pub fn load(props: &mut Properties) -> Result<ServerConfig, ConfigError> {
+        let d = ServerConfig::default();
+        Ok(ServerConfig {
+            max_frame: props.get("maxFrameLength", d.max_frame)?.max(1024),
+            max_concurrent: props.get("serverMaxConcurrentRequests", d.max_concurrent)?.max(1),
+            max_long_running: props.get("maxPendingLongPolls", d.max_long_running)?.max(1),
+            max_connections: props.get("maxConnections", d.max_connections)?.max(1),
+            max_in_flight_per_connection: props.get("maxInFlightPerConnection", d.max_in_flight_per_connection)?.max(1),
+            idle_timeout: Duration::from_secs(props.get("serverChannelMaxIdleTimeSeconds", 120u64)?.max(1)),
+            ..d
+        })
+    }
+}
+
+/// Apache's `serverSocketBacklog` default: connections the kernel queues before they are
+/// accepted (the standard library's 128 drops bursts of new clients).
+pub const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds `addr` with address reuse and a [`LISTEN_BACKLOG`] of 1024.
+pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Serves `listener` until `shutdown` completes; then stops accepting and returns. Connections
@@ -55,7 +97,11 @@ pub async fn serve<H: Handler>(
         normal: Arc::new(Semaphore::new(config.max_concurrent)),
         long_running: Arc::new(Semaphore::new(config.max_long_running)),
         max_wait: config.max_wait,
+        per_connection: config.max_in_flight_per_connection.max(1),
+        idle_timeout: config.idle_timeout,
     };
+    let live = Arc::new(AtomicUsize::new(0));
+    let mut last_refusal_log: Option<Instant> = None;
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     tokio::pin!(shutdown);
     let mut backoff = Duration::from_millis(10);
@@ -68,17 +114,29 @@ pub async fn serve<H: Handler>(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);
+                    let Some(guard) = LiveGuard::enter(&live, config.max_connections) else {
+                        if last_refusal_log.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
+                            warn!(%local, %peer, max = config.max_connections, "too many connections; closing new ones (logged every 10 s at most)");
+                            last_refusal_log = Some(Instant::now());
+                        }
+                        drop(stream);
+                        continue;
+                    };
                     let (handler, admission, max_frame) = (Arc::clone(&handler), Some(admission.clone()), config.max_frame);
                     match &config.tls {
-                        None => drop(Connection::spawn(stream, handler, max_frame, admission)),
+                        None => {
+                            let (_, reader) = Connection::spawn(stream, handler, max_frame, admission);
+                            guard.release_after(reader);
+                        }
                         Some(tls) => {
                             let tls = Arc::clone(tls);
                             tokio::spawn(async move {
-                                match tls.accept(stream).await {
-                                    Ok(Accepted::Plain(stream)) => drop(Connection::spawn(stream, handler, max_frame, admission)),
-                                    Ok(Accepted::Tls(stream)) => drop(Connection::spawn_tls(*stream, handler, max_frame, admission)),
-                                    Err(reason) => info!(%peer, %reason, "connection closed before its first request"),
-                                }
+                                let reader = match tls.accept(stream).await {
+                                    Ok(Accepted::Plain(stream)) => Connection::spawn(stream, handler, max_frame, admission).1,
+                                    Ok(Accepted::Tls(stream)) => Connection::spawn_tls(*stream, handler, max_frame, admission).1,
+                                    Err(reason) => return info!(%peer, %reason, "connection closed before its first request"),
+                                };
+                                guard.release_after(reader);
                             });
                         }
                     }
@@ -90,5 +148,29 @@ pub async fn serve<H: Handler>(
                 }
             }
         }
+    }
+}
+
+/// One counted connection; the count drops when its reader task ends (or the guard is dropped
+/// first, for a connection that never started).
+struct LiveGuard(Arc<AtomicUsize>);
+
+impl LiveGuard {
+    fn enter(live: &Arc<AtomicUsize>, max: usize) -> Option<LiveGuard> {
+        let admitted = live.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).is_ok();
+        admitted.then(|| LiveGuard(Arc::clone(live)))
+    }
+
+    fn release_after(self, reader: tokio::task::JoinHandle<()>) {
+        tokio::spawn(async move {
+            let _ = reader.await;
+            drop(self);
+        });
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
