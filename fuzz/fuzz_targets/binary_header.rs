@@ -1,0 +1,4 @@
+//! cargo-fuzz entry point of the `binary_header` target (its body: `rmq_fuzz_targets::binary_header`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rmq_fuzz_targets::binary_header(data));
