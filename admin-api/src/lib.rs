@@ -2,9 +2,10 @@
 //! time without a system `protoc`. The broker serves it, the admin CLI and the failover
 //! controller call it.
 
-#![allow(missing_docs)] // generated code
-
 /// `rmq.admin.v1`.
+#[allow(missing_docs)] // generated code
 pub mod v1 {
     tonic::include_proto!("rmq.admin.v1");
 }
+
+pub mod connect;

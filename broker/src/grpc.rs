@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use rmq_admin_api::connect::ClientTls;
 use rmq_admin_api::v1::replication_admin_server::{ReplicationAdmin, ReplicationAdminServer};
 use rmq_admin_api::v1::{
     ConfirmEpochReply, ConfirmEpochRequest, FenceReply, FenceRequest, FollowReply, FollowRequest, PromoteReply,
@@ -14,32 +15,80 @@ use rmq_admin_api::v1::{
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic::{Request, Response, Status};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::config::BrokerRole;
 use crate::ha::role::{FollowOutcome, Following, RoleChangeError};
 use crate::runtime::Broker;
 
-/// Serves the admin API on `listener` until `stop`.
+/// Serves the admin API on `listener` until `stop`; over mutual TLS when `grpcAdminTls*` is set.
 pub async fn serve(broker: Arc<Broker>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
     let addr = listener.local_addr().ok();
-    info!(?addr, "serving the gRPC admin API");
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = &broker.config.ha.grpc_tls {
+        let config = match server_tls(tls) {
+            Ok(config) => config,
+            Err(e) => return error!(error = %e, "the gRPC admin API does not start: its TLS files do not load"),
+        };
+        server = match server.tls_config(config) {
+            Ok(server) => server,
+            Err(e) => return error!(error = %e, "the gRPC admin API does not start: bad TLS settings"),
+        };
+        info!(?addr, "serving the gRPC admin API over mutual TLS");
+    } else {
+        info!(?addr, "serving the gRPC admin API");
+    }
     let service = ReplicationAdminServer::new(AdminService { broker });
     let stopped = async move {
         let _ = stop.wait_for(|stop| *stop).await;
     };
-    if let Err(e) = tonic::transport::Server::builder()
-        .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped)
-        .await
+    if let Err(e) =
+        server.add_service(service).serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped).await
     {
         warn!(error = %e, "the gRPC admin API stopped");
     }
 }
 
+/// The server's certificate, and the CA its clients' certificates must chain to.
+fn server_tls(tls: &ClientTls) -> Result<ServerTlsConfig, String> {
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    Ok(ServerTlsConfig::new()
+        .identity(Identity::from_pem(read(&tls.cert)?, read(&tls.key)?))
+        .client_ca_root(Certificate::from_pem(read(&tls.ca)?)))
+}
+
 struct AdminService {
     broker: Arc<Broker>,
+}
+
+impl AdminService {
+    /// Role changes need an admin: with ACL on, the client certificate's subject CN must be the
+    /// access key of an `admin: true` account of `plain_acl.yml`; without ACL, any certificate
+    /// the CA signed (or, without TLS, anyone: then remoting admin requests are open too).
+    #[allow(clippy::result_large_err)] // tonic's own error type, returned as every handler does
+    fn authorize<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        let Some(acl) = &self.broker.acl else {
+            return Ok(());
+        };
+        let certs = request.peer_certs().ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+        let name = certs.first().and_then(|c| common_name(c.as_ref()));
+        match name {
+            Some(name) if acl.is_admin(&name) => Ok(()),
+            Some(name) => Err(Status::permission_denied(format!(
+                "certificate CN={name} is not an admin account (admin: true) of the broker's plain_acl.yml"
+            ))),
+            None => Err(Status::permission_denied("the client certificate has no subject CN")),
+        }
+    }
+}
+
+/// The subject CN of a DER certificate.
+fn common_name(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let cn = cert.subject().iter_common_name().next()?.as_str().ok()?.to_owned();
+    Some(cn)
 }
 
 fn role_name(role: BrokerRole) -> &'static str {
@@ -101,6 +150,7 @@ impl ReplicationAdmin for AdminService {
     }
 
     async fn promote(&self, request: Request<PromoteRequest>) -> Result<Response<PromoteReply>, Status> {
+        self.authorize(&request)?;
         let PromoteRequest { epoch, min_offset, force } = request.into_inner();
         let broker = &self.broker;
         let have = broker.store.commit_log_max_offset();
@@ -117,6 +167,7 @@ impl ReplicationAdmin for AdminService {
     }
 
     async fn follow(&self, request: Request<FollowRequest>) -> Result<Response<FollowReply>, Status> {
+        self.authorize(&request)?;
         let FollowRequest { epoch, broker_id, master_addr, master_ha_addr, master_start_offset } = request.into_inner();
         if master_addr.is_empty() || master_ha_addr.is_empty() {
             return Err(Status::invalid_argument("master_addr and master_ha_addr are required"));
@@ -144,6 +195,7 @@ impl ReplicationAdmin for AdminService {
     }
 
     async fn fence(&self, request: Request<FenceRequest>) -> Result<Response<FenceReply>, Status> {
+        self.authorize(&request)?;
         let FenceRequest { epoch } = request.into_inner();
         let broker = &self.broker;
         let replication = &broker.replication;

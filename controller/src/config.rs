@@ -49,6 +49,8 @@ pub struct ControllerConfig {
     pub call_timeout: Duration,
     /// How long a switchover waits for the chosen slave to catch up.
     pub catch_up_timeout: Duration,
+    /// Mutual TLS towards the brokers' gRPC admin ports (needed when they set `grpcAdminTls*`).
+    pub admin_tls: Option<rmq_admin_api::connect::ClientTls>,
 }
 
 impl Default for ControllerConfig {
@@ -62,6 +64,7 @@ impl Default for ControllerConfig {
             tick: Duration::from_millis(250),
             call_timeout: Duration::from_millis(500),
             catch_up_timeout: Duration::from_secs(10),
+            admin_tls: None,
         }
     }
 }

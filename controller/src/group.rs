@@ -77,9 +77,15 @@ pub struct Group {
 }
 
 impl Group {
-    /// A group of `config`'s members, calls timing out after `call_timeout`.
-    pub fn new(config: &GroupConfig, call_timeout: Duration) -> Result<Group, String> {
-        let members = config.members.iter().map(|m| Member::new(m, call_timeout)).collect::<Result<Vec<_>, _>>()?;
+    /// A group of `config`'s members, reached over `tls` when given, calls timing out after
+    /// `call_timeout`.
+    pub fn new(
+        config: &GroupConfig,
+        tls: Option<&rmq_admin_api::connect::ClientTls>,
+        call_timeout: Duration,
+    ) -> Result<Group, String> {
+        let members =
+            config.members.iter().map(|m| Member::new(m, tls, call_timeout)).collect::<Result<Vec<_>, _>>()?;
         let view =
             GroupView { statuses: vec![None; members.len()], master: None, master_seen: Instant::now(), failovers: 0 };
         Ok(Group { name: config.name.clone(), members, view: Mutex::new(view), busy: tokio::sync::Mutex::new(()) })

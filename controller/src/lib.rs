@@ -42,8 +42,11 @@ impl Controller {
     /// A controller for `config` (validated).
     pub fn new(config: ControllerConfig) -> Result<Controller, String> {
         config.validate()?;
-        let groups =
-            config.groups.iter().map(|g| Group::new(g, config.call_timeout).map(Arc::new)).collect::<Result<_, _>>()?;
+        let groups = config
+            .groups
+            .iter()
+            .map(|g| Group::new(g, config.admin_tls.as_ref(), config.call_timeout).map(Arc::new))
+            .collect::<Result<_, _>>()?;
         let election = Election::new(config.id, &config.peers)?;
         Ok(Controller { config, groups, election })
     }

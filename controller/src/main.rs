@@ -49,6 +49,8 @@ struct Args {
     /// Milliseconds a switchover waits for the slave to catch up.
     #[arg(long, default_value_t = 10_000)]
     catch_up_timeout_ms: u64,
+    #[command(flatten)]
+    admin_tls: rmq_admin_api::connect::ClientTlsArgs,
 }
 
 #[tokio::main]
@@ -79,6 +81,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         fencing_lease: Duration::from_millis(args.fencing_lease_ms),
         tick: Duration::from_millis(args.tick_ms.max(10)),
         catch_up_timeout: Duration::from_millis(args.catch_up_timeout_ms),
+        admin_tls: args.admin_tls.into_client_tls().map_err(anyhow::Error::msg)?,
         ..ControllerConfig::default()
     };
     let controller = Arc::new(Controller::new(config).map_err(anyhow::Error::msg)?);

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use rmq_admin_api::connect::ClientTls;
 use rmq_admin_api::v1::replication_admin_client::ReplicationAdminClient;
 use rmq_admin_api::v1::{FenceReply, FenceRequest, FollowRequest, PromoteRequest, StatusReply, StatusRequest};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 /// A broker's role as its status reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,11 +78,10 @@ pub struct Member {
 }
 
 impl Member {
-    /// A member at `admin_addr` (`host:port` or a URI); calls time out after `timeout`.
-    pub fn new(admin_addr: &str, timeout: Duration) -> Result<Member, String> {
-        let uri = if admin_addr.contains("://") { admin_addr.to_owned() } else { format!("http://{admin_addr}") };
-        let endpoint = Endpoint::from_shared(uri).map_err(|e| format!("'{admin_addr}' is no address: {e}"))?;
-        let channel = endpoint.connect_timeout(timeout).timeout(timeout).connect_lazy();
+    /// A member at `admin_addr` (`host:port` or a URI), over mutual TLS when `tls` is given;
+    /// calls time out after `timeout`.
+    pub fn new(admin_addr: &str, tls: Option<&ClientTls>, timeout: Duration) -> Result<Member, String> {
+        let channel = rmq_admin_api::connect::channel(admin_addr, tls, timeout)?;
         Ok(Member { admin_addr: admin_addr.to_owned(), client: ReplicationAdminClient::new(channel) })
     }
 

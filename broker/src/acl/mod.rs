@@ -118,6 +118,12 @@ impl Acl {
         Arc::clone(&self.rules.read().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
+    /// Whether `access_key` names an admin account (the gRPC admin API's check of a client
+    /// certificate's subject CN).
+    pub fn is_admin(&self, access_key: &str) -> bool {
+        self.rules().accounts.get(access_key).is_some_and(|a| a.admin)
+    }
+
     /// Checks `req` from `peer`.
     pub fn check(&self, peer: IpAddr, req: &RemotingCommand) -> Result<(), Refusal> {
         let rules = self.rules();

@@ -1,8 +1,10 @@
 //! Replication settings (`brokerRole`-related keys of Apache's `broker.conf`): the HA port, the
 //! transfer's batch size and timeouts, and how many replicas a `SYNC_MASTER` send waits for.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use rmq_admin_api::connect::ClientTls;
 use rmq_remoting::config::{ConfigError, Properties};
 
 /// Master/slave replication settings, with Apache 5.3.3's defaults.
@@ -41,6 +43,10 @@ pub struct HaConfig {
     /// `fencingLease` (rmq, 1 s): how long a master's epoch confirmation lets it accept writes.
     /// Keep it below the failover controller's failover timeout.
     pub fencing_lease: Duration,
+    /// Mutual TLS on the gRPC admin port (rmq: `grpcAdminTlsCertPath`, `grpcAdminTlsKeyPath`,
+    /// `grpcAdminTlsTrustCertPath`, all or none). The same certificate is this broker's client
+    /// identity towards its `groupPeers`.
+    pub grpc_tls: Option<ClientTls>,
 }
 
 impl HaConfig {
@@ -64,6 +70,7 @@ impl HaConfig {
             grpc_admin_port: props.get("grpcAdminPort", 0u16)?,
             group_peers: split_list(&props.get("groupPeers", String::new())?),
             fencing_lease: millis(props, "fencingLease", 1_000)?.max(Duration::from_millis(100)),
+            grpc_tls: grpc_tls(props)?,
         }
         .validated()
     }
@@ -82,6 +89,29 @@ impl HaConfig {
     /// Whether the group is fenced (`groupPeers` set).
     pub fn fenced_group(&self) -> bool {
         !self.group_peers.is_empty()
+    }
+}
+
+/// The three `grpcAdminTls*` paths, all or none.
+fn grpc_tls(props: &mut Properties) -> Result<Option<ClientTls>, ConfigError> {
+    let keys = ["grpcAdminTlsCertPath", "grpcAdminTlsKeyPath", "grpcAdminTlsTrustCertPath"];
+    let mut paths = Vec::new();
+    for key in keys {
+        paths.push(props.get(key, String::new())?);
+    }
+    match paths.iter().filter(|p| !p.is_empty()).count() {
+        0 => Ok(None),
+        3 => Ok(Some(ClientTls {
+            cert: PathBuf::from(&paths[0]),
+            key: PathBuf::from(&paths[1]),
+            ca: PathBuf::from(&paths[2]),
+            domain: None,
+        })),
+        _ => Err(ConfigError::Invalid {
+            key: "grpcAdminTlsCertPath".into(),
+            value: paths.join(","),
+            reason: "set grpcAdminTlsCertPath, grpcAdminTlsKeyPath and grpcAdminTlsTrustCertPath together".into(),
+        }),
     }
 }
 

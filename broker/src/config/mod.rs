@@ -406,6 +406,15 @@ impl BrokerConfig {
             tracing::warn!(%key, "unknown config key (likely a typo); ignored");
         }
         let mut cfg = cfg;
+        if cfg.acl.enabled && cfg.ha.grpc_admin_port != 0 && cfg.ha.grpc_tls.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "grpcAdminPort".into(),
+                value: cfg.ha.grpc_admin_port.to_string(),
+                reason: "with aclEnable=true the gRPC admin API needs mutual TLS: set grpcAdminTlsCertPath, \
+                         grpcAdminTlsKeyPath and grpcAdminTlsTrustCertPath (or grpcAdminPort=0)"
+                    .into(),
+            });
+        }
         match cfg.role {
             BrokerRole::Slave if cfg.broker_id <= 0 => {
                 return Err(ConfigError::Invalid {

@@ -14,10 +14,11 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
+use rmq_admin_api::connect::ClientTls;
 use rmq_admin_api::v1::replication_admin_client::ReplicationAdminClient;
 use rmq_admin_api::v1::ConfirmEpochRequest;
 use tokio::sync::watch;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tracing::{info, warn};
 
 use super::role::{ReplicaState, RoleChangeError};
@@ -157,12 +158,9 @@ impl Replication {
 }
 
 /// `host:port` → a lazily connecting admin client with `timeout` per call.
-fn peer_client(peer: &str, timeout: Duration) -> Option<ReplicationAdminClient<Channel>> {
-    let uri = if peer.contains("://") { peer.to_owned() } else { format!("http://{peer}") };
-    match Endpoint::from_shared(uri) {
-        Ok(endpoint) => {
-            Some(ReplicationAdminClient::new(endpoint.connect_timeout(timeout).timeout(timeout).connect_lazy()))
-        }
+fn peer_client(peer: &str, tls: Option<&ClientTls>, timeout: Duration) -> Option<ReplicationAdminClient<Channel>> {
+    match rmq_admin_api::connect::channel(peer, tls, timeout) {
+        Ok(channel) => Some(ReplicationAdminClient::new(channel)),
         Err(e) => {
             warn!(%peer, error = %e, "ignoring a groupPeers entry that is no address");
             None
@@ -179,7 +177,8 @@ pub async fn lease_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
         return;
     }
     let lease = config.fencing_lease;
-    let peers: Vec<_> = config.group_peers.iter().filter_map(|p| peer_client(p, lease / 2)).collect();
+    let peers: Vec<_> =
+        config.group_peers.iter().filter_map(|p| peer_client(p, config.grpc_tls.as_ref(), lease / 2)).collect();
     let mut tick = tokio::time::interval((lease / 4).max(Duration::from_millis(25)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut holding = false;

@@ -71,7 +71,7 @@ impl Supervisors {
             if supervised.contains_key(&g.name) {
                 continue;
             }
-            let Ok(group) = Group::new(g, config.call_timeout) else { continue };
+            let Ok(group) = Group::new(g, config.admin_tls.as_ref(), config.call_timeout) else { continue };
             let group = Arc::new(group);
             let task = tokio::spawn(supervise(Arc::clone(&group), config.clone()));
             supervised.insert(

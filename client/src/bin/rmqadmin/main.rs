@@ -47,6 +47,8 @@ struct Cli {
     /// ACL secret key of `--access-key`.
     #[arg(long, global = true, env = "RMQ_SECRET_KEY", hide_env_values = true, requires = "access_key")]
     secret_key: Option<String>,
+    #[command(flatten)]
+    admin_tls: rmq_admin_api::connect::ClientTlsArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -129,6 +131,8 @@ pub struct Context {
     timeout: Duration,
     output: Format,
     credentials: Option<rmq_client::Credentials>,
+    /// Mutual TLS towards brokers' gRPC admin ports.
+    admin_tls: Option<rmq_admin_api::connect::ClientTls>,
 }
 
 impl Context {
@@ -150,7 +154,9 @@ impl Context {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Replication(c) = cli.command {
-        let ctx = Context { namesrv: String::new(), timeout: cli.timeout, output: cli.output, credentials: None };
+        let admin_tls = cli.admin_tls.into_client_tls().map_err(Failure::usage)?;
+        let ctx =
+            Context { namesrv: String::new(), timeout: cli.timeout, output: cli.output, credentials: None, admin_tls };
         return replication::run(&ctx, c).await;
     }
     let namesrv = cli
@@ -158,7 +164,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| Failure::usage("no NameServer address: pass -n host:port (or set NAMESRV_ADDR)"))?;
     let credentials = cli.access_key.zip(cli.secret_key).map(|(ak, sk)| rmq_client::Credentials::new(ak, sk));
-    let ctx = Context { namesrv, timeout: cli.timeout, output: cli.output, credentials };
+    let admin_tls = cli.admin_tls.into_client_tls().map_err(Failure::usage)?;
+    let ctx = Context { namesrv, timeout: cli.timeout, output: cli.output, credentials, admin_tls };
     match cli.command {
         Command::Cluster(c) => cluster::run_cluster(&ctx, c).await,
         Command::Topic(c) => topic::run(&ctx, c).await,

@@ -7,7 +7,10 @@ use rmq_admin_api::v1::failover_controller_client::FailoverControllerClient;
 use rmq_admin_api::v1::replication_admin_client::ReplicationAdminClient;
 use rmq_admin_api::v1::{FenceRequest, FollowRequest, GroupsRequest, PromoteRequest, StatusRequest, SwitchoverRequest};
 use serde::Serialize;
-use tonic::transport::{Channel, Endpoint};
+use std::time::Duration;
+
+use rmq_admin_api::connect::ClientTls;
+use tonic::transport::Channel;
 use tonic::Code;
 
 use crate::output::{fields, Render, Table};
@@ -87,10 +90,10 @@ pub enum ReplicationCommand {
     },
 }
 
-fn channel(addr: &str) -> Result<Channel, Failure> {
-    let uri = if addr.contains("://") { addr.to_owned() } else { format!("http://{addr}") };
-    let endpoint = Endpoint::from_shared(uri).map_err(|e| Failure::usage(format!("'{addr}' is no address: {e}")))?;
-    Ok(endpoint.connect_lazy())
+/// A channel to a broker's admin port (over mutual TLS with `--admin-tls-*`) or, without
+/// `tls`, to a controller.
+fn channel(addr: &str, tls: Option<&ClientTls>, timeout: Duration) -> Result<Channel, Failure> {
+    rmq_admin_api::connect::channel(addr, tls, timeout).map_err(Failure::usage)
 }
 
 /// A gRPC status as an exit code and message.
@@ -109,7 +112,7 @@ pub async fn run(ctx: &Context, command: ReplicationCommand) -> Result<(), Failu
     let timeout = ctx.timeout;
     match command {
         ReplicationCommand::Status { admin } => {
-            let mut client = ReplicationAdminClient::new(channel(&admin)?);
+            let mut client = ReplicationAdminClient::new(channel(&admin, ctx.admin_tls.as_ref(), timeout)?);
             let call = tokio::time::timeout(timeout, client.status(StatusRequest {}));
             let s = call.await.map_err(|_| unreachable(&admin))?.map_err(|e| failure(&admin, &e))?.into_inner();
             let slaves = s
@@ -140,7 +143,7 @@ pub async fn run(ctx: &Context, command: ReplicationCommand) -> Result<(), Failu
             });
         }
         ReplicationCommand::Promote { admin, epoch, min_offset, force } => {
-            let mut client = ReplicationAdminClient::new(channel(&admin)?);
+            let mut client = ReplicationAdminClient::new(channel(&admin, ctx.admin_tls.as_ref(), timeout)?);
             let call = tokio::time::timeout(timeout, client.promote(PromoteRequest { epoch, min_offset, force }));
             let r = call.await.map_err(|_| unreachable(&admin))?.map_err(|e| failure(&admin, &e))?.into_inner();
             ctx.emit(&Outcome(vec![
@@ -151,14 +154,14 @@ pub async fn run(ctx: &Context, command: ReplicationCommand) -> Result<(), Failu
             ]));
         }
         ReplicationCommand::Follow { admin, epoch, broker_id, master_addr, master_ha_addr, master_start_offset } => {
-            let mut client = ReplicationAdminClient::new(channel(&admin)?);
+            let mut client = ReplicationAdminClient::new(channel(&admin, ctx.admin_tls.as_ref(), timeout)?);
             let request = FollowRequest { epoch, broker_id, master_addr, master_ha_addr, master_start_offset };
             let call = tokio::time::timeout(timeout, client.follow(request));
             let r = call.await.map_err(|_| unreachable(&admin))?.map_err(|e| failure(&admin, &e))?.into_inner();
             ctx.emit(&Outcome(vec![("following", admin), ("restarting", r.restarting.to_string())]));
         }
         ReplicationCommand::Fence { admin, epoch } => {
-            let mut client = ReplicationAdminClient::new(channel(&admin)?);
+            let mut client = ReplicationAdminClient::new(channel(&admin, ctx.admin_tls.as_ref(), timeout)?);
             let call = tokio::time::timeout(timeout, client.fence(FenceRequest { epoch }));
             let r = call.await.map_err(|_| unreachable(&admin))?.map_err(|e| failure(&admin, &e))?.into_inner();
             ctx.emit(&Outcome(vec![
@@ -169,7 +172,7 @@ pub async fn run(ctx: &Context, command: ReplicationCommand) -> Result<(), Failu
             ]));
         }
         ReplicationCommand::Groups { controller } => {
-            let mut client = FailoverControllerClient::new(channel(&controller)?);
+            let mut client = FailoverControllerClient::new(channel(&controller, None, timeout)?);
             let call = tokio::time::timeout(timeout, client.groups(GroupsRequest {}));
             let r = call.await.map_err(|_| unreachable(&controller))?.map_err(|e| failure(&controller, &e))?;
             let groups = r.into_inner().groups;
@@ -192,7 +195,7 @@ pub async fn run(ctx: &Context, command: ReplicationCommand) -> Result<(), Failu
             ctx.emit(&rows);
         }
         ReplicationCommand::Switchover { controller, group, broker_id } => {
-            let mut client = FailoverControllerClient::new(channel(&controller)?);
+            let mut client = FailoverControllerClient::new(channel(&controller, None, timeout)?);
             // The switchover waits for the slave to catch up: no client-side timeout beyond it.
             let r = client
                 .switchover(SwitchoverRequest { group: group.clone(), broker_id })

@@ -1,0 +1,77 @@
+//! How callers reach a gRPC admin port: plaintext (`http://host:port`), or mutual TLS with a
+//! client certificate and the CA that signed the servers' certificates. Shared by the failover
+//! controller, the broker (its fenced group's peers) and `rmqadmin`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+/// A client's certificate, key and trusted CA, all PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientTls {
+    /// The CA that signed the admin ports' certificates.
+    pub ca: PathBuf,
+    /// This client's certificate (its subject CN names it to the server).
+    pub cert: PathBuf,
+    /// This client's private key.
+    pub key: PathBuf,
+    /// The name the server's certificate must carry, when not the host of the address.
+    pub domain: Option<String>,
+}
+
+impl ClientTls {
+    fn config(&self) -> Result<ClientTlsConfig, String> {
+        let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+        let config = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(read(&self.ca)?))
+            .identity(Identity::from_pem(read(&self.cert)?, read(&self.key)?));
+        Ok(match &self.domain {
+            Some(domain) => config.domain_name(domain),
+            None => config,
+        })
+    }
+}
+
+/// A lazily connecting channel to the admin port at `addr` (`host:port` or a URI), with
+/// `timeout` for connecting and for each call; over mutual TLS when `tls` is given.
+pub fn channel(addr: &str, tls: Option<&ClientTls>, timeout: Duration) -> Result<Channel, String> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let uri = if addr.contains("://") { addr.to_owned() } else { format!("{scheme}://{addr}") };
+    let mut endpoint = Endpoint::from_shared(uri).map_err(|e| format!("'{addr}' is no address: {e}"))?;
+    if let Some(tls) = tls {
+        endpoint = endpoint.tls_config(tls.config()?).map_err(|e| format!("TLS for '{addr}': {e}"))?;
+    }
+    Ok(endpoint.connect_timeout(timeout).timeout(timeout).connect_lazy())
+}
+
+/// The command-line flags of [`ClientTls`], shared by `rmq-controller` and `rmqadmin`.
+#[cfg(feature = "cli")]
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClientTlsArgs {
+    /// CA of the brokers' gRPC admin certificates: with --admin-tls-cert and --admin-tls-key,
+    /// calls to the brokers' gRPC admin ports use mutual TLS.
+    #[arg(long, env = "RMQ_ADMIN_TLS_CA", global = true)]
+    pub admin_tls_ca: Option<PathBuf>,
+    /// This client's certificate (its subject CN must be an admin account when the broker has ACL on).
+    #[arg(long, env = "RMQ_ADMIN_TLS_CERT", global = true)]
+    pub admin_tls_cert: Option<PathBuf>,
+    /// This client's private key.
+    #[arg(long, env = "RMQ_ADMIN_TLS_KEY", global = true)]
+    pub admin_tls_key: Option<PathBuf>,
+    /// The name the brokers' certificates carry, when not the host of their addresses.
+    #[arg(long, env = "RMQ_ADMIN_TLS_DOMAIN", global = true)]
+    pub admin_tls_domain: Option<String>,
+}
+
+#[cfg(feature = "cli")]
+impl ClientTlsArgs {
+    /// The TLS settings, `None` without any flag; an error when only some are given.
+    pub fn into_client_tls(self) -> Result<Option<ClientTls>, String> {
+        match (self.admin_tls_ca, self.admin_tls_cert, self.admin_tls_key) {
+            (None, None, None) => Ok(None),
+            (Some(ca), Some(cert), Some(key)) => Ok(Some(ClientTls { ca, cert, key, domain: self.admin_tls_domain })),
+            _ => Err("--admin-tls-ca, --admin-tls-cert and --admin-tls-key go together".into()),
+        }
+    }
+}
