@@ -56,3 +56,4 @@ pub use message::{Message, MessageQueue, ReceivedMessage};
 pub use namesrv::NameServerSource;
 pub use producer::{Producer, ProducerBuilder, SendResult, SendStatus, TransactionState};
 pub use rmq_remoting::acl::Credentials;
+pub use rmq_remoting::rpc::tls::ClientTls;

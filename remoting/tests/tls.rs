@@ -200,3 +200,28 @@ fn half_configured_or_encrypted_keys_are_refused_at_start() {
     let mut props = rmq_remoting::config::Properties::parse("tls.server.mode=sometimes\n").expect("props");
     assert!(TlsSettings::load(&mut props).is_err());
 }
+
+#[tokio::test]
+async fn the_remoting_client_speaks_tls_trusting_a_ca_or_anything_in_test_mode() {
+    use rmq_remoting::rpc::tls::ClientTls;
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = make_ca("ca");
+    write(dir.path(), &make_leaf("enforcing", &ca));
+    std::fs::write(dir.path().join("ca.pem"), &ca.cert_pem).expect("ca");
+    let addr = start(&settings(dir.path(), TlsMode::Enforcing)).await;
+    let call = |tls: ClientTls| {
+        let addr = addr.clone();
+        async move {
+            let client = RemotingClient::new(ClientConfig { tls: Some(tls), ..ClientConfig::default() });
+            client.invoke(&addr, RemotingCommand::request(RequestCode::HeartBeat), Duration::from_secs(5)).await
+        }
+    };
+    let trusted = ClientTls::trusting(&dir.path().join("ca.pem")).expect("ca loads").with_server_name("localhost");
+    assert!(not_supported(&call(trusted).await.expect("a CA-verified connection")));
+    assert!(not_supported(&call(ClientTls::insecure()).await.expect("test mode")));
+    let other_ca = make_ca("other");
+    std::fs::write(dir.path().join("other.pem"), &other_ca.cert_pem).expect("other ca");
+    let wrong = ClientTls::trusting(&dir.path().join("other.pem")).expect("loads").with_server_name("localhost");
+    let err = call(wrong).await.expect_err("a certificate from another CA is refused");
+    assert!(err.to_string().contains("TLS handshake failed"), "{err}");
+}

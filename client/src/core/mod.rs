@@ -16,6 +16,7 @@ use rmq_remoting::acl::Credentials;
 use rmq_remoting::message::UniqIdGenerator;
 use rmq_remoting::protocol::body::{from_fastjson, TopicRouteData};
 use rmq_remoting::protocol::namesrv::GetRouteInfoRequest;
+use rmq_remoting::rpc::tls::ClientTls;
 use rmq_remoting::rpc::{ClientConfig, RemotingClient};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use tokio_util::sync::CancellationToken;
@@ -44,6 +45,8 @@ pub struct ClientOptions {
     pub instance_name: Option<String>,
     /// The ACL account every request is signed for (Apache's `AclClientRPCHook`), if any.
     pub credentials: Option<Credentials>,
+    /// TLS for every connection (NameServers and brokers), as the Java client's `setUseTLS`.
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for ClientOptions {
@@ -54,6 +57,7 @@ impl Default for ClientOptions {
             refresh_interval: Duration::from_secs(30),
             instance_name: None,
             credentials: None,
+            tls: None,
         }
     }
 }
@@ -96,6 +100,13 @@ macro_rules! client_setters {
             self
         }
 
+        /// Connects to NameServers and brokers over TLS, as the Java client's `setUseTLS(true)`
+        /// (servers in `tls.server.mode=enforcing` accept nothing else).
+        pub fn tls(mut self, tls: rmq_remoting::rpc::tls::ClientTls) -> Self {
+            self.$($path).+.tls = Some(tls);
+            self
+        }
+
         /// Route refresh and heartbeat interval (default 30 s).
         pub fn refresh_interval(mut self, interval: std::time::Duration) -> Self {
             self.$($path).+.refresh_interval = interval;
@@ -130,7 +141,11 @@ impl ClientCore {
             client_id: format!("{ip}@{instance}"),
             ids: UniqIdGenerator::new(ip),
             rpc: RemotingClient::with_handler(
-                ClientConfig { credentials: options.credentials.clone(), ..ClientConfig::default() },
+                ClientConfig {
+                    credentials: options.credentials.clone(),
+                    tls: options.tls.clone(),
+                    ..ClientConfig::default()
+                },
                 Arc::clone(&push),
             ),
             push,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
+use super::tls::ClientTls;
 use super::{Connection, Handler, RejectAll};
 use crate::acl::Credentials;
 use crate::command::RemotingCommand;
@@ -24,11 +25,18 @@ pub struct ClientConfig {
     pub max_frame: usize,
     /// When set, every request is signed for this ACL account (Apache's `AclClientRPCHook`).
     pub credentials: Option<Credentials>,
+    /// When set, connections use TLS (the Java client's `setUseTLS(true)`).
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for ClientConfig {
     fn default() -> Self {
-        ClientConfig { connect_timeout: Duration::from_secs(3), max_frame: DEFAULT_MAX_FRAME, credentials: None }
+        ClientConfig {
+            connect_timeout: Duration::from_secs(3),
+            max_frame: DEFAULT_MAX_FRAME,
+            credentials: None,
+            tls: None,
+        }
     }
 }
 
@@ -64,7 +72,17 @@ impl<H: Handler> RemotingClient<H> {
             .await
             .map_err(|_| Error::Connect { addr: addr.to_owned(), reason: "timed out".into() })?
             .map_err(|e| Error::Connect { addr: addr.to_owned(), reason: e.to_string() })?;
-        let (conn, _reader) = Connection::spawn(stream, Arc::clone(&self.handler), self.config.max_frame, None);
+        let (handler, max_frame) = (Arc::clone(&self.handler), self.config.max_frame);
+        let (conn, _reader) = match &self.config.tls {
+            None => Connection::spawn(stream, handler, max_frame, None),
+            Some(tls) => {
+                let stream = tls
+                    .connect(addr, stream)
+                    .await
+                    .map_err(|reason| Error::Connect { addr: addr.to_owned(), reason })?;
+                Connection::spawn_tls(tokio_rustls::TlsStream::Client(stream), handler, max_frame, None)
+            }
+        };
         pool.insert(addr.to_owned(), conn.clone());
         Ok(conn)
     }

@@ -142,15 +142,16 @@ impl Connection {
         Self::spawn_io(read_half, write_half, peer, handler, max_frame, admission)
     }
 
-    /// Like [`Connection::spawn`] for a TLS stream (already handshaken).
+    /// Like [`Connection::spawn`] for a TLS stream (already handshaken), either side's.
     pub(crate) fn spawn_tls<H: Handler>(
-        stream: tokio_rustls::server::TlsStream<TcpStream>,
+        stream: tokio_rustls::TlsStream<TcpStream>,
         handler: Arc<H>,
         max_frame: usize,
         admission: Option<Admission>,
     ) -> (Connection, tokio::task::JoinHandle<()>) {
-        let peer = stream.get_ref().0.peer_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-        let _ = stream.get_ref().0.set_nodelay(true);
+        let tcp = stream.get_ref().0;
+        let peer = tcp.peer_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let _ = tcp.set_nodelay(true);
         let (read_half, write_half) = tokio::io::split(stream);
         Self::spawn_io(read_half, write_half, peer, handler, max_frame, admission)
     }

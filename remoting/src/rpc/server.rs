@@ -133,7 +133,7 @@ pub async fn serve<H: Handler>(
                             tokio::spawn(async move {
                                 let reader = match tls.accept(stream).await {
                                     Ok(Accepted::Plain(stream)) => Connection::spawn(stream, handler, max_frame, admission).1,
-                                    Ok(Accepted::Tls(stream)) => Connection::spawn_tls(*stream, handler, max_frame, admission).1,
+                                    Ok(Accepted::Tls(stream)) => Connection::spawn_tls(tokio_rustls::TlsStream::Server(*stream), handler, max_frame, admission).1,
                                     Err(reason) => return info!(%peer, %reason, "connection closed before its first request"),
                                 };
                                 guard.release_after(reader);

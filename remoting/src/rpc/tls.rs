@@ -5,6 +5,9 @@
 //! connection and re-read when they changed, so a renewed certificate is served without a
 //! restart. Without files and with `tls.test.mode.enable` (Apache's default), a self-signed
 //! certificate is made at start, as Apache does.
+//!
+//! [`ClientTls`] is the other side: what a client trusts (a CA file, or anything in Apache's
+//! client test mode) when it connects over TLS.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -297,4 +300,112 @@ fn self_signed() -> Result<TlsAcceptor, TlsError> {
         .with_single_cert(vec![made.cert.der().clone()], key)
         .map_err(|e| TlsError(e.to_string()))?;
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// TLS for a client's connections: the server certificates it accepts.
+#[derive(Clone)]
+pub struct ClientTls {
+    config: Arc<rustls::ClientConfig>,
+    server_name: Option<String>,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientTls").field("server_name", &self.server_name).finish_non_exhaustive()
+    }
+}
+
+impl ClientTls {
+    /// Accepts server certificates that chain to a CA of the PEM file `ca`.
+    pub fn trusting(ca: &Path) -> Result<ClientTls, TlsError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(ca).map_err(|e| TlsError(format!("{}: {e}", ca.display())))? {
+            let cert = cert.map_err(|e| TlsError(format!("{}: {e}", ca.display())))?;
+            roots.add(cert).map_err(|e| TlsError(format!("{}: {e}", ca.display())))?;
+        }
+        let config = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(ClientTls { config: Arc::new(config), server_name: None })
+    }
+
+    /// Accepts any server certificate, as Apache's Java client does in its default test mode
+    /// (`tls.test.mode.enable=true`): the traffic is encrypted, the server is not verified.
+    pub fn insecure() -> ClientTls {
+        let provider = provider();
+        let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .expect("the ring provider supports the default TLS versions")
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyServer(provider)))
+            .with_no_client_auth();
+        ClientTls { config: Arc::new(config), server_name: None }
+    }
+
+    /// Checks server certificates against `name` instead of the host of the address dialled.
+    pub fn with_server_name(mut self, name: impl Into<String>) -> ClientTls {
+        self.server_name = Some(name.into());
+        self
+    }
+
+    /// Runs the handshake on `stream`, connected to `addr` (`host:port`).
+    pub(crate) async fn connect(
+        &self,
+        addr: &str,
+        stream: TcpStream,
+    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
+        let host = match &self.server_name {
+            Some(name) => name.clone(),
+            None => addr.rsplit_once(':').map_or(addr, |(host, _)| host).trim_matches(['[', ']']).to_owned(),
+        };
+        let name = rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|e| format!("'{host}' is no TLS server name: {e}"))?;
+        let connector = tokio_rustls::TlsConnector::from(Arc::clone(&self.config));
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name, stream))
+            .await
+            .map_err(|_| "TLS handshake timed out".to_owned())?
+            .map_err(|e| format!("TLS handshake failed: {e}"))
+    }
+}
+
+/// The verifier of [`ClientTls::insecure`]: every certificate passes; signatures are still
+/// checked, so the handshake itself is sound.
+#[derive(Debug)]
+struct AnyServer(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyServer {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }

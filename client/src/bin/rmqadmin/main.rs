@@ -47,6 +47,13 @@ struct Cli {
     /// ACL secret key of `--access-key`.
     #[arg(long, global = true, env = "RMQ_SECRET_KEY", hide_env_values = true, requires = "access_key")]
     secret_key: Option<String>,
+    /// Talk to NameServers and brokers over TLS, accepting any server certificate (the Java
+    /// client's default test mode); with --tls-ca, verify them.
+    #[arg(long, global = true, env = "RMQ_TLS")]
+    tls: bool,
+    /// Verify servers' TLS certificates against this CA (PEM); implies --tls.
+    #[arg(long, global = true, env = "RMQ_TLS_CA")]
+    tls_ca: Option<std::path::PathBuf>,
     #[command(flatten)]
     admin_tls: rmq_admin_api::connect::ClientTlsArgs,
     #[command(subcommand)]
@@ -131,6 +138,8 @@ pub struct Context {
     timeout: Duration,
     output: Format,
     credentials: Option<rmq_client::Credentials>,
+    /// TLS towards NameServers and brokers.
+    tls: Option<rmq_client::ClientTls>,
     /// Mutual TLS towards brokers' gRPC admin ports.
     admin_tls: Option<rmq_admin_api::connect::ClientTls>,
 }
@@ -141,6 +150,10 @@ impl Context {
         let builder = Admin::builder().name_server(self.namesrv.clone()).timeout(self.timeout);
         let builder = match &self.credentials {
             Some(credentials) => builder.credentials(credentials.clone()),
+            None => builder,
+        };
+        let builder = match &self.tls {
+            Some(tls) => builder.tls(tls.clone()),
             None => builder,
         };
         Ok(builder.build().await?)
@@ -155,8 +168,14 @@ impl Context {
 async fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Replication(c) = cli.command {
         let admin_tls = cli.admin_tls.into_client_tls().map_err(Failure::usage)?;
-        let ctx =
-            Context { namesrv: String::new(), timeout: cli.timeout, output: cli.output, credentials: None, admin_tls };
+        let ctx = Context {
+            namesrv: String::new(),
+            timeout: cli.timeout,
+            output: cli.output,
+            credentials: None,
+            tls: None,
+            admin_tls,
+        };
         return replication::run(&ctx, c).await;
     }
     let namesrv = cli
@@ -165,7 +184,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         .ok_or_else(|| Failure::usage("no NameServer address: pass -n host:port (or set NAMESRV_ADDR)"))?;
     let credentials = cli.access_key.zip(cli.secret_key).map(|(ak, sk)| rmq_client::Credentials::new(ak, sk));
     let admin_tls = cli.admin_tls.into_client_tls().map_err(Failure::usage)?;
-    let ctx = Context { namesrv, timeout: cli.timeout, output: cli.output, credentials, admin_tls };
+    let tls = match (&cli.tls_ca, cli.tls) {
+        (Some(ca), _) => Some(rmq_client::ClientTls::trusting(ca).map_err(|e| Failure::usage(e.to_string()))?),
+        (None, true) => Some(rmq_client::ClientTls::insecure()),
+        (None, false) => None,
+    };
+    let ctx = Context { namesrv, timeout: cli.timeout, output: cli.output, credentials, tls, admin_tls };
     match cli.command {
         Command::Cluster(c) => cluster::run_cluster(&ctx, c).await,
         Command::Topic(c) => topic::run(&ctx, c).await,
