@@ -105,12 +105,25 @@ struct RawOffsetTable {
 /// GET_CONSUME_STATS body as read: `MessageQueue` object keys become strings.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
-struct RawConsumeStats {
-    offset_table: BTreeMap<String, OffsetWrapper>,
-    consume_tps: f64,
+pub(super) struct RawConsumeStats {
+    pub offset_table: BTreeMap<String, OffsetWrapper>,
+    pub consume_tps: f64,
 }
 
 impl Admin {
+    /// GET_CONSUME_STATS of `group` (on `topic` only, when given) from the broker at `addr`.
+    pub(super) async fn consume_stats_on(
+        &self,
+        addr: &str,
+        group: &str,
+        topic: Option<&str>,
+    ) -> AdminResult<RawConsumeStats> {
+        let header = GetConsumeStatsRequest { consumer_group: group.into(), topic: topic.map(str::to_owned) };
+        let request = RemotingCommand::request(RequestCode::GetConsumeStats).with_header(&header);
+        let resp = self.call_ok(addr, request).await?;
+        parse_body(addr, &resp)
+    }
+
     /// The route that reaches a group's brokers: its retry topic's, else (with a topic) the
     /// topic's, as mqadmin looks it up.
     async fn group_route(&self, group: &str, topic: Option<&str>) -> AdminResult<TopicRouteData> {
@@ -129,13 +142,10 @@ impl Admin {
     /// Per-queue progress of `group` (on `topic` only, when given), as `mqadmin consumerProgress`.
     pub async fn consumer_progress(&self, group: &str, topic: Option<&str>) -> AdminResult<ConsumerProgress> {
         let route = self.group_route(group, topic).await?;
-        let header = GetConsumeStatsRequest { consumer_group: group.into(), topic: topic.map(str::to_owned) };
         let mut queues = Vec::new();
         let mut consume_tps = 0.0;
         for (_, addr) in Self::route_brokers(&route) {
-            let request = RemotingCommand::request(RequestCode::GetConsumeStats).with_header(&header);
-            let resp = self.call_ok(&addr, request).await?;
-            let raw: RawConsumeStats = parse_body(&addr, &resp)?;
+            let raw = self.consume_stats_on(&addr, group, topic).await?;
             consume_tps += raw.consume_tps;
             queues.extend(mq_entries(raw.offset_table).into_iter().map(|(mq, o)| QueueProgress {
                 topic: mq.topic,
@@ -180,10 +190,7 @@ impl Admin {
         groups.extend(offsets.offset_table.keys().filter_map(|k| k.split_once('@')).map(|(_, g)| g.to_owned()));
         let mut backlog = BTreeMap::new();
         for group in groups {
-            let header = GetConsumeStatsRequest { consumer_group: group.clone(), topic: None };
-            let request = RemotingCommand::request(RequestCode::GetConsumeStats).with_header(&header);
-            let resp = self.call_ok(addr, request).await?;
-            let raw: RawConsumeStats = parse_body(addr, &resp)?;
+            let raw = self.consume_stats_on(addr, &group, None).await?;
             backlog
                 .insert(group, raw.offset_table.values().map(|o| (o.broker_offset - o.consumer_offset).max(0)).sum());
         }

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use rmq_remoting::protocol::admin::{GetConsumeStatsRequest, ResetOffsetRequest};
-use rmq_remoting::protocol::body::{mq_entries, MessageQueue, OffsetWrapper};
+use rmq_remoting::protocol::admin::ResetOffsetRequest;
+use rmq_remoting::protocol::body::{mq_entries, MessageQueue};
 use rmq_remoting::protocol::consumer::{OffsetResponse, SearchOffsetRequest, UpdateConsumerOffsetRequest};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use serde::{Deserialize, Serialize};
@@ -50,13 +50,6 @@ pub struct OffsetReset {
 #[serde(rename_all = "camelCase", default)]
 struct RawResetBody {
     offset_table: BTreeMap<String, i64>,
-}
-
-/// GET_CONSUME_STATS body as read.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct RawConsumeStats {
-    offset_table: BTreeMap<String, OffsetWrapper>,
 }
 
 impl Admin {
@@ -109,10 +102,7 @@ impl Admin {
         let status = self.topic_status(topic).await?;
         let mut queues = Vec::new();
         for (broker_name, addr) in Self::route_brokers(&route) {
-            let header = GetConsumeStatsRequest { consumer_group: group.into(), topic: None };
-            let request = RemotingCommand::request(RequestCode::GetConsumeStats).with_header(&header);
-            let resp = self.call_ok(&addr, request).await?;
-            let raw: RawConsumeStats = parse_body(&addr, &resp)?;
+            let raw = self.consume_stats_on(&addr, group, None).await?;
             let mut consumed: Vec<(MessageQueue, i64)> = mq_entries(raw.offset_table)
                 .into_iter()
                 .filter(|(mq, _)| mq.topic == topic)

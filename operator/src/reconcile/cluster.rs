@@ -166,11 +166,11 @@ async fn manual_switchover(
     match outcome {
         Ok(epoch) => {
             let note = format!("switchover of {group} as {SWITCHOVER}={request} asked: done (epoch {epoch})");
-            publish(ctx, cluster, EventType::Normal, "Switchover", &note).await;
+            super::publish_cluster_event(ctx, cluster, EventType::Normal, "Switchover", &note).await;
         }
         Err(why) => {
             let note = format!("switchover {SWITCHOVER}={request} refused: {why}");
-            publish(ctx, cluster, EventType::Warning, "SwitchoverFailed", &note).await;
+            super::publish_cluster_event(ctx, cluster, EventType::Warning, "SwitchoverFailed", &note).await;
         }
     }
     let api: Api<RocketMQCluster> = Api::namespaced(ctx.client.clone(), ns);
@@ -199,12 +199,8 @@ async fn report_failovers(cluster: &RocketMQCluster, ctx: &Context, key: &str, s
             ctx.metrics.failover(key, group);
         }
         let note = format!("group {group} has a new master: pod {master}");
-        publish(ctx, cluster, EventType::Warning, "MasterChanged", &note).await;
+        super::publish_cluster_event(ctx, cluster, EventType::Warning, "MasterChanged", &note).await;
     }
-}
-
-async fn publish(ctx: &Context, cluster: &RocketMQCluster, type_: EventType, reason: &str, note: &str) {
-    super::publish_event(ctx, &cluster.object_ref(&()), type_, reason, note).await;
 }
 
 async fn observe(sets: &Api<StatefulSet>, name: &str, desired: i32) -> Result<SetObservation, Error> {
@@ -294,7 +290,7 @@ async fn roll(
                 .await
                 .map_err(|e| Error::Broker(e.to_string()))?;
             let note = format!("rolling: {group} switched over to {group}-{ordinal} (epoch {epoch})");
-            publish(ctx, cluster, EventType::Normal, "Switchover", &note).await;
+            super::publish_cluster_event(ctx, cluster, EventType::Normal, "Switchover", &note).await;
         }
     }
     Ok(())
@@ -304,7 +300,14 @@ async fn restart(cluster: &RocketMQCluster, ctx: &Context, ns: &str, group: &str
     info!(group, pod, "rolling: restarting a pod at the new revision");
     Api::<Pod>::namespaced(ctx.client.clone(), ns).delete(pod, &DeleteParams::default()).await?;
     ctx.metrics.rolling_restart(&format!("{ns}/{}", cluster.name_any()));
-    publish(ctx, cluster, EventType::Normal, "RollingRestart", &format!("restarted {pod} at the new revision")).await;
+    super::publish_cluster_event(
+        ctx,
+        cluster,
+        EventType::Normal,
+        "RollingRestart",
+        &format!("restarted {pod} at the new revision"),
+    )
+    .await;
     Ok(())
 }
 

@@ -143,6 +143,17 @@ pub async fn run(client: Client, metrics: Metrics, settings: Settings) {
     ctx.supervisors.stop_all();
 }
 
+/// Publishes an Event about `cluster` (a failure is logged, never fatal).
+pub async fn publish_cluster_event(
+    ctx: &Context,
+    cluster: &RocketMQCluster,
+    type_: EventType,
+    reason: &str,
+    note: &str,
+) {
+    publish_event(ctx, &kube::Resource::object_ref(cluster, &()), type_, reason, note).await;
+}
+
 /// Publishes an Event about the object `regarding` (a failure is logged, never fatal).
 pub async fn publish_event(ctx: &Context, regarding: &ObjectReference, type_: EventType, reason: &str, note: &str) {
     let event = Event {

@@ -66,7 +66,7 @@ pub async fn scale_in(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Res
         match brokers.set_permission(&d.name, permission).await {
             Ok(()) => {
                 let note = format!("scale-in of {} cancelled: write permission restored", d.name);
-                publish(ctx, cluster, EventType::Normal, "ScaleInCancelled", &note).await;
+                super::publish_cluster_event(ctx, cluster, EventType::Normal, "ScaleInCancelled", &note).await;
             }
             Err(why) => {
                 warn!(group = %d.name, %why, "restoring the write permission failed; retrying");
@@ -84,7 +84,7 @@ pub async fn scale_in(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Res
             Verdict::Remove(note) => {
                 remove_group(ctx, ns, &group).await?;
                 info!(cluster = %cluster.name_any(), group, "scale-in: {note}");
-                publish(ctx, cluster, EventType::Normal, "GroupRemoved", &note).await;
+                super::publish_cluster_event(ctx, cluster, EventType::Normal, "GroupRemoved", &note).await;
                 continue;
             }
             Verdict::Wait if known.is_none() => {
@@ -92,12 +92,12 @@ pub async fn scale_in(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Res
                     "scale-in of {group}: write permission removed; waiting up to {}s for its consumers",
                     limit.as_secs()
                 );
-                publish(ctx, cluster, EventType::Normal, "ScaleInDraining", &note).await;
+                super::publish_cluster_event(ctx, cluster, EventType::Normal, "ScaleInDraining", &note).await;
             }
             Verdict::Wait => {}
             Verdict::Refuse(why) => {
                 if !already_refused(cluster) {
-                    publish(ctx, cluster, EventType::Warning, REFUSED, &why).await;
+                    super::publish_cluster_event(ctx, cluster, EventType::Warning, REFUSED, &why).await;
                 }
                 out.blocked = Some((REFUSED.to_owned(), why));
             }
@@ -179,8 +179,4 @@ async fn remove_group(ctx: &Context, ns: &str, group: &str) -> Result<(), Error>
 pub fn owned_by<K: Resource>(object: &K, cluster: &RocketMQCluster) -> bool {
     let uid = cluster.meta().uid.as_deref();
     object.owner_references().iter().any(|o| Some(o.uid.as_str()) == uid)
-}
-
-async fn publish(ctx: &Context, cluster: &RocketMQCluster, type_: EventType, reason: &str, note: &str) {
-    super::publish_event(ctx, &cluster.object_ref(&()), type_, reason, note).await;
 }

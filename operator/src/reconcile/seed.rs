@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kube::runtime::events::EventType;
-use kube::{Resource, ResourceExt};
+use kube::ResourceExt;
 use rmq_client::admin::{Admin, TopicSpec, TopicTarget};
 use tracing::{info, warn};
 
@@ -107,6 +107,6 @@ async fn copy(
         sources.join(", ")
     );
     info!(cluster = %cluster.name_any(), "{note}");
-    super::publish_event(ctx, &cluster.object_ref(&()), EventType::Normal, "Seeded", &note).await;
+    super::publish_cluster_event(ctx, cluster, EventType::Normal, "Seeded", &note).await;
     Ok(())
 }
