@@ -7,25 +7,58 @@ use std::time::Duration;
 
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
-/// A client's certificate, key and trusted CA, all PEM files.
+/// PEM data, in a file or already read (from a Kubernetes Secret, say).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Pem {
+    /// A file, read at each connection setup.
+    File(PathBuf),
+    /// The bytes themselves.
+    Inline(Vec<u8>),
+}
+
+impl std::fmt::Debug for Pem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pem::File(path) => write!(f, "File({})", path.display()),
+            Pem::Inline(bytes) => write!(f, "Inline({} bytes)", bytes.len()),
+        }
+    }
+}
+
+impl From<PathBuf> for Pem {
+    fn from(path: PathBuf) -> Pem {
+        Pem::File(path)
+    }
+}
+
+impl Pem {
+    /// The PEM bytes.
+    pub fn read(&self) -> Result<Vec<u8>, String> {
+        match self {
+            Pem::File(path) => std::fs::read(path).map_err(|e| format!("{}: {e}", path.display())),
+            Pem::Inline(bytes) => Ok(bytes.clone()),
+        }
+    }
+}
+
+/// A client's certificate, key and trusted CA.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientTls {
     /// The CA that signed the admin ports' certificates.
-    pub ca: PathBuf,
+    pub ca: Pem,
     /// This client's certificate (its subject CN names it to the server).
-    pub cert: PathBuf,
+    pub cert: Pem,
     /// This client's private key.
-    pub key: PathBuf,
+    pub key: Pem,
     /// The name the server's certificate must carry, when not the host of the address.
     pub domain: Option<String>,
 }
 
 impl ClientTls {
     fn config(&self) -> Result<ClientTlsConfig, String> {
-        let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
         let config = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(read(&self.ca)?))
-            .identity(Identity::from_pem(read(&self.cert)?, read(&self.key)?));
+            .ca_certificate(Certificate::from_pem(self.ca.read()?))
+            .identity(Identity::from_pem(self.cert.read()?, self.key.read()?));
         Ok(match &self.domain {
             Some(domain) => config.domain_name(domain),
             None => config,
@@ -70,7 +103,9 @@ impl ClientTlsArgs {
     pub fn into_client_tls(self) -> Result<Option<ClientTls>, String> {
         match (self.admin_tls_ca, self.admin_tls_cert, self.admin_tls_key) {
             (None, None, None) => Ok(None),
-            (Some(ca), Some(cert), Some(key)) => Ok(Some(ClientTls { ca, cert, key, domain: self.admin_tls_domain })),
+            (Some(ca), Some(cert), Some(key)) => {
+                Ok(Some(ClientTls { ca: ca.into(), cert: cert.into(), key: key.into(), domain: self.admin_tls_domain }))
+            }
             _ => Err("--admin-tls-ca, --admin-tls-cert and --admin-tls-key go together".into()),
         }
     }

@@ -53,10 +53,9 @@ pub async fn serve(broker: Arc<Broker>, listener: TcpListener, mut stop: watch::
 
 /// The server's certificate, and the CA its clients' certificates must chain to.
 fn server_tls(tls: &ClientTls) -> Result<ServerTlsConfig, String> {
-    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     Ok(ServerTlsConfig::new()
-        .identity(Identity::from_pem(read(&tls.cert)?, read(&tls.key)?))
-        .client_ca_root(Certificate::from_pem(read(&tls.ca)?)))
+        .identity(Identity::from_pem(tls.cert.read()?, tls.key.read()?))
+        .client_ca_root(Certificate::from_pem(tls.ca.read()?)))
 }
 
 struct AdminService {

@@ -46,9 +46,9 @@ fn write(dir: &Path, name: &str, pem: &Pem) -> (String, String) {
 
 fn client_tls(dir: &Path, name: &str) -> ClientTls {
     ClientTls {
-        ca: dir.join("admin-ca.pem"),
-        cert: dir.join(format!("{name}.pem")),
-        key: dir.join(format!("{name}.key")),
+        ca: dir.join("admin-ca.pem").into(),
+        cert: dir.join(format!("{name}.pem")).into(),
+        key: dir.join(format!("{name}.key")).into(),
         domain: Some("localhost".into()),
     }
 }

@@ -412,6 +412,11 @@ async fn the_api_server_refuses_invalid_specs_with_the_schemas_message() {
         (json!({"broker": {"storage": {"size": "lots"}}}), "positive quantity"),
         (json!({"image": ""}), "image must not be empty"),
         (json!({"externalAccess": {"type": "NodePort"}}), "externalAccess is not supported yet"),
+        (
+            json!({"security": {"acl": {"secretName": "acl", "operatorCredentialsSecretName": "op"}}}),
+            "security.acl with slaves needs security.adminTls",
+        ),
+        (json!({"broker": {"config": {"aclEnable": "true"}}}), "may not set a key the operator owns"),
     ];
     for (i, (bad, message)) in cases.into_iter().enumerate() {
         let spec = cluster_spec(&format!("bad-{i}"), bad);

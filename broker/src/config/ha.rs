@@ -102,9 +102,9 @@ fn grpc_tls(props: &mut Properties) -> Result<Option<ClientTls>, ConfigError> {
     match paths.iter().filter(|p| !p.is_empty()).count() {
         0 => Ok(None),
         3 => Ok(Some(ClientTls {
-            cert: PathBuf::from(&paths[0]),
-            key: PathBuf::from(&paths[1]),
-            ca: PathBuf::from(&paths[2]),
+            cert: PathBuf::from(&paths[0]).into(),
+            key: PathBuf::from(&paths[1]).into(),
+            ca: PathBuf::from(&paths[2]).into(),
             domain: None,
         })),
         _ => Err(ConfigError::Invalid {

@@ -32,6 +32,11 @@ pub const OPERATOR_OWNED_KEYS: &[&str] = &[
     "fencingLease",
     "metricsExporterType",
     "metricsPromExporterPort",
+    "aclEnable",
+    "aclFile",
+    "grpcAdminTlsCertPath",
+    "grpcAdminTlsKeyPath",
+    "grpcAdminTlsTrustCertPath",
 ];
 
 /// A RocketMQ cluster: NameServers, and `broker.groups` groups of one master and
@@ -51,6 +56,11 @@ pub const OPERATOR_OWNED_KEYS: &[&str] = &[
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new(
+    "!has(self.security) || !has(self.security.acl) || self.broker.replicasPerGroup < 2 || has(self.security.adminTls)"
+).message(
+    "security.acl with slaves needs security.adminTls: with ACL on, brokers serve the gRPC admin API (failover) over mutual TLS only"
+))]
 pub struct RocketMQClusterSpec {
     /// The image holding `rmq-namesrv`, `rmq-broker` and `rmq-controller`.
     #[x_kube(validation = Rule::new("self != ''").message("image must not be empty"))]
@@ -84,6 +94,9 @@ pub struct RocketMQClusterSpec {
     /// The service account of every pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
+    /// ACL and admin TLS, from Secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<super::security::SecuritySpec>,
 }
 
 /// An optional enum as a structural schema (schemars' `anyOf` with a null branch is not one).
@@ -176,7 +189,8 @@ pub struct BrokerSpec {
         "self.all(k, !(k in ['brokerClusterName', 'brokerName', 'brokerId', 'brokerRole', 'namesrvAddr', \
          'listenPort', 'haListenPort', 'haMasterAddress', 'storePathRootDir', 'storePathCommitLog', 'brokerIP1', \
          'brokerIP2', 'flushDiskType', 'inSyncReplicas', 'grpcAdminPort', 'groupPeers', 'fencingLease', \
-         'metricsExporterType', 'metricsPromExporterPort']))"
+         'metricsExporterType', 'metricsPromExporterPort', 'aclEnable', 'aclFile', 'grpcAdminTlsCertPath', \
+         'grpcAdminTlsKeyPath', 'grpcAdminTlsTrustCertPath']))"
     ).message("broker.config may not set a key the operator owns (see OPERATOR_OWNED_KEYS in the docs)"))]
     #[schemars(extend("maxProperties" = 128))]
     pub config: BTreeMap<String, String>,

@@ -3,6 +3,7 @@
 //! checked-in YAML differs from what the types generate.
 
 pub mod cluster;
+pub mod security;
 pub mod topic;
 
 use kube::CustomResourceExt;

@@ -60,7 +60,8 @@ pub async fn reconcile(cluster: &RocketMQCluster, ctx: &Context) -> Result<Actio
     for g in &supervised {
         ctx.metrics.failover_series(&key, &g.name);
     }
-    let seen = ctx.supervisors.ensure(&key, &super::supervisor::controller_config(cluster), &supervised);
+    let admin_tls = super::access::load(ctx, cluster).await?.admin_tls;
+    let seen = ctx.supervisors.ensure(&key, &super::supervisor::controller_config(cluster, admin_tls), &supervised);
     report_failovers(cluster, ctx, &key, &seen).await;
     let switchover_pending = !paused && manual_switchover(cluster, ctx, &ns, &key, &seen).await?;
     let soon = switchover_pending || !scale_in.draining.is_empty();

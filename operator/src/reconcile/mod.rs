@@ -4,6 +4,7 @@
 //! drops (`scale_in`); [`topic`] keeps each `Topic` on its cluster's brokers; their shared context,
 //! errors and the loop that runs them ([`run`]).
 
+mod access;
 pub mod cluster;
 mod scale_in;
 mod seed;
@@ -45,11 +46,14 @@ pub enum Error {
     /// A call to a broker's admin API failed.
     #[error("broker admin API: {0}")]
     Broker(String),
+    /// A Secret `spec.security` names is missing or incomplete.
+    #[error("{0}")]
+    Secret(String),
 }
 
 impl Error {
     /// Every [`Error::metric_label`].
-    pub const LABELS: &'static [&'static str] = &["kube", "malformed", "broker"];
+    pub const LABELS: &'static [&'static str] = &["kube", "malformed", "broker", "secret"];
 
     /// A short label for metrics.
     pub fn metric_label(&self) -> &'static str {
@@ -57,6 +61,7 @@ impl Error {
             Error::Kube(_) => "kube",
             Error::Malformed(_) => "malformed",
             Error::Broker(_) => "broker",
+            Error::Secret(_) => "secret",
         }
     }
 }

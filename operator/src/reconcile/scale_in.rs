@@ -60,7 +60,7 @@ pub async fn scale_in(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Res
         return Ok(out);
     }
     let limit = Duration::from_secs(u64::try_from(cluster.spec.broker.scale_in_drain_seconds).unwrap_or(0));
-    let brokers = Brokers::connect(cluster).await;
+    let brokers = Brokers::connect(ctx, cluster).await;
     for d in taken_back {
         let permission = cluster.spec.broker.config.get("brokerPermission").map_or("6", String::as_str);
         match brokers.set_permission(&d.name, permission).await {
@@ -119,8 +119,8 @@ struct Brokers {
 }
 
 impl Brokers {
-    async fn connect(cluster: &RocketMQCluster) -> Brokers {
-        let admin = admin_of(cluster).await.map_err(|e| e.to_string());
+    async fn connect(ctx: &Context, cluster: &RocketMQCluster) -> Brokers {
+        let admin = admin_of(ctx, cluster).await.map_err(|e| e.to_string());
         let masters = match &admin {
             Ok(a) => a.cluster_masters(&cluster.name_any()).await.map(|m| m.into_iter().collect()),
             Err(_) => Ok(BTreeMap::new()),

@@ -39,7 +39,7 @@ pub async fn seed_groups(cluster: &RocketMQCluster, ctx: &Context, groups: &mut 
 }
 
 async fn seed_added_groups(cluster: &RocketMQCluster, ctx: &Context, groups: &mut [GroupStatus]) -> Result<(), Error> {
-    let admin = admin_of(cluster).await?;
+    let admin = admin_of(ctx, cluster).await?;
     let masters: BTreeMap<String, String> =
         admin.cluster_masters(&cluster.name_any()).await.map_err(broker_error)?.into_iter().collect();
     let view: Vec<GroupSeed> = groups

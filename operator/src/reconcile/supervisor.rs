@@ -3,6 +3,7 @@
 //! caught-up slave under a new epoch when the master stays unreachable, and re-pointing a
 //! returning old master. The reconciler starts, reshapes and stops them and reads their views.
 
+use rmq_admin_api::connect::ClientTls;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -15,7 +16,7 @@ use crate::crd::cluster::RocketMQCluster;
 
 /// The failover controller settings of `cluster`'s supervisors: its failover timeout, and the
 /// lease its brokers hold ([`crate::resources::broker_conf::fencing_lease_ms`]).
-pub fn controller_config(cluster: &RocketMQCluster) -> ControllerConfig {
+pub fn controller_config(cluster: &RocketMQCluster, admin_tls: Option<ClientTls>) -> ControllerConfig {
     let timeout = u64::try_from(cluster.spec.broker.replication.failover_timeout_seconds).unwrap_or(10);
     ControllerConfig {
         failover_after: Duration::from_secs(timeout),
@@ -23,6 +24,7 @@ pub fn controller_config(cluster: &RocketMQCluster) -> ControllerConfig {
         tick: Duration::from_secs(1),
         call_timeout: Duration::from_secs(2),
         catch_up_timeout: Duration::from_secs(30),
+        admin_tls,
         ..ControllerConfig::default()
     }
 }

@@ -39,7 +39,7 @@ pub async fn reconcile(topic: &Topic, ctx: &Context) -> Result<Action, Error> {
     if !deleting {
         set_finalizer(ctx, topic, &ns, true).await?;
     }
-    let admin = admin_of(&cluster).await?;
+    let admin = admin_of(ctx, &cluster).await?;
     let name = topic_sync::topic_name(topic);
     if deleting {
         if topic.finalizers().iter().any(|f| f == FINALIZER) {
@@ -66,11 +66,15 @@ pub async fn reconcile(topic: &Topic, ctx: &Context) -> Result<Action, Error> {
     Ok(Action::requeue(ctx.topic_resync))
 }
 
-/// An admin client talking to `cluster`'s NameServers by their stable DNS names.
-pub(super) async fn admin_of(cluster: &RocketMQCluster) -> Result<Admin, Error> {
+/// An admin client talking to `cluster`'s NameServers by their stable DNS names, signing its
+/// requests when the cluster has ACL on.
+pub(super) async fn admin_of(ctx: &Context, cluster: &RocketMQCluster) -> Result<Admin, Error> {
     let mut builder = Admin::builder().timeout(std::time::Duration::from_secs(3));
     for addr in names::namesrv_addrs(cluster) {
         builder = builder.name_server(addr);
+    }
+    if let Some(credentials) = super::access::load(ctx, cluster).await?.credentials {
+        builder = builder.credentials(credentials);
     }
     builder.build().await.map_err(broker_error)
 }

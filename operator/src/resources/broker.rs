@@ -133,7 +133,8 @@ pub fn stateful_set(cluster: &RocketMQCluster, group: i32) -> StatefulSet {
     server.resources = spec.resources.clone();
     server.readiness_probe = Some(probe("/readyz", metrics, BROKER_PORT, 5, 3));
     server.liveness_probe = Some(probe("/healthz", metrics, BROKER_PORT, 10, 6));
-    server.volume_mounts = Some(vec![
+    let (secret_volumes, secret_mounts) = super::security::broker_volumes(cluster);
+    let mut mounts = vec![
         VolumeMount { name: "data".to_owned(), mount_path: DATA_DIR.to_owned(), ..VolumeMount::default() },
         VolumeMount {
             name: "config".to_owned(),
@@ -141,13 +142,17 @@ pub fn stateful_set(cluster: &RocketMQCluster, group: i32) -> StatefulSet {
             read_only: Some(true),
             ..VolumeMount::default()
         },
-    ]);
+    ];
+    mounts.extend(secret_mounts);
+    server.volume_mounts = Some(mounts);
     let mut pod = pod_spec(cluster, vec![server]);
-    pod.volumes = Some(vec![Volume {
+    let mut volumes = vec![Volume {
         name: "config".to_owned(),
         config_map: Some(ConfigMapVolumeSource { name: names::broker_group(cluster, group), ..Default::default() }),
         ..Volume::default()
-    }]);
+    }];
+    volumes.extend(secret_volumes);
+    pod.volumes = Some(volumes);
     // A broker flushes and deregisters on SIGTERM; give a large CommitLog time to sync.
     pod.termination_grace_period_seconds = Some(60);
     if cluster.spec.scheduling.spread_group_members {

@@ -49,6 +49,7 @@ fn shared(cluster: &RocketMQCluster, group: i32) -> String {
     if fenced(cluster) {
         keys.push(("fencingLease", fencing_lease_ms(cluster).to_string()));
     }
+    keys.extend(super::security::broker_keys(cluster));
     let mut out = String::from("# Written by rmq-operator; edit spec.broker.config of the RocketMQCluster instead.\n");
     for (k, v) in keys {
         let _ = writeln!(out, "{k}={v}");

@@ -7,6 +7,7 @@ pub mod broker;
 pub mod broker_conf;
 pub mod names;
 pub mod namesrv;
+pub mod security;
 
 use std::collections::BTreeMap;
 

@@ -178,3 +178,43 @@ fn a_restart_annotation_on_the_cluster_changes_every_pod_template() {
         assert_eq!(template_annotations(&after)[RESTART_ANNOTATION], "2026-11-22T23:30:00Z");
     }
 }
+
+#[test]
+fn security_mounts_the_acl_and_admin_tls_secrets_and_points_broker_conf_at_them() {
+    let c = cluster(
+        "  security:\n    acl: {secretName: demo-acl, operatorCredentialsSecretName: demo-operator}\n    \
+         adminTls: {secretName: demo-admin-tls}\n",
+    );
+    let conf = &broker::config_map(&c, 0).data.expect("data")["broker.conf"];
+    for line in [
+        "aclEnable=true",
+        "aclFile=/etc/rmq-acl/plain_acl.yml",
+        "grpcAdminTlsCertPath=/etc/rmq-admin-tls/tls.crt",
+        "grpcAdminTlsKeyPath=/etc/rmq-admin-tls/tls.key",
+        "grpcAdminTlsTrustCertPath=/etc/rmq-admin-tls/ca.crt",
+    ] {
+        assert!(conf.lines().any(|l| l == line), "{line} missing from:\n{conf}");
+    }
+    let set = broker::stateful_set(&c, 0);
+    let spec = pod(&set);
+    let secret_of = |name: &str| {
+        let volume = spec.volumes.iter().flatten().find(|v| v.name == name).expect("volume");
+        volume.secret.as_ref().and_then(|s| s.secret_name.clone()).expect("a Secret volume")
+    };
+    assert_eq!(secret_of("acl"), "demo-acl");
+    assert_eq!(secret_of("admin-tls"), "demo-admin-tls");
+    let mounts = spec.containers[0].volume_mounts.as_ref().expect("mounts");
+    for (name, path) in [("acl", "/etc/rmq-acl"), ("admin-tls", "/etc/rmq-admin-tls")] {
+        let mount = mounts.iter().find(|m| m.name == name).expect("mount");
+        assert_eq!((mount.mount_path.as_str(), mount.read_only), (path, Some(true)));
+    }
+}
+
+#[test]
+fn without_security_no_secret_is_mounted_and_acl_stays_off() {
+    let c = cluster("");
+    let conf = &broker::config_map(&c, 0).data.expect("data")["broker.conf"];
+    assert!(!conf.contains("aclEnable") && !conf.contains("grpcAdminTls"), "{conf}");
+    let set = broker::stateful_set(&c, 0);
+    assert!(pod(&set).volumes.iter().flatten().all(|v| v.secret.is_none()));
+}

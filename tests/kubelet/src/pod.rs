@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
-use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Probe};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Probe, Secret};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
@@ -49,9 +49,11 @@ impl Running {
         let dir = work.join("pods").join(&name);
         std::fs::create_dir_all(&dir)?;
 
-        // Volumes: a directory per mount, ConfigMaps written out, claims kept by claim name.
+        // Volumes: a directory per mount, ConfigMaps and Secrets written out (once, at start: a
+        // real kubelet also updates them later), claims kept by claim name.
         let mut mounts: Vec<(String, PathBuf)> = Vec::new();
         let mut config_maps: Vec<(PathBuf, String)> = Vec::new();
+        let mut secrets: Vec<(PathBuf, String)> = Vec::new();
         for m in container.volume_mounts.iter().flatten() {
             let volume = spec.volumes.iter().flatten().find(|v| v.name == m.name);
             let host = match volume {
@@ -62,6 +64,11 @@ impl Running {
                 Some(v) if v.config_map.is_some() => {
                     let cm = v.config_map.as_ref().map(|c| c.name.clone()).unwrap_or_default();
                     config_maps.push((dir.join("volumes").join(&m.name), cm));
+                    dir.join("volumes").join(&m.name)
+                }
+                Some(v) if v.secret.is_some() => {
+                    let secret = v.secret.as_ref().and_then(|s| s.secret_name.clone()).unwrap_or_default();
+                    secrets.push((dir.join("volumes").join(&m.name), secret));
                     dir.join("volumes").join(&m.name)
                 }
                 _ => dir.join("volumes").join(&m.name),
@@ -82,6 +89,13 @@ impl Running {
             let data = maps.get(&cm).await.with_context(|| format!("ConfigMap {cm}"))?.data.unwrap_or_default();
             for (file, text) in data {
                 std::fs::write(host.join(file), rewrite(&text))?;
+            }
+        }
+        let secret_api: Api<Secret> = Api::namespaced(client.clone(), ns);
+        for (host, name) in secrets {
+            let data = secret_api.get(&name).await.with_context(|| format!("Secret {name}"))?.data.unwrap_or_default();
+            for (file, bytes) in data {
+                std::fs::write(host.join(file), bytes.0)?;
             }
         }
 

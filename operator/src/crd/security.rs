@@ -1,0 +1,47 @@
+//! `spec.security` of a `RocketMQCluster`: ACL 1.0 and mutual TLS on the brokers' gRPC admin
+//! API, both from Secrets the user (or cert-manager) provides. See `SECURITY.md`.
+
+use kube::KubeSchema;
+use serde::{Deserialize, Serialize};
+
+/// Who may talk to the brokers.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecuritySpec {
+    /// ACL 1.0 on every broker (`aclEnable=true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<AclSpec>,
+    /// Mutual TLS on the brokers' gRPC admin API (failover, switchover). Required with `acl` when
+    /// groups have slaves: with ACL on, a broker serves that API over mutual TLS only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_tls: Option<AdminTlsSpec>,
+}
+
+/// ACL 1.0 from Secrets.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AclSpec {
+    /// The Secret holding `plain_acl.yml` (Apache's format), mounted into every broker. Edits
+    /// reach the brokers without a restart: the kubelet updates the file, the broker reloads it.
+    #[x_kube(validation = Rule::new("self != ''").message("security.acl.secretName must not be empty"))]
+    pub secret_name: String,
+    /// The Secret with `accessKey` and `secretKey` of an admin account of that file: the
+    /// operator signs its own requests (topics, seeding, scale-in) with it.
+    #[x_kube(validation = Rule::new("self != ''").message(
+        "security.acl.operatorCredentialsSecretName must not be empty"
+    ))]
+    pub operator_credentials_secret_name: String,
+}
+
+/// Mutual TLS on the gRPC admin API from a Secret.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminTlsSpec {
+    /// A Secret with `tls.crt`, `tls.key` and `ca.crt` (cert-manager's layout). The brokers
+    /// serve this certificate; its names must cover the broker pods' DNS names
+    /// (`*.<cluster>-broker-<g>.<namespace>.svc`). The operator presents it as its client
+    /// certificate too, so with ACL on its subject CN must be the admin account of
+    /// `operatorCredentialsSecretName`. `ca.crt` verifies both sides.
+    #[x_kube(validation = Rule::new("self != ''").message("security.adminTls.secretName must not be empty"))]
+    pub secret_name: String,
+}
