@@ -9,6 +9,9 @@
 # adds a group seeded with the first one's topics and consumer groups; a scale-in takes its write
 # permission, is refused while a consumer group lags and removes it once drained. A Topic
 # resource is created on the brokers, corrected after a change made with rmqadmin, and deleted.
+# Last, deploy/examples/cluster-secure.yaml: ACL from a Secret (unsigned and non-admin requests
+# refused, a Topic made with the operator's signed requests) and mutual TLS on the gRPC admin API
+# (a failover made through it).
 # Needs root (the kubelet publishes pod DNS names in /etc/hosts). See tests/README.md for what the
 # harness does not reproduce.
 set -euo pipefail
@@ -184,6 +187,57 @@ no_route() { ! rmqadmin topic route -t orders > /dev/null 2>&1; }
 kubectl -n e2e delete topic/orders --timeout=60s
 wait_for "topic orders to leave the route" 30 no_route
 echo "topic orders deleted from the brokers and NameServers"
+step "security from Secrets: ACL 1.0 and mutual TLS on the gRPC admin API (deploy/examples/cluster-secure.yaml, one group)"
+# The demo cluster goes first (two cores). The admin certificate: a CA, and one certificate with
+# CN=operator1 (the operator's admin account in the example's plain_acl.yml) for the broker pods'
+# names, served by the brokers and presented by the operator's failover supervisors.
+kubectl -n e2e delete rocketmqcluster/demo --wait=true --timeout=120s > /dev/null
+tls="$work/admin-tls"
+mkdir -p "$tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=rmq-admin-ca \
+  -keyout "$tls/ca.key" -out "$tls/ca.crt" 2> /dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=operator1 \
+  -keyout "$tls/tls.key" -out "$tls/tls.csr" 2> /dev/null
+printf 'subjectAltName=DNS:*.secure-broker-0.e2e.svc\nextendedKeyUsage=serverAuth,clientAuth\n' > "$tls/ext"
+openssl x509 -req -in "$tls/tls.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 2 \
+  -extfile "$tls/ext" -out "$tls/tls.crt" 2> /dev/null
+kubectl -n e2e create secret generic secure-admin-tls --from-file="$tls/tls.crt" --from-file="$tls/tls.key" \
+  --from-file="$tls/ca.crt" > /dev/null
+sed -e 's/groups: 2/groups: 1/' deploy/examples/cluster-secure.yaml | kubectl apply -n e2e -f -
+SECONDS=0
+secure_master() { kubectl -n e2e get rocketmqcluster/secure -o jsonpath='{.status.groups[0].masterPod}'; }
+# A master in the status: the operator's supervisor read the brokers' status over mutual TLS.
+secure_ready() { kubectl -n e2e wait rocketmqcluster/secure --for=condition=Ready --timeout=1s > /dev/null 2>&1 && [ -n "$(secure_master)" ]; }
+wait_for "the secure cluster to be Ready with a master" 240 secure_ready || {
+  kubectl -n e2e get rocketmqcluster/secure -o yaml; tail -30 "$work/operator.log"; exit 1; }
+echo "secure cluster Ready after ${SECONDS}s, master pod $(secure_master)"
+secure_ns=$(kubectl -n e2e get pods -l app.kubernetes.io/instance=secure,app.kubernetes.io/component=namesrv \
+  -o jsonpath='{range .items[*]}{.status.podIP}:9876;{end}')
+secure_ns=${secure_ns%;}
+if target/debug/rmqadmin -n "$secure_ns" topic create -t unsigned-topic -c secure > "$work/unsigned.log" 2>&1; then
+  echo "an unsigned topic creation was accepted" >&2; exit 1
+fi
+grep -q "AccessKey is missing" "$work/unsigned.log" || { cat "$work/unsigned.log"; exit 1; }
+echo "unsigned admin request refused: $(grep -o 'AccessKey is missing[^;]*' "$work/unsigned.log" | head -1)"
+target/debug/rmqadmin -n "$secure_ns" --access-key orders-app --secret-key change-me-orders \
+  topic create -t not-yours -c secure > "$work/not-admin.log" 2>&1 && { echo "a normal account created a topic" >&2; exit 1; }
+grep -q "needs an admin account" "$work/not-admin.log" || { cat "$work/not-admin.log"; exit 1; }
+printf 'apiVersion: rmq.io/v1alpha1\nkind: Topic\nmetadata: {name: orders}\nspec: {clusterRef: secure, writeQueueNums: 4, readQueueNums: 4}\n' \
+  | kubectl apply -n e2e -f -
+kubectl -n e2e wait topic/orders --for=condition=Ready --timeout=60s
+echo "Topic orders created by the operator with its signed requests"
+first_master=$(secure_master)
+admin_tls=(--admin-tls-ca "$tls/ca.crt" --admin-tls-cert "$tls/tls.crt" --admin-tls-key "$tls/tls.key")
+target/debug/rmqadmin replication status -a "$first_master.secure-broker-0.e2e.svc:10920" "${admin_tls[@]}" > /dev/null
+if target/debug/rmqadmin replication status -a "$first_master.secure-broker-0.e2e.svc:10920" > /dev/null 2>&1; then
+  echo "the gRPC admin API answered a plaintext client" >&2; exit 1
+fi
+echo "gRPC admin API: answers the admin certificate, refuses plaintext"
+kill -9 "$(cat "$work/kubelet/pods/$first_master/pid")"
+master_moved() { [ -n "$(secure_master)" ] && [ "$(secure_master)" != "$first_master" ]; }
+wait_for "the operator to fail over over mutual TLS" 90 master_moved
+echo "failover over mutual TLS: master pod $first_master -> $(secure_master)"
+
 # (the operator's leader Lease: this run's operator held it throughout)
 kubectl get lease rmq-operator -o jsonpath='leader Lease held by {.spec.holderIdentity}{"\n"}'
 echo "k8s-e2e: passed"
