@@ -234,9 +234,9 @@ if target/debug/rmqadmin replication status -a "$first_master.secure-broker-0.e2
 fi
 echo "gRPC admin API: answers the admin certificate, refuses plaintext"
 kill -9 "$(cat "$work/kubelet/pods/$first_master/pid")"
-master_moved() { [ -n "$(secure_master)" ] && [ "$(secure_master)" != "$first_master" ]; }
+master_moved() { local now; now=$(secure_master); [ -n "$now" ] && [ "$now" != "$first_master" ]; }
 wait_for "the operator to fail over over mutual TLS" 90 master_moved
-echo "failover over mutual TLS: master pod $first_master -> $(secure_master)"
+echo "failover over mutual TLS: master pod $first_master -> $(secure_master) at epoch $(kubectl -n e2e get rocketmqcluster/secure -o jsonpath='{.status.groups[0].epoch}')"
 
 # (the operator's leader Lease: this run's operator held it throughout)
 kubectl get lease rmq-operator -o jsonpath='leader Lease held by {.spec.holderIdentity}{"\n"}'

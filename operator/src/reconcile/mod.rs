@@ -115,9 +115,21 @@ pub async fn run(client: Client, metrics: Metrics, settings: Settings) {
         .owns(Api::<PodDisruptionBudget>::all(client.clone()), owned)
         .shutdown_on_signal()
         .run(timed_reconcile, error_policy, ctx.clone())
-        .for_each(|result| async move {
-            if let Err(e) = result {
-                warn!(error = %e, "cluster reconcile loop");
+        .for_each(|result| {
+            let ctx = ctx.clone();
+            async move {
+                match result {
+                    // A cluster deleted without our seeing its deletion timestamp (it has no
+                    // finalizer): its groups' failover supervisors and metrics go with it.
+                    Err(kube::runtime::controller::Error::ObjectNotFound(gone)) => {
+                        let key = format!("{}/{}", gone.namespace.as_deref().unwrap_or_default(), gone.name);
+                        ctx.supervisors.remove(&key);
+                        ctx.metrics.forget_cluster(&key);
+                        info!(cluster = %key, "cluster deleted: its failover supervisors stopped");
+                    }
+                    Err(e) => warn!(error = %e, "cluster reconcile loop"),
+                    Ok(_) => {}
+                }
             }
         });
     // A cluster's change (its deletion above all) wakes the topics that name it.
