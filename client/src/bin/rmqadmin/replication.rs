@@ -90,6 +90,9 @@ pub enum ReplicationCommand {
     },
 }
 
+/// The longest a switchover call may take, far above any controller's catch-up timeout.
+const SWITCHOVER_CALL_LIMIT: Duration = Duration::from_secs(600);
+
 /// A channel to a broker's admin port (over mutual TLS with `--admin-tls-*`) or, without
 /// `tls`, to a controller.
 fn channel(addr: &str, tls: Option<&ClientTls>, timeout: Duration) -> Result<Channel, Failure> {
@@ -195,8 +198,9 @@ pub async fn run(ctx: &Context, command: ReplicationCommand) -> Result<(), Failu
             ctx.emit(&rows);
         }
         ReplicationCommand::Switchover { controller, group, broker_id } => {
-            let mut client = FailoverControllerClient::new(channel(&controller, None, timeout)?);
-            // The switchover waits for the slave to catch up: no client-side timeout beyond it.
+            // The switchover waits for the slave to catch up (the controller's own limit): the
+            // call gets far longer than --timeout, which would cut it off while it goes on.
+            let mut client = FailoverControllerClient::new(channel(&controller, None, SWITCHOVER_CALL_LIMIT)?);
             let r = client
                 .switchover(SwitchoverRequest { group: group.clone(), broker_id })
                 .await
