@@ -215,8 +215,8 @@ impl Connection {
         let reader = tokio::spawn(async move {
             let mut frames = FramedRead::with_capacity(read_half, FrameCodec::new(max_frame), READ_BUFFER);
             let idle_timeout = admission.as_ref().map_or(Duration::MAX, |a| a.idle_timeout);
-            let in_flight =
-                Arc::new(Semaphore::new(admission.as_ref().map_or(Semaphore::MAX_PERMITS, |a| a.per_connection)));
+            // Server connections only: a client's own connections have no admission limits.
+            let in_flight = admission.as_ref().map(|a| Arc::new(Semaphore::new(a.per_connection)));
             // One timer per connection, re-armed only when it fires: a frame costs a clock read.
             let mut last_frame = tokio::time::Instant::now();
             let idle = tokio::time::sleep_until(deadline(last_frame, idle_timeout));
@@ -243,13 +243,15 @@ impl Connection {
                     }
                     Some(Ok(cmd)) if cmd.is_response() => reader_conn.complete(cmd),
                     Some(Ok(cmd)) => {
-                        let slot = match handler.is_long_running(cmd.code) {
-                            true => None,
-                            // Waiting here stops reading this connection, nothing else.
-                            false => match Arc::clone(&in_flight).acquire_owned().await {
-                                Ok(slot) => Some(slot),
-                                Err(_) => break,
-                            },
+                        let slot = match &in_flight {
+                            Some(slots) if !handler.is_long_running(cmd.code) => {
+                                // Waiting here stops reading this connection, nothing else.
+                                match Arc::clone(slots).acquire_owned().await {
+                                    Ok(slot) => Some(slot),
+                                    Err(_) => break,
+                                }
+                            }
+                            _ => None,
                         };
                         reader_conn.dispatch(&handler, cmd, admission.as_ref(), slot).await
                     }

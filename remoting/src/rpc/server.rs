@@ -67,7 +67,9 @@ impl ServerConfig {
             max_long_running: props.get("maxPendingLongPolls", d.max_long_running)?.max(1),
             max_connections: props.get("maxConnections", d.max_connections)?.max(1),
             max_in_flight_per_connection: props.get("maxInFlightPerConnection", d.max_in_flight_per_connection)?.max(1),
-            idle_timeout: Duration::from_secs(props.get("serverChannelMaxIdleTimeSeconds", 120u64)?.max(1)),
+            idle_timeout: Duration::from_secs(
+                props.get("serverChannelMaxIdleTimeSeconds", d.idle_timeout.as_secs())?.max(1),
+            ),
             ..d
         })
     }

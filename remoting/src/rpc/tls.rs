@@ -271,12 +271,7 @@ fn acceptor_from_files(settings: &TlsSettings) -> Result<TlsAcceptor, TlsError> 
         (ClientAuth::None, _) => builder.with_no_client_auth(),
         (_, None) => return Err(TlsError("client authentication needs tls.server.trustCertPath".into())),
         (auth, Some(trust)) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for ca in CertificateDer::pem_file_iter(trust).map_err(|e| TlsError(format!("{}: {e}", trust.display())))? {
-                let ca = ca.map_err(|e| TlsError(format!("{}: {e}", trust.display())))?;
-                roots.add(ca).map_err(|e| TlsError(format!("{}: {e}", trust.display())))?;
-            }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(load_roots(trust)?), provider());
             let verifier = match auth {
                 ClientAuth::Optional => verifier.allow_unauthenticated(),
                 _ => verifier,
@@ -288,6 +283,16 @@ fn acceptor_from_files(settings: &TlsSettings) -> Result<TlsAcceptor, TlsError> 
         .with_single_cert(certs, key)
         .map_err(|e| TlsError(format!("{} and {}: {e}", cert_path.display(), key_path.display())))?;
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// The CA certificates of the PEM file `path`.
+fn load_roots(path: &Path) -> Result<rustls::RootCertStore, TlsError> {
+    let failed = |e: &dyn std::fmt::Display| TlsError(format!("{}: {e}", path.display()));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(path).map_err(|e| failed(&e))? {
+        roots.add(cert.map_err(|e| failed(&e))?).map_err(|e| failed(&e))?;
+    }
+    Ok(roots)
 }
 
 fn self_signed() -> Result<TlsAcceptor, TlsError> {
@@ -318,11 +323,7 @@ impl std::fmt::Debug for ClientTls {
 impl ClientTls {
     /// Accepts server certificates that chain to a CA of the PEM file `ca`.
     pub fn trusting(ca: &Path) -> Result<ClientTls, TlsError> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(ca).map_err(|e| TlsError(format!("{}: {e}", ca.display())))? {
-            let cert = cert.map_err(|e| TlsError(format!("{}: {e}", ca.display())))?;
-            roots.add(cert).map_err(|e| TlsError(format!("{}: {e}", ca.display())))?;
-        }
+        let roots = load_roots(ca)?;
         let config = rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError(e.to_string()))?
