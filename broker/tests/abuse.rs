@@ -1,8 +1,9 @@
 //! Abuse with real sockets against a real broker process: 10,000 connections opened and dropped,
 //! a 2 GiB length prefix, a header that claims more than its frame has, a slowloris client, and a
-//! million requests pipelined on one connection whose answers are never read. Throughout, a
-//! well-behaved client on its own connection is answered within 1 s, the broker stays up, and its
-//! RSS stays under 512 MiB (the peak is printed).
+//! million requests pipelined on one connection whose answers are never read, and a flood of
+//! pulls (large answers) likewise unread. Throughout, a well-behaved client on its own connection
+//! is answered within 1 s, the broker stays up, and its RSS stays under 512 MiB (the peak is
+//! printed); a peer that does not read its answers is disconnected after the write timeout.
 
 mod common;
 
@@ -89,8 +90,11 @@ struct Phase {
 async fn hostile_clients_neither_crash_nor_starve_the_broker() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let broker =
-        BrokerProcess::start(dir.path(), port, "serverChannelMaxIdleTimeSeconds=2\nmaxInFlightPerConnection=64\n");
+    let broker = BrokerProcess::start(
+        dir.path(),
+        port,
+        "serverChannelMaxIdleTimeSeconds=2\nmaxInFlightPerConnection=64\nserverWriteTimeoutSeconds=3\n",
+    );
     let addr = broker.addr();
     let mut phases = Vec::new();
     let mut record = |name, (answered, slowest_ms), rss_kib| {
@@ -170,8 +174,38 @@ async fn hostile_clients_neither_crash_nor_starve_the_broker() {
     let rss = broker.rss_kib();
     tokio::time::sleep(Duration::from_secs(1)).await;
     record("1M pipelined", probe.finish().await, rss.max(broker.rss_kib()));
-    drop(flooding);
     println!("pipelined requests written before back-pressure stopped the writer: {written}");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(closed_within(flooding, Duration::from_secs(10)), "a peer that never reads is disconnected");
+
+    // Pulls with 256 KiB answers pipelined on one connection, answers never read.
+    for _ in 0..32 {
+        let resp = client().invoke(&addr, send_request("Flood", 0, &[b'x'; 8192], &[]), TIMEOUT).await.expect("send");
+        assert_eq!(resp.response_code(), ResponseCode::Success);
+    }
+    let probe = Probe::start(addr.clone());
+    let pulls = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_write_timeout(Some(Duration::from_secs(3))).expect("timeout");
+        let one = frame(pull_request("Flood", 0, 0, 32));
+        let batch: Vec<u8> = one.iter().copied().cycle().take(one.len() * 100).collect();
+        let mut written = 0u64;
+        while written < 200_000 && s.write_all(&batch).is_ok() {
+            written += 100;
+        }
+        (written, s)
+    });
+    let mut rss = 0;
+    while !pulls.is_finished() {
+        rss = rss.max(broker.rss_kib());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (written, flooding) = pulls.await.expect("join");
+    rss = rss.max(broker.rss_kib());
+    record("pull flood", probe.finish().await, rss);
+    println!("pipelined pulls written before back-pressure stopped the writer: {written}");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(closed_within(flooding, Duration::from_secs(10)), "a puller that never reads is disconnected");
 
     for p in &phases {
         println!(

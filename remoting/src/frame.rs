@@ -88,7 +88,11 @@ impl Encoder<RemotingCommand> for FrameCodec {
             SerializeType::Json => json::encode(&cmd),
             SerializeType::RocketMq => binary::encode(&cmd),
         };
+        // The header length has 24 bits and the frame length 31: larger would corrupt the stream.
         let total = 4 + header.len() + cmd.body.len();
+        if header.len() > 0x00FF_FFFF || total > i32::MAX as usize {
+            return Err(Error::FrameTooLarge { len: total, max: self.max_frame.min(i32::MAX as usize) });
+        }
         dst.reserve(4 + total);
         dst.put_i32(total as i32);
         dst.put_u32((u32::from(cmd.serialize_type.byte()) << 24) | (header.len() as u32 & 0x00FF_FFFF));

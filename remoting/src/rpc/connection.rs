@@ -28,6 +28,12 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Outbound queue depth per connection; a full queue back-pressures the senders.
 const WRITE_QUEUE: usize = 4096;
+/// Bytes of commands queued for writing on one connection at most (a larger command takes the
+/// whole budget): a peer that does not read cannot make us hold more than this for it.
+const WRITE_BUDGET: usize = 32 << 20;
+/// A write that makes no progress for this long closes the connection (client connections;
+/// servers use their `serverWriteTimeoutSeconds`).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Initial read buffer: one read takes many pipelined requests under load.
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -36,7 +42,9 @@ type Pending = Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>;
 struct Inner {
     id: ConnectionId,
     peer: SocketAddr,
-    tx: mpsc::Sender<RemotingCommand>,
+    tx: mpsc::Sender<(RemotingCommand, OwnedSemaphorePermit)>,
+    /// Bytes that may still be queued ([`WRITE_BUDGET`]), returned as commands are written.
+    write_budget: Arc<Semaphore>,
     pending: Pending,
     closed: AtomicBool,
     cancel: CancellationToken,
@@ -66,6 +74,12 @@ pub(crate) struct Admission {
     /// Requests (long-running ones excepted) one connection may have in progress; more are not
     /// read until one finishes, so one flooding client cannot take every `normal` slot.
     pub per_connection: usize,
+    /// Long-running requests one connection may have in progress; more are answered
+    /// `SYSTEM_BUSY` at once (a held pull must not stop the reading of its connection).
+    pub per_connection_long_running: usize,
+    /// A write that makes no progress for this long closes the connection (a peer that does
+    /// not read its answers).
+    pub write_timeout: Duration,
     /// A connection that sends no complete frame for this long is closed (idle, or a
     /// slowloris sending a frame byte by byte).
     pub idle_timeout: Duration,
@@ -93,12 +107,22 @@ impl Connection {
         self.inner.cancel.cancel();
     }
 
-    /// Queues a command for writing without waiting for an answer.
+    /// Queues a command for writing without waiting for an answer. Waits while the connection's
+    /// write queue or byte budget is full; fails once the connection closes.
     pub async fn send(&self, cmd: RemotingCommand) -> Result<(), Error> {
+        let closed = || Error::ConnectionClosed(self.inner.peer.to_string());
         if self.is_closed() {
-            return Err(Error::ConnectionClosed(self.inner.peer.to_string()));
+            return Err(closed());
         }
-        self.inner.tx.send(cmd).await.map_err(|_| Error::ConnectionClosed(self.inner.peer.to_string()))
+        let bytes = (cmd.body.len() + 128).min(WRITE_BUDGET) as u32;
+        let queued = async {
+            let permit = Arc::clone(&self.inner.write_budget).acquire_many_owned(bytes).await.map_err(|_| closed())?;
+            self.inner.tx.send((cmd, permit)).await.map_err(|_| closed())
+        };
+        tokio::select! {
+            result = queued => result,
+            _ = self.inner.cancel.cancelled() => Err(closed()),
+        }
     }
 
     /// Sends a one-way request.
@@ -168,12 +192,13 @@ impl Connection {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let (tx, mut rx) = mpsc::channel::<RemotingCommand>(WRITE_QUEUE);
+        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
         let conn = Connection {
             inner: Arc::new(Inner {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 peer,
                 tx,
+                write_budget: Arc::new(Semaphore::new(WRITE_BUDGET)),
                 pending: Mutex::new(HashMap::new()),
                 closed: AtomicBool::new(false),
                 cancel: CancellationToken::new(),
@@ -181,42 +206,18 @@ impl Connection {
         };
         let cancel = conn.inner.cancel.clone();
 
-        let mut writer = FramedWrite::new(write_half, FrameCodec::new(max_frame));
-        let writer_cancel = cancel.clone();
-        tokio::spawn(async move {
-            loop {
-                let cmd = tokio::select! {
-                    _ = writer_cancel.cancelled() => break,
-                    next = rx.recv() => match next {
-                        Some(cmd) => cmd,
-                        None => break,
-                    },
-                };
-                if let Err(e) = writer.feed(cmd).await {
-                    debug!(%peer, error = %e, "write failed");
-                    return;
-                }
-                // Let the request tasks that are ready finish first, so their answers share
-                // this write: one syscall for many responses under load, a few µs when idle.
-                tokio::task::yield_now().await;
-                while let Ok(more) = rx.try_recv() {
-                    if writer.feed(more).await.is_err() {
-                        return;
-                    }
-                }
-                if writer.flush().await.is_err() {
-                    return;
-                }
-            }
-            let _ = writer.into_inner().shutdown().await;
-        });
+        let writer = FramedWrite::new(write_half, FrameCodec::new(max_frame));
+        let write_timeout = admission.as_ref().map_or(WRITE_TIMEOUT, |a| a.write_timeout);
+        tokio::spawn(write_loop(writer, rx, cancel.clone(), peer, write_timeout));
 
         let reader_conn = conn.clone();
         let reader = tokio::spawn(async move {
             let mut frames = FramedRead::with_capacity(read_half, FrameCodec::new(max_frame), READ_BUFFER);
             let idle_timeout = admission.as_ref().map_or(Duration::MAX, |a| a.idle_timeout);
             // Server connections only: a client's own connections have no admission limits.
-            let in_flight = admission.as_ref().map(|a| Arc::new(Semaphore::new(a.per_connection)));
+            let in_flight = admission.as_ref().map(|a| {
+                (Arc::new(Semaphore::new(a.per_connection)), Arc::new(Semaphore::new(a.per_connection_long_running)))
+            });
             // One timer per connection, re-armed only when it fires: a frame costs a clock read.
             let mut last_frame = tokio::time::Instant::now();
             let idle = tokio::time::sleep_until(deadline(last_frame, idle_timeout));
@@ -243,15 +244,34 @@ impl Connection {
                     }
                     Some(Ok(cmd)) if cmd.is_response() => reader_conn.complete(cmd),
                     Some(Ok(cmd)) => {
+                        // While answers wait for the write budget, read nothing more: the
+                        // semaphore is fair, so this returns once the answers before it are queued.
+                        tokio::select! {
+                            _ = cancel.cancelled() => break,
+                            gate = reader_conn.inner.write_budget.acquire() => if gate.is_err() { break },
+                        }
                         let slot = match &in_flight {
-                            Some(slots) if !handler.is_long_running(cmd.code) => {
-                                // Waiting here stops reading this connection, nothing else.
-                                match Arc::clone(slots).acquire_owned().await {
+                            None => None,
+                            Some((_, long_running)) if handler.is_long_running(cmd.code) => {
+                                match Arc::clone(long_running).try_acquire_owned() {
                                     Ok(slot) => Some(slot),
-                                    Err(_) => break,
+                                    Err(_) => {
+                                        reader_conn
+                                            .answer_busy(&cmd, "too many long polls pending on this connection")
+                                            .await;
+                                        continue;
+                                    }
                                 }
                             }
-                            _ => None,
+                            // Waiting here stops reading this connection, nothing else; the
+                            // write timeout closes a connection whose answers are never read.
+                            Some((normal, _)) => tokio::select! {
+                                _ = cancel.cancelled() => break,
+                                slot = Arc::clone(normal).acquire_owned() => match slot {
+                                    Ok(slot) => Some(slot),
+                                    Err(_) => break,
+                                },
+                            },
                         };
                         reader_conn.dispatch(&handler, cmd, admission.as_ref(), slot).await
                     }
@@ -288,14 +308,8 @@ impl Connection {
                 match tokio::time::timeout(adm.max_wait, sem.clone().acquire_owned()).await {
                     Ok(Ok(p)) => Some(p),
                     _ => {
-                        if !request.is_oneway() {
-                            let busy = RemotingCommand::error(
-                                &request,
-                                ResponseCode::SystemBusy,
-                                "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while",
-                            );
-                            let _ = self.send(busy).await;
-                        }
+                        self.answer_busy(&request, "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while")
+                            .await;
                         return;
                     }
                 }
@@ -319,6 +333,60 @@ impl Connection {
         // large future is not copied into the task.
         if futures::poll!(handled.as_mut()).is_pending() {
             tokio::spawn(handled);
+        }
+    }
+
+    /// Answers `request` (unless one-way) `SYSTEM_BUSY`, as Apache's flow control does.
+    async fn answer_busy(&self, request: &RemotingCommand, remark: &str) {
+        if !request.is_oneway() {
+            let _ = self.send(RemotingCommand::error(request, ResponseCode::SystemBusy, remark)).await;
+        }
+    }
+}
+
+/// The writer task: writes queued commands, coalescing those ready into one flush, until the
+/// connection is cancelled or every sender is gone. A write that does not progress within
+/// `timeout`, or fails, closes the connection.
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: FramedWrite<W, FrameCodec>,
+    mut rx: mpsc::Receiver<(RemotingCommand, OwnedSemaphorePermit)>,
+    cancel: CancellationToken,
+    peer: SocketAddr,
+    timeout: Duration,
+) {
+    let result: Result<(), String> = async {
+        let timed = |e: Result<Result<(), Error>, _>| match e {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no write progress for {timeout:?}: the peer does not read")),
+        };
+        loop {
+            let (cmd, _budget) = tokio::select! {
+                _ = cancel.cancelled() => break,
+                next = rx.recv() => match next {
+                    Some(next) => next,
+                    None => break,
+                },
+            };
+            timed(tokio::time::timeout(timeout, writer.feed(cmd)).await)?;
+            // Let the request tasks that are ready finish first, so their answers share this
+            // write: one syscall for many responses under load, a few µs when idle.
+            tokio::task::yield_now().await;
+            while let Ok((more, _budget)) = rx.try_recv() {
+                timed(tokio::time::timeout(timeout, writer.feed(more)).await)?;
+            }
+            timed(tokio::time::timeout(timeout, writer.flush()).await)?;
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            let _ = tokio::time::timeout(timeout, writer.into_inner().shutdown()).await;
+        }
+        Err(reason) => {
+            debug!(%peer, %reason, "closing the connection: write failed");
+            cancel.cancel();
         }
     }
 }

@@ -33,6 +33,12 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Requests one connection may have in progress (long-running ones excepted).
     pub max_in_flight_per_connection: usize,
+    /// Long-running requests (held pulls) one connection may have in progress; more are
+    /// answered `SYSTEM_BUSY`.
+    pub max_long_running_per_connection: usize,
+    /// A connection whose writes make no progress for this long is closed (a peer that does
+    /// not read its answers).
+    pub write_timeout: Duration,
     /// A connection without a complete frame for this long is closed (Apache's
     /// `serverChannelMaxIdleTimeSeconds`, 120 s).
     pub idle_timeout: Duration,
@@ -49,6 +55,8 @@ impl Default for ServerConfig {
             max_wait: Duration::from_millis(200),
             max_connections: 16_384,
             max_in_flight_per_connection: 256,
+            max_long_running_per_connection: 1024,
+            write_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(120),
             tls: None,
         }
@@ -58,6 +66,7 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// The defaults overridden by `props`: Apache's `serverChannelMaxIdleTimeSeconds` and rmq's
     /// `maxConnections`, `maxInFlightPerConnection`, `maxPendingLongPolls`,
+    /// `maxPendingLongPollsPerConnection`, `serverWriteTimeoutSeconds`,
     /// `serverMaxConcurrentRequests` and `maxFrameLength`. TLS is set by the caller.
     pub fn load(props: &mut Properties) -> Result<ServerConfig, ConfigError> {
         let d = ServerConfig::default();
@@ -67,6 +76,12 @@ impl ServerConfig {
             max_long_running: props.get("maxPendingLongPolls", d.max_long_running)?.max(1),
             max_connections: props.get("maxConnections", d.max_connections)?.max(1),
             max_in_flight_per_connection: props.get("maxInFlightPerConnection", d.max_in_flight_per_connection)?.max(1),
+            max_long_running_per_connection: props
+                .get("maxPendingLongPollsPerConnection", d.max_long_running_per_connection)?
+                .max(1),
+            write_timeout: Duration::from_secs(
+                props.get("serverWriteTimeoutSeconds", d.write_timeout.as_secs())?.max(1),
+            ),
             idle_timeout: Duration::from_secs(
                 props.get("serverChannelMaxIdleTimeSeconds", d.idle_timeout.as_secs())?.max(1),
             ),
@@ -100,6 +115,8 @@ pub async fn serve<H: Handler>(
         long_running: Arc::new(Semaphore::new(config.max_long_running)),
         max_wait: config.max_wait,
         per_connection: config.max_in_flight_per_connection.max(1),
+        per_connection_long_running: config.max_long_running_per_connection.max(1),
+        write_timeout: config.write_timeout,
         idle_timeout: config.idle_timeout,
     };
     let live = Arc::new(AtomicUsize::new(0));
