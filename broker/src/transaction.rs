@@ -101,6 +101,13 @@ fn record_op(broker: &Broker, half_offset: i64) {
     }
 }
 
+/// The real topic of the half message at `commit_log_offset`, if there is one.
+pub fn real_topic(broker: &Broker, commit_log_offset: i64) -> Option<String> {
+    let record = broker.store.message_at(commit_log_offset)?;
+    let (half, _) = StoredMessage::decode(&record).ok()?;
+    (half.topic == HALF_TOPIC).then(|| half.properties.get(keys::REAL_TOPIC).cloned()).flatten()
+}
+
 /// Commits (`commit = true`) or rolls back the half message at `commit_log_offset`.
 pub fn end(broker: &Broker, commit_log_offset: i64, producer_group: &str, commit: bool) -> Result<(), String> {
     let record = broker.store.message_at(commit_log_offset).ok_or("the half message was not found")?;

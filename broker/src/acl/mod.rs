@@ -124,8 +124,29 @@ impl Acl {
         self.rules().accounts.get(access_key).is_some_and(|a| a.admin)
     }
 
-    /// Checks `req` from `peer`.
+    /// Checks `req` from `peer` against what [`needs`] says it needs.
     pub fn check(&self, peer: IpAddr, req: &RemotingCommand) -> Result<(), Refusal> {
+        self.check_needs(peer, req, || needs(req).map_err(Refusal::BadRequest))
+    }
+
+    /// Checks that `req`'s account holds `perm` on `resource`: for resources a processor learns
+    /// only from the store (a half message's topic, a message looked up by its offset).
+    pub fn check_resource(
+        &self,
+        peer: IpAddr,
+        req: &RemotingCommand,
+        resource: Resource,
+        perm: Perm,
+    ) -> Result<(), Refusal> {
+        self.check_needs(peer, req, || Ok(Needs::Perms(vec![(resource, perm)])))
+    }
+
+    fn check_needs(
+        &self,
+        peer: IpAddr,
+        req: &RemotingCommand,
+        needs: impl FnOnce() -> Result<Needs, Refusal>,
+    ) -> Result<(), Refusal> {
         let rules = self.rules();
         if rules.global_white_addresses.iter().any(|p| p.matches(peer)) {
             return Ok(());
@@ -141,7 +162,7 @@ impl Acl {
         if account.admin {
             return Ok(());
         }
-        let perms = match needs(req).map_err(Refusal::BadRequest)? {
+        let perms = match needs()? {
             Needs::Authenticated => return Ok(()),
             Needs::Admin => return Err(Refusal::NotAdmin { access_key: access_key.clone(), code: req.code }),
             Needs::Perms(perms) => perms,

@@ -21,7 +21,7 @@ pub enum Resource {
 
 impl Resource {
     /// A topic field's resource: retry topics stand for their group.
-    fn topic(name: &str) -> Resource {
+    pub fn topic(name: &str) -> Resource {
         match name.strip_prefix(RETRY_PREFIX) {
             Some(group) => Resource::Group(group.to_owned()),
             None => Resource::Topic(name.to_owned()),
@@ -60,12 +60,14 @@ pub fn needs(req: &RemotingCommand) -> Result<Needs, String> {
     match req.request_code() {
         C::SendMessage | C::SendReplyMessage => need(send_target(field("topic"))),
         C::SendMessageV2 | C::SendBatchMessage | C::SendReplyMessageV2 => need(send_target(field("b"))),
+        // The processor also checks PUB on the half message's real topic.
         C::EndTransaction => need(topic("topic", Perm::PUB)),
         C::ConsumerSendMsgBack => need(group("group", Perm::SUB)),
         C::PullMessage | C::LitePullMessage | C::QueryConsumerOffset | C::UpdateConsumerOffset => {
             need(topic("topic", Perm::SUB));
             need(group("consumerGroup", Perm::SUB));
         }
+        // VIEW_MESSAGE_BY_ID names no topic; its processor checks SUB on the record's topic.
         C::QueryMessage
         | C::ViewMessageById
         | C::GetMaxOffset

@@ -131,6 +131,21 @@ fn timed_create(
     response
 }
 
+/// The ACL's check of `perm` on `resource`, for a resource a processor learns from the store
+/// (a half message's topic, a message looked up by its offset): the refusal to answer, or `None`
+/// when allowed or when ACL is off.
+pub fn acl_refusal(
+    broker: &Broker,
+    conn: &Connection,
+    req: &RemotingCommand,
+    resource: crate::acl::Resource,
+    perm: crate::acl::Perm,
+) -> Option<RemotingCommand> {
+    let refusal = broker.acl.as_ref()?.check_resource(conn.peer_addr().ip(), req, resource, perm).err()?;
+    info!(peer = %conn.peer_addr(), code = req.code, %refusal, "request refused by the ACL");
+    Some(RemotingCommand::error(req, ResponseCode::NoPermission, refusal.to_string()))
+}
+
 /// Routes one request to its processor.
 pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -> Option<RemotingCommand> {
     use RequestCode as C;
@@ -144,7 +159,7 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         C::LockBatchMq => order::lock(broker, &req),
         C::ConsumerSendMsgBack => retry::send_back(broker, &req),
         C::SendReplyMessage | C::SendReplyMessageV2 => reply::reply(broker, &conn, &req).await,
-        C::EndTransaction => transaction::end_transaction(broker, &req),
+        C::EndTransaction => transaction::end_transaction(broker, &conn, &req),
         C::InvokeBrokerToResetOffset => reset::reset_offset(broker, &req).await,
         C::DeleteExpiredCommitlog => {
             broker.store.clean_now();
@@ -157,7 +172,7 @@ pub async fn dispatch(broker: &Broker, conn: Connection, req: RemotingCommand) -
         C::GetMinOffset => offset::min_offset(broker, &req),
         C::SearchOffsetByTimestamp => offset::search_by_timestamp(broker, &req),
         C::GetEarliestMsgStoretime => offset::earliest_store_time(broker, &req),
-        C::ViewMessageById => query::view_by_id(broker, &req),
+        C::ViewMessageById => query::view_by_id(broker, &conn, &req),
         C::QueryMessage => query::query_by_key(broker, &req),
         C::UpdateAndCreateTopic => timed_create(broker, &req, admin::create_topic),
         C::UpdateAndCreateTopicList => timed_create(broker, &req, admin::create_topic_list),

@@ -2,23 +2,35 @@
 //! by UNIQ_KEY through the store's index.
 
 use bytes::BytesMut;
+use rmq_remoting::message::StoredMessage;
 use rmq_remoting::protocol::consumer::{QueryMessageRequest, QueryMessageResponse, ViewMessageRequest};
+use rmq_remoting::rpc::Connection;
 use rmq_remoting::{RemotingCommand, ResponseCode};
 
-use super::bad_header;
+use super::{acl_refusal, bad_header};
+use crate::acl::{Perm, Resource};
 use crate::runtime::Broker;
 
 /// Results of a unique-key query (`defaultQueryMaxNum`).
 const UNIQUE_KEY_QUERY_MAX: usize = 32;
 
-/// VIEW_MESSAGE_BY_ID: the raw stored record at a CommitLog offset.
-pub fn view_by_id(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
+/// VIEW_MESSAGE_BY_ID: the raw stored record at a CommitLog offset. With ACL on, the account
+/// needs `SUB` on the record's topic.
+pub fn view_by_id(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> RemotingCommand {
     let h = match req.header::<ViewMessageRequest>() {
         Ok(h) => h,
         Err(e) => return bad_header(req, e),
     };
     match broker.store.message_at(h.offset) {
-        Some(record) => RemotingCommand::success(req).with_body(record),
+        Some(record) => {
+            if broker.acl.is_some() {
+                let topic = StoredMessage::decode(&record).map(|(m, _)| m.topic).unwrap_or_default();
+                if let Some(refused) = acl_refusal(broker, conn, req, Resource::topic(&topic), Perm::SUB) {
+                    return refused;
+                }
+            }
+            RemotingCommand::success(req).with_body(record)
+        }
         None => RemotingCommand::error(
             req,
             ResponseCode::SystemError,

@@ -3,16 +3,19 @@
 
 use rmq_remoting::message::sys_flag;
 use rmq_remoting::protocol::send::EndTransactionRequest;
+use rmq_remoting::rpc::Connection;
 use rmq_remoting::{RemotingCommand, ResponseCode};
 use tracing::{debug, warn};
 
-use super::bad_header;
+use super::{acl_refusal, bad_header};
+use crate::acl::{Perm, Resource};
 use crate::ha::fence::NotWritable;
 use crate::runtime::Broker;
 use crate::transaction;
 
-/// Handles END_TRANSACTION.
-pub fn end_transaction(broker: &Broker, req: &RemotingCommand) -> RemotingCommand {
+/// Handles END_TRANSACTION. With ACL on, the account needs `PUB` on the half message's real
+/// topic, whatever topic the request names.
+pub fn end_transaction(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> RemotingCommand {
     let h = match req.header::<EndTransactionRequest>() {
         Ok(h) => h,
         Err(e) => return bad_header(req, e),
@@ -25,6 +28,12 @@ pub fn end_transaction(broker: &Broker, req: &RemotingCommand) -> RemotingComman
             return RemotingCommand::success(req);
         }
     };
+    if broker.acl.is_some() {
+        let topic = transaction::real_topic(broker, h.commit_log_offset).unwrap_or_default();
+        if let Some(refused) = acl_refusal(broker, conn, req, Resource::topic(&topic), Perm::PUB) {
+            return refused;
+        }
+    }
     let _writing = match broker.replication.begin_write() {
         Ok(guard) => guard,
         Err(why) => {
