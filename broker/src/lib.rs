@@ -28,6 +28,7 @@ pub mod locks;
 pub mod meta;
 pub mod metrics;
 pub mod namesrv;
+pub mod outbound;
 pub mod processor;
 pub mod pull_hold;
 pub mod runtime;

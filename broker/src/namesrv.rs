@@ -2,22 +2,23 @@
 //! `registerNameServerPeriod`, and an unregistration at shutdown.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
 use rmq_remoting::protocol::body::{perm, to_json, RegisterBrokerBody, TopicConfigWrapper};
 use rmq_remoting::protocol::namesrv::{BrokerIdentityRequest, RegisterBrokerRequest, RegisterBrokerResponse};
-use rmq_remoting::rpc::{ClientConfig, RemotingClient};
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use tracing::{debug, warn};
 
 use crate::config::BrokerConfig;
+use crate::outbound::Outbound;
 
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// The broker's link to its NameServers.
 pub struct NamesrvLink {
-    client: RemotingClient,
+    client: Arc<Outbound>,
     addrs: Vec<String>,
     identity: BrokerIdentityRequest,
     ha_addr: String,
@@ -27,9 +28,9 @@ pub struct NamesrvLink {
 
 impl NamesrvLink {
     /// A link for this broker's identity and NameServer list.
-    pub fn new(config: &BrokerConfig) -> Self {
+    pub fn new(config: &BrokerConfig, client: Arc<Outbound>) -> Self {
         NamesrvLink {
-            client: RemotingClient::new(ClientConfig::default()),
+            client,
             addrs: config.network.namesrv_addrs.clone(),
             identity: BrokerIdentityRequest {
                 broker_name: config.broker_name.clone(),
@@ -79,7 +80,7 @@ impl NamesrvLink {
             let req =
                 RemotingCommand::request(RequestCode::RegisterBroker).with_header(&header).with_body(body.clone());
             async move {
-                match self.client.invoke(addr, req, REGISTER_TIMEOUT).await {
+                match self.client.client().invoke(addr, req, REGISTER_TIMEOUT).await {
                     Ok(resp) if resp.response_code() == ResponseCode::Success => {
                         debug!(namesrv = %addr, "registered");
                         Some(resp.header::<RegisterBrokerResponse>().ok())
@@ -113,7 +114,7 @@ impl NamesrvLink {
         let calls = self.addrs.iter().map(|addr| {
             let req = RemotingCommand::request(RequestCode::UnregisterBroker).with_header(&identity);
             async move {
-                if let Err(e) = self.client.invoke(addr, req, Duration::from_secs(3)).await {
+                if let Err(e) = self.client.client().invoke(addr, req, Duration::from_secs(3)).await {
                     warn!(namesrv = %addr, error = %e, "unregister failed");
                 }
             }

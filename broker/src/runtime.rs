@@ -20,6 +20,7 @@ use crate::clients::ClientRegistry;
 use crate::config::BrokerConfig;
 use crate::meta::{groups::GroupTable, now_ms, offsets::OffsetTable, topics::TopicTable};
 use crate::namesrv::NamesrvLink;
+use crate::outbound::Outbound;
 use crate::processor::BrokerHandler;
 use crate::pull_hold::PullHold;
 
@@ -60,6 +61,8 @@ pub struct Broker {
     pub pull_hold: Arc<PullHold>,
     /// NameServer link.
     pub namesrv: NamesrvLink,
+    /// The broker's own remoting client (NameServer registrations, a slave's metadata sync).
+    pub outbound: Arc<Outbound>,
     /// Role and master/slave replication.
     pub replication: Arc<crate::ha::Replication>,
     /// Counters.
@@ -93,6 +96,9 @@ pub enum OpenError {
     /// The TLS settings or certificate files are unusable.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The outbound client's credentials or TLS files are unusable.
+    #[error("outbound client: {0}")]
+    Outbound(String),
 }
 
 impl Broker {
@@ -103,6 +109,7 @@ impl Broker {
             false => None,
         };
         let tls = TlsServer::new(&config.tls)?;
+        let outbound = Arc::new(Outbound::new(config.outbound.clone()).map_err(OpenError::Outbound)?);
         let state = crate::ha::role::load_state(&config.store_root);
         let mut store_config = config.store_config();
         store_config.truncate_commit_log_to = state.truncate_to;
@@ -131,7 +138,8 @@ impl Broker {
             delay_levels: config.delay_levels.clone(),
             delay: crate::schedule::delay::DelayService::load(&config.store_root),
             timer: crate::schedule::timer::TimerService::load(&config.store_root),
-            namesrv: NamesrvLink::new(&config),
+            namesrv: NamesrvLink::new(&config, Arc::clone(&outbound)),
+            outbound,
             replication,
             stats: Stats::default(),
             permission: AtomicI32::new(config.policy.broker_permission),

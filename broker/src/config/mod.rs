@@ -174,6 +174,8 @@ pub struct BrokerConfig {
     pub acl: crate::acl::AclConfig,
     /// TLS on the remoting ports: Apache's `tls.server.*` keys (or the file `tls.config.file`).
     pub tls: rmq_remoting::rpc::tls::TlsSettings,
+    /// The broker's own client: `innerClientAuthenticationCredentials`, `tls.enable`, `tls.client.*`.
+    pub outbound: crate::outbound::OutboundConfig,
     /// Every effective key/value, as `GET_BROKER_CONFIG` shows them.
     pub display: Vec<(String, String)>,
 }
@@ -396,8 +398,10 @@ impl BrokerConfig {
             },
             acl: crate::acl::AclConfig::load(&mut props)?,
             tls: rmq_remoting::rpc::tls::TlsSettings::load(&mut props)?,
+            outbound: Default::default(),
             display: Vec::new(),
         };
+        let outbound = crate::outbound::OutboundConfig::load(&mut props, cfg.tls.mode)?;
         let (accepted, unknown) = props.leftovers(APACHE_KEYS);
         for key in accepted {
             tracing::info!(%key, "config key accepted, not implemented");
@@ -405,7 +409,7 @@ impl BrokerConfig {
         for key in unknown {
             tracing::warn!(%key, "unknown config key (likely a typo); ignored");
         }
-        let mut cfg = cfg;
+        let mut cfg = BrokerConfig { outbound, ..cfg };
         if cfg.acl.enabled && cfg.ha.grpc_admin_port != 0 && cfg.ha.grpc_tls.is_none() {
             return Err(ConfigError::Invalid {
                 key: "grpcAdminPort".into(),

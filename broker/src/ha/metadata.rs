@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmq_remoting::protocol::body::from_fastjson;
-use rmq_remoting::rpc::{ClientConfig, RemotingClient};
+use rmq_remoting::rpc::RemotingClient;
 use rmq_remoting::{RemotingCommand, RequestCode, ResponseCode};
 use tokio::sync::watch;
 use tracing::{debug, warn};
@@ -21,7 +21,6 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Syncs from the master every [`SYNC_INTERVAL`] while this broker is a slave, until `stop`.
 pub async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
-    let client = RemotingClient::new(ClientConfig::default());
     let mut tick = tokio::time::interval(SYNC_INTERVAL);
     loop {
         tokio::select! {
@@ -32,7 +31,7 @@ pub async fn run(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
             continue;
         }
         let Some(master) = broker.replication.master_addr() else { continue };
-        if let Err(why) = sync_all(&broker, &client, &master).await {
+        if let Err(why) = sync_all(&broker, &broker.outbound.client(), &master).await {
             warn!(%master, %why, "syncing metadata from the master failed");
         }
     }

@@ -37,6 +37,8 @@ pub const OPERATOR_OWNED_KEYS: &[&str] = &[
     "grpcAdminTlsCertPath",
     "grpcAdminTlsKeyPath",
     "grpcAdminTlsTrustCertPath",
+    "innerClientAuthenticationCredentials",
+    "innerClientCredentialsDir",
 ];
 
 /// A RocketMQ cluster: NameServers, and `broker.groups` groups of one master and
@@ -190,7 +192,8 @@ pub struct BrokerSpec {
          'listenPort', 'haListenPort', 'haMasterAddress', 'storePathRootDir', 'storePathCommitLog', 'brokerIP1', \
          'brokerIP2', 'flushDiskType', 'inSyncReplicas', 'grpcAdminPort', 'groupPeers', 'fencingLease', \
          'metricsExporterType', 'metricsPromExporterPort', 'aclEnable', 'aclFile', 'grpcAdminTlsCertPath', \
-         'grpcAdminTlsKeyPath', 'grpcAdminTlsTrustCertPath']))"
+         'grpcAdminTlsKeyPath', 'grpcAdminTlsTrustCertPath', 'innerClientAuthenticationCredentials', \
+         'innerClientCredentialsDir']))"
     ).message("broker.config may not set a key the operator owns (see OPERATOR_OWNED_KEYS in the docs)"))]
     #[schemars(extend("maxProperties" = 128))]
     pub config: BTreeMap<String, String>,

@@ -31,6 +31,18 @@ pub struct AclSpec {
         "security.acl.operatorCredentialsSecretName must not be empty"
     ))]
     pub operator_credentials_secret_name: String,
+    /// The Secret with `accessKey` and `secretKey` of the account brokers sign their own
+    /// requests with (a slave's metadata sync from its master; any account of the file will
+    /// do). Defaults to `operatorCredentialsSecretName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker_credentials_secret_name: Option<String>,
+}
+
+impl AclSpec {
+    /// The Secret of the brokers' own account.
+    pub fn broker_credentials(&self) -> &str {
+        self.broker_credentials_secret_name.as_deref().unwrap_or(&self.operator_credentials_secret_name)
+    }
 }
 
 /// Mutual TLS on the gRPC admin API from a Secret.

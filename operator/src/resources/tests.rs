@@ -189,6 +189,7 @@ fn security_mounts_the_acl_and_admin_tls_secrets_and_points_broker_conf_at_them(
     for line in [
         "aclEnable=true",
         "aclFile=/etc/rmq-acl/plain_acl.yml",
+        "innerClientCredentialsDir=/etc/rmq-broker-credentials",
         "grpcAdminTlsCertPath=/etc/rmq-admin-tls/tls.crt",
         "grpcAdminTlsKeyPath=/etc/rmq-admin-tls/tls.key",
         "grpcAdminTlsTrustCertPath=/etc/rmq-admin-tls/ca.crt",
@@ -202,9 +203,14 @@ fn security_mounts_the_acl_and_admin_tls_secrets_and_points_broker_conf_at_them(
         volume.secret.as_ref().and_then(|s| s.secret_name.clone()).expect("a Secret volume")
     };
     assert_eq!(secret_of("acl"), "demo-acl");
+    assert_eq!(secret_of("broker-credentials"), "demo-operator", "defaults to the operator's account");
     assert_eq!(secret_of("admin-tls"), "demo-admin-tls");
     let mounts = spec.containers[0].volume_mounts.as_ref().expect("mounts");
-    for (name, path) in [("acl", "/etc/rmq-acl"), ("admin-tls", "/etc/rmq-admin-tls")] {
+    for (name, path) in [
+        ("acl", "/etc/rmq-acl"),
+        ("broker-credentials", "/etc/rmq-broker-credentials"),
+        ("admin-tls", "/etc/rmq-admin-tls"),
+    ] {
         let mount = mounts.iter().find(|m| m.name == name).expect("mount");
         assert_eq!((mount.mount_path.as_str(), mount.read_only), (path, Some(true)));
     }

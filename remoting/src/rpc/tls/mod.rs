@@ -6,8 +6,7 @@
 //! restart. Without files and with `tls.test.mode.enable` (Apache's default), a self-signed
 //! certificate is made at start, as Apache does.
 //!
-//! [`ClientTls`] is the other side: what a client trusts (a CA file, or anything in Apache's
-//! client test mode) when it connects over TLS.
+//! [`client`] is the other side: what a client trusts and presents when it connects over TLS.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -23,10 +22,14 @@ use tracing::{info, warn};
 
 use crate::config::{ConfigError, Properties};
 
+mod client;
+
+pub use client::{ClientTls, ClientTlsSettings};
+
 /// The first byte of a TLS record carrying a handshake.
 const TLS_HANDSHAKE: u8 = 0x16;
 /// How long a new connection may take to send its first byte and finish the handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `tls.server.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +159,7 @@ type FileStamp = [(Option<SystemTime>, u64); 2];
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
 #[error("TLS: {0}")]
-pub struct TlsError(String);
+pub struct TlsError(pub(crate) String);
 
 impl TlsServer {
     /// The TLS side of a server with `settings`; `None` when TLS is disabled.
@@ -170,6 +173,11 @@ impl TlsServer {
                 let acceptor = acceptor_from_files(settings)?;
                 Source::Files { settings: settings.clone(), current: Mutex::new((stamp, acceptor)) }
             }
+            (None, None) if settings.test_mode && settings.client_auth != ClientAuth::None => return Err(TlsError(
+                "tls.server.need.client.auth needs tls.server.certPath, keyPath and trustCertPath (the test mode's \
+                     self-signed certificate cannot verify clients)"
+                    .into(),
+            )),
             (None, None) if settings.test_mode => {
                 info!("TLS test mode: serving a self-signed certificate (set tls.server.certPath and keyPath for a real one)");
                 Source::Fixed(self_signed()?)
@@ -248,7 +256,7 @@ fn stamp(settings: &TlsSettings) -> FileStamp {
     [one(&settings.cert_path), one(&settings.key_path)]
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
@@ -286,7 +294,7 @@ fn acceptor_from_files(settings: &TlsSettings) -> Result<TlsAcceptor, TlsError> 
 }
 
 /// The CA certificates of the PEM file `path`.
-fn load_roots(path: &Path) -> Result<rustls::RootCertStore, TlsError> {
+pub(crate) fn load_roots(path: &Path) -> Result<rustls::RootCertStore, TlsError> {
     let failed = |e: &dyn std::fmt::Display| TlsError(format!("{}: {e}", path.display()));
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(path).map_err(|e| failed(&e))? {
@@ -305,108 +313,4 @@ fn self_signed() -> Result<TlsAcceptor, TlsError> {
         .with_single_cert(vec![made.cert.der().clone()], key)
         .map_err(|e| TlsError(e.to_string()))?;
     Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-/// TLS for a client's connections: the server certificates it accepts.
-#[derive(Clone)]
-pub struct ClientTls {
-    config: Arc<rustls::ClientConfig>,
-    server_name: Option<String>,
-}
-
-impl std::fmt::Debug for ClientTls {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientTls").field("server_name", &self.server_name).finish_non_exhaustive()
-    }
-}
-
-impl ClientTls {
-    /// Accepts server certificates that chain to a CA of the PEM file `ca`.
-    pub fn trusting(ca: &Path) -> Result<ClientTls, TlsError> {
-        let roots = load_roots(ca)?;
-        let config = rustls::ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(ClientTls { config: Arc::new(config), server_name: None })
-    }
-
-    /// Accepts any server certificate, as Apache's Java client does in its default test mode
-    /// (`tls.test.mode.enable=true`): the traffic is encrypted, the server is not verified.
-    pub fn insecure() -> ClientTls {
-        let provider = provider();
-        let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
-            .expect("the ring provider supports the default TLS versions")
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyServer(provider)))
-            .with_no_client_auth();
-        ClientTls { config: Arc::new(config), server_name: None }
-    }
-
-    /// Checks server certificates against `name` instead of the host of the address dialled.
-    pub fn with_server_name(mut self, name: impl Into<String>) -> ClientTls {
-        self.server_name = Some(name.into());
-        self
-    }
-
-    /// Runs the handshake on `stream`, connected to `addr` (`host:port`).
-    pub(crate) async fn connect(
-        &self,
-        addr: &str,
-        stream: TcpStream,
-    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
-        let host = match &self.server_name {
-            Some(name) => name.clone(),
-            None => addr.rsplit_once(':').map_or(addr, |(host, _)| host).trim_matches(['[', ']']).to_owned(),
-        };
-        let name = rustls::pki_types::ServerName::try_from(host.clone())
-            .map_err(|e| format!("'{host}' is no TLS server name: {e}"))?;
-        let connector = tokio_rustls::TlsConnector::from(Arc::clone(&self.config));
-        tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name, stream))
-            .await
-            .map_err(|_| "TLS handshake timed out".to_owned())?
-            .map_err(|e| format!("TLS handshake failed: {e}"))
-    }
-}
-
-/// The verifier of [`ClientTls::insecure`]: every certificate passes; signatures are still
-/// checked, so the handshake itself is sound.
-#[derive(Debug)]
-struct AnyServer(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for AnyServer {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
