@@ -10,7 +10,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 /// PEM data, in a file or already read (from a Kubernetes Secret, say).
 #[derive(Clone, PartialEq, Eq)]
 pub enum Pem {
-    /// A file, read at each connection setup.
+    /// A file, read when a channel is made ([`ClientTls::stamp`] tells when it changed).
     File(PathBuf),
     /// The bytes themselves.
     Inline(Vec<u8>),
@@ -54,7 +54,21 @@ pub struct ClientTls {
     pub domain: Option<String>,
 }
 
+/// When the files of a [`ClientTls`] last changed (modification time and size of each).
+pub type Stamp = Vec<(Option<std::time::SystemTime>, u64)>;
+
 impl ClientTls {
+    /// The state of the files: a different stamp means a channel made now would differ.
+    pub fn stamp(&self) -> Stamp {
+        [&self.ca, &self.cert, &self.key]
+            .into_iter()
+            .map(|pem| match pem {
+                Pem::File(path) => std::fs::metadata(path).map_or((None, 0), |m| (m.modified().ok(), m.len())),
+                Pem::Inline(bytes) => (None, bytes.len() as u64),
+            })
+            .collect()
+    }
+
     fn config(&self) -> Result<ClientTlsConfig, String> {
         let config = ClientTlsConfig::new()
             .ca_certificate(Certificate::from_pem(self.ca.read()?))

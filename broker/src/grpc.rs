@@ -6,18 +6,21 @@
 
 use std::sync::Arc;
 
-use rmq_admin_api::connect::ClientTls;
+use std::time::Duration;
+
+use rmq_admin_api::connect::{ClientTls, Pem};
 use rmq_admin_api::v1::replication_admin_server::{ReplicationAdmin, ReplicationAdminServer};
 use rmq_admin_api::v1::{
     ConfirmEpochReply, ConfirmEpochRequest, FenceReply, FenceRequest, FollowReply, FollowRequest, PromoteReply,
     PromoteRequest, SlaveStatus, StatusReply, StatusRequest,
 };
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use rmq_remoting::rpc::tls::{Accepted, ClientAuth, TlsError, TlsMode, TlsServer, TlsSettings};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio_rustls::server::TlsStream;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::{Request, Response, Status};
-use tracing::{error, info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::BrokerRole;
 use crate::ha::role::{FollowOutcome, Following, RoleChangeError};
@@ -26,36 +29,77 @@ use crate::runtime::Broker;
 /// Serves the admin API on `listener` until `stop`; over mutual TLS when `grpcAdminTls*` is set.
 pub async fn serve(broker: Arc<Broker>, listener: TcpListener, mut stop: watch::Receiver<bool>) {
     let addr = listener.local_addr().ok();
-    let mut server = tonic::transport::Server::builder();
-    if let Some(tls) = &broker.config.ha.grpc_tls {
-        let config = match server_tls(tls) {
-            Ok(config) => config,
-            Err(e) => return error!(error = %e, "the gRPC admin API does not start: its TLS files do not load"),
-        };
-        server = match server.tls_config(config) {
-            Ok(server) => server,
-            Err(e) => return error!(error = %e, "the gRPC admin API does not start: bad TLS settings"),
-        };
-        info!(?addr, "serving the gRPC admin API over mutual TLS");
-    } else {
-        info!(?addr, "serving the gRPC admin API");
-    }
+    let tls = broker.admin_tls.clone();
     let service = ReplicationAdminServer::new(AdminService { broker });
     let stopped = async move {
         let _ = stop.wait_for(|stop| *stop).await;
     };
-    if let Err(e) =
-        server.add_service(service).serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped).await
-    {
+    let router = tonic::transport::Server::builder().add_service(service);
+    let served = match tls {
+        Some(tls) => {
+            info!(?addr, "serving the gRPC admin API over mutual TLS");
+            router.serve_with_incoming_shutdown(tls_incoming(listener, tls), stopped).await
+        }
+        None => {
+            info!(?addr, "serving the gRPC admin API");
+            router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped).await
+        }
+    };
+    if let Err(e) = served {
         warn!(error = %e, "the gRPC admin API stopped");
     }
 }
 
-/// The server's certificate, and the CA its clients' certificates must chain to.
-fn server_tls(tls: &ClientTls) -> Result<ServerTlsConfig, String> {
-    Ok(ServerTlsConfig::new()
-        .identity(Identity::from_pem(tls.cert.read()?, tls.key.read()?))
-        .client_ca_root(Certificate::from_pem(tls.ca.read()?)))
+/// The admin port's TLS: the `grpcAdminTls*` files, a client certificate from their CA
+/// required, HTTP/2 offered; the files are re-read when they change (a renewed certificate is
+/// served to new connections without a restart).
+pub fn tls_server(files: &ClientTls) -> Result<Option<Arc<TlsServer>>, TlsError> {
+    let path = |pem: &Pem| match pem {
+        Pem::File(path) => Some(path.clone()),
+        Pem::Inline(_) => None,
+    };
+    let settings = TlsSettings {
+        mode: TlsMode::Enforcing,
+        cert_path: path(&files.cert),
+        key_path: path(&files.key),
+        trust_cert_path: path(&files.ca),
+        client_auth: ClientAuth::Require,
+        test_mode: false,
+    };
+    TlsServer::with_alpn(&settings, vec![b"h2".to_vec()])
+}
+
+/// The TLS connections of `listener`, each handshaken in its own task so a slow client holds
+/// up no other; a failed handshake is logged and dropped.
+fn tls_incoming(listener: TcpListener, tls: Arc<TlsServer>) -> ReceiverStream<std::io::Result<TlsStream<TcpStream>>> {
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = tx.closed() => return,
+            };
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    warn!(error = %e, "gRPC admin accept failed; backing off");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let (tls, tx) = (Arc::clone(&tls), tx.clone());
+            tokio::spawn(async move {
+                match tls.accept(stream).await {
+                    Ok(Accepted::Tls(stream)) => {
+                        let _ = tx.send(Ok(*stream)).await;
+                    }
+                    Ok(Accepted::Plain(_)) => debug!(%peer, "plaintext gRPC admin connection refused"),
+                    Err(reason) => debug!(%peer, %reason, "gRPC admin connection refused"),
+                }
+            });
+        }
+    });
+    ReceiverStream::new(rx)
 }
 
 struct AdminService {

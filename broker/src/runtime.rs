@@ -79,6 +79,8 @@ pub struct Broker {
     pub acl: Option<Arc<Acl>>,
     /// TLS on the remoting ports (`tls.server.mode` other than `disabled`).
     pub tls: Option<Arc<TlsServer>>,
+    /// Mutual TLS on the gRPC admin port (`grpcAdminTls*`), certificate files re-read on change.
+    pub admin_tls: Option<Arc<TlsServer>>,
     register_now: watch::Sender<u64>,
     /// Set when the broker must restart in place (a former master cutting its tail to follow).
     restart: watch::Sender<bool>,
@@ -109,6 +111,10 @@ impl Broker {
             false => None,
         };
         let tls = TlsServer::new(&config.tls)?;
+        let admin_tls = match &config.ha.grpc_tls {
+            Some(files) => crate::grpc::tls_server(files)?,
+            None => None,
+        };
         let outbound = Arc::new(Outbound::new(config.outbound.clone()).map_err(OpenError::Outbound)?);
         let state = crate::ha::role::load_state(&config.store_root);
         let mut store_config = config.store_config();
@@ -147,6 +153,7 @@ impl Broker {
             boot_ms: now_ms(),
             acl,
             tls,
+            admin_tls,
             register_now,
             restart,
             pull_hold,

@@ -1,7 +1,9 @@
 //! The gRPC admin API behind mutual TLS on a broker with ACL on: a client certificate from the
 //! admin CA whose subject CN is an admin account of `plain_acl.yml` may change roles; a
 //! certificate naming a normal account may only read the status; a certificate from another CA,
-//! or no TLS at all, does not get in. With ACL on and no TLS files the broker does not start.
+//! or no TLS at all, does not get in. Replacing the files switches the broker to the new
+//! certificate and CA for new connections, without a restart. With ACL on and no TLS files the
+//! broker does not start.
 
 mod common;
 
@@ -45,8 +47,9 @@ fn write(dir: &Path, name: &str, pem: &Pem) -> (String, String) {
 }
 
 fn client_tls(dir: &Path, name: &str) -> ClientTls {
+    let ca = if name == "stranger" { "other-ca.pem" } else { "admin-ca.pem" };
     ClientTls {
-        ca: dir.join("admin-ca.pem").into(),
+        ca: dir.join(ca).into(),
         cert: dir.join(format!("{name}.pem")).into(),
         key: dir.join(format!("{name}.key")).into(),
         domain: Some("localhost".into()),
@@ -79,6 +82,7 @@ async fn role_changes_need_a_certificate_naming_an_admin_account() {
 
     let port = rmq_testkit::ports::single_port().expect("port");
     let (acl, ca_path) = (d.join("plain_acl.yml").display().to_string(), d.join("admin-ca.pem").display().to_string());
+    let files = (server_cert.clone(), server_key.clone(), ca_path.clone());
     let cluster = tokio::task::spawn_blocking(move || {
         Cluster::builder("grpc_mtls", Impl::Rmq)
             .broker("m")
@@ -118,6 +122,18 @@ async fn role_changes_need_a_certificate_naming_an_admin_account() {
         .await
         .expect_err("plaintext");
     assert!(format!("{plain:?}").contains("tonic::transport::Error"), "a transport error: {plain:?}");
+
+    // Rotation to the other CA: its certificates get in, the old CA's no longer do.
+    let rotated = leaf("broker-m", &other_ca);
+    std::fs::write(&files.0, rotated.cert.pem()).expect("cert");
+    std::fs::write(&files.1, rotated.key.serialize_pem()).expect("key");
+    std::fs::write(&files.2, other_ca.cert.pem()).expect("ca");
+    let start = std::time::Instant::now();
+    while admin("stranger").status(StatusRequest {}).await.is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10), "the rotated certificate files were not picked up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    admin("admin0001").status(StatusRequest {}).await.expect_err("the old CA's certificates no longer get in");
     drop(cluster);
 }
 

@@ -1,9 +1,10 @@
 //! One broker of a group as the controller sees it: its last `Status`, and the calls the
 //! controller makes on it over the broker's gRPC admin API (`rmq.admin.v1.ReplicationAdmin`).
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rmq_admin_api::connect::ClientTls;
+use rmq_admin_api::connect::{ClientTls, Stamp};
 use rmq_admin_api::v1::replication_admin_client::ReplicationAdminClient;
 use rmq_admin_api::v1::{FenceReply, FenceRequest, FollowRequest, PromoteRequest, StatusReply, StatusRequest};
 use tonic::transport::Channel;
@@ -74,15 +75,45 @@ pub struct CallError {
 pub struct Member {
     /// Its gRPC admin address, as configured (`host:port`).
     pub admin_addr: String,
-    client: ReplicationAdminClient<Channel>,
+    tls: Option<ClientTls>,
+    timeout: Duration,
+    /// The channel, and the state of the TLS files it was made with.
+    client: Arc<Mutex<(Stamp, ReplicationAdminClient<Channel>)>>,
 }
 
 impl Member {
     /// A member at `admin_addr` (`host:port` or a URI), over mutual TLS when `tls` is given;
-    /// calls time out after `timeout`.
+    /// calls time out after `timeout`. Changed TLS files are used from the next call on.
     pub fn new(admin_addr: &str, tls: Option<&ClientTls>, timeout: Duration) -> Result<Member, String> {
+        let stamp = tls.map(ClientTls::stamp).unwrap_or_default();
         let channel = rmq_admin_api::connect::channel(admin_addr, tls, timeout)?;
-        Ok(Member { admin_addr: admin_addr.to_owned(), client: ReplicationAdminClient::new(channel) })
+        Ok(Member {
+            admin_addr: admin_addr.to_owned(),
+            tls: tls.cloned(),
+            timeout,
+            client: Arc::new(Mutex::new((stamp, ReplicationAdminClient::new(channel)))),
+        })
+    }
+
+    /// The client for a call, remade first when the TLS files changed (a renewed certificate).
+    fn client(&self) -> ReplicationAdminClient<Channel> {
+        let mut current = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tls) = &self.tls {
+            let now = tls.stamp();
+            if now != current.0 {
+                match rmq_admin_api::connect::channel(&self.admin_addr, Some(tls), self.timeout) {
+                    Ok(channel) => {
+                        tracing::info!(member = %self.admin_addr, "admin TLS files changed; reconnecting with them");
+                        current.1 = ReplicationAdminClient::new(channel);
+                    }
+                    Err(e) => {
+                        tracing::warn!(member = %self.admin_addr, error = %e, "admin TLS files changed but do not load")
+                    }
+                }
+                current.0 = now;
+            }
+        }
+        current.1.clone()
     }
 
     fn failed(&self, status: tonic::Status) -> CallError {
@@ -91,20 +122,20 @@ impl Member {
 
     /// Its status.
     pub async fn status(&self) -> Result<MemberStatus, CallError> {
-        let reply = self.client.clone().status(StatusRequest {}).await.map_err(|s| self.failed(s))?;
+        let reply = self.client().status(StatusRequest {}).await.map_err(|s| self.failed(s))?;
         Ok(reply.into_inner().into())
     }
 
     /// Fences it at `epoch`.
     pub async fn fence(&self, epoch: u64) -> Result<FenceReply, CallError> {
-        let reply = self.client.clone().fence(FenceRequest { epoch }).await.map_err(|s| self.failed(s))?;
+        let reply = self.client().fence(FenceRequest { epoch }).await.map_err(|s| self.failed(s))?;
         Ok(reply.into_inner())
     }
 
     /// Promotes it at `epoch`; it must hold at least `min_offset`.
     pub async fn promote(&self, epoch: u64, min_offset: i64) -> Result<(), CallError> {
         let request = PromoteRequest { epoch, min_offset, force: false };
-        self.client.clone().promote(request).await.map_err(|s| self.failed(s))?;
+        self.client().promote(request).await.map_err(|s| self.failed(s))?;
         Ok(())
     }
 
@@ -117,7 +148,7 @@ impl Member {
             master_ha_addr: plan.master_ha_addr.clone(),
             master_start_offset: plan.master_start,
         };
-        let reply = self.client.clone().follow(request).await.map_err(|s| self.failed(s))?;
+        let reply = self.client().follow(request).await.map_err(|s| self.failed(s))?;
         Ok(reply.into_inner().restarting)
     }
 }

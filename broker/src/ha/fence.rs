@@ -177,8 +177,11 @@ pub async fn lease_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
         return;
     }
     let lease = config.fencing_lease;
-    let peers: Vec<_> =
-        config.group_peers.iter().filter_map(|p| peer_client(p, config.grpc_tls.as_ref(), lease / 2)).collect();
+    let tls = config.grpc_tls.as_ref();
+    let connect = || config.group_peers.iter().filter_map(|p| peer_client(p, tls, lease / 2)).collect::<Vec<_>>();
+    // Channels keep the certificates they were made with: remade when the files change.
+    let mut stamp = tls.map(ClientTls::stamp);
+    let mut peers = connect();
     let mut tick = tokio::time::interval((lease / 4).max(Duration::from_millis(25)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut holding = false;
@@ -190,6 +193,11 @@ pub async fn lease_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
         if replication.is_slave() || replication.is_fenced() {
             holding = false;
             continue;
+        }
+        let now = tls.map(ClientTls::stamp);
+        if now != stamp {
+            info!("the gRPC admin TLS files changed; reconnecting to the group's peers with them");
+            (stamp, peers) = (now, connect());
         }
         let epoch = replication.epoch();
         let asked_at = Instant::now();

@@ -60,14 +60,15 @@ pub struct Seen {
 }
 
 impl Supervisors {
-    /// Makes `cluster`'s supervised groups exactly `groups` (a group whose members changed is
-    /// restarted) and returns what each saw, by group name.
+    /// Makes `cluster`'s supervised groups exactly `groups` (a group whose members, failover
+    /// timeout or admin-TLS certificates changed is restarted) and returns what each saw, by group name.
     pub fn ensure(&self, cluster: &str, config: &ControllerConfig, groups: &[GroupConfig]) -> HashMap<String, Seen> {
         let mut clusters = self.clusters.lock().unwrap_or_else(PoisonError::into_inner);
         let supervised = clusters.entry(cluster.to_owned()).or_default();
         supervised.retain(|name, s| {
             groups.iter().any(|g| &g.name == name && g.members == s.members)
                 && s.config.failover_after == config.failover_after
+                && s.config.admin_tls == config.admin_tls
         });
         for g in groups {
             if supervised.contains_key(&g.name) {

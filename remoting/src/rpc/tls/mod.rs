@@ -134,6 +134,8 @@ impl TlsSettings {
 pub struct TlsServer {
     mode: TlsMode,
     source: Source,
+    /// ALPN protocols offered (`h2` for a gRPC server), none for remoting.
+    alpn: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for TlsServer {
@@ -153,8 +155,8 @@ enum Source {
     Files { settings: TlsSettings, current: Mutex<(FileStamp, TlsAcceptor)> },
 }
 
-/// Modification time and size of the certificate and key files.
-type FileStamp = [(Option<SystemTime>, u64); 2];
+/// Modification time and size of the certificate, key and trusted-CA files.
+type FileStamp = [(Option<SystemTime>, u64); 3];
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -164,13 +166,18 @@ pub struct TlsError(pub(crate) String);
 impl TlsServer {
     /// The TLS side of a server with `settings`; `None` when TLS is disabled.
     pub fn new(settings: &TlsSettings) -> Result<Option<Arc<TlsServer>>, TlsError> {
+        TlsServer::with_alpn(settings, Vec::new())
+    }
+
+    /// Like [`TlsServer::new`], offering the ALPN protocols `alpn` (`h2` for a gRPC server).
+    pub fn with_alpn(settings: &TlsSettings, alpn: Vec<Vec<u8>>) -> Result<Option<Arc<TlsServer>>, TlsError> {
         if settings.mode == TlsMode::Disabled {
             return Ok(None);
         }
         let source = match (&settings.cert_path, &settings.key_path) {
             (Some(_), Some(_)) => {
                 let stamp = stamp(settings);
-                let acceptor = acceptor_from_files(settings)?;
+                let acceptor = acceptor_from_files(settings, &alpn)?;
                 Source::Files { settings: settings.clone(), current: Mutex::new((stamp, acceptor)) }
             }
             (None, None) if settings.test_mode && settings.client_auth != ClientAuth::None => return Err(TlsError(
@@ -188,7 +195,7 @@ impl TlsServer {
                 ))
             }
         };
-        Ok(Some(Arc::new(TlsServer { mode: settings.mode, source })))
+        Ok(Some(Arc::new(TlsServer { mode: settings.mode, source, alpn })))
     }
 
     /// The acceptor for a new connection, after re-reading changed files; when they do not load,
@@ -200,7 +207,7 @@ impl TlsServer {
                 let mut current = current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 let now = stamp(settings);
                 if now != current.0 {
-                    match acceptor_from_files(settings) {
+                    match acceptor_from_files(settings, &self.alpn) {
                         Ok(acceptor) => {
                             info!("TLS certificate files changed; serving the new certificate");
                             *current = (now, acceptor);
@@ -253,14 +260,14 @@ fn stamp(settings: &TlsSettings) -> FileStamp {
     let one = |path: &Option<PathBuf>| {
         path.as_ref().and_then(|p| std::fs::metadata(p).ok()).map_or((None, 0), |m| (m.modified().ok(), m.len()))
     };
-    [one(&settings.cert_path), one(&settings.key_path)]
+    [one(&settings.cert_path), one(&settings.key_path), one(&settings.trust_cert_path)]
 }
 
 pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn acceptor_from_files(settings: &TlsSettings) -> Result<TlsAcceptor, TlsError> {
+fn acceptor_from_files(settings: &TlsSettings, alpn: &[Vec<u8>]) -> Result<TlsAcceptor, TlsError> {
     let (Some(cert_path), Some(key_path)) = (&settings.cert_path, &settings.key_path) else {
         return Err(TlsError("no certificate files".into()));
     };
@@ -287,9 +294,10 @@ fn acceptor_from_files(settings: &TlsSettings) -> Result<TlsAcceptor, TlsError> 
             builder.with_client_cert_verifier(verifier.build().map_err(|e| TlsError(e.to_string()))?)
         }
     };
-    let config = builder
+    let mut config = builder
         .with_single_cert(certs, key)
         .map_err(|e| TlsError(format!("{} and {}: {e}", cert_path.display(), key_path.display())))?;
+    config.alpn_protocols = alpn.to_vec();
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
