@@ -225,3 +225,37 @@ async fn the_remoting_client_speaks_tls_trusting_a_ca_or_anything_in_test_mode()
     let err = call(wrong).await.expect_err("a certificate from another CA is refused");
     assert!(err.to_string().contains("TLS handshake failed"), "{err}");
 }
+
+#[tokio::test]
+async fn a_peer_stuck_in_its_handshake_holds_up_no_call_to_another_address() {
+    use rmq_remoting::rpc::tls::ClientTls;
+    let dir = tempfile::tempdir().expect("dir");
+    write(dir.path(), &make_leaf("live", &make_ca("ca")));
+    let live = start(&settings(dir.path(), TlsMode::Enforcing)).await;
+    // Accepts TCP and never answers the handshake.
+    let mute = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let mute_addr = mute.local_addr().expect("addr").to_string();
+    let _held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = mute.accept().await {
+            open.push(stream);
+        }
+    });
+    let client =
+        Arc::new(RemotingClient::new(ClientConfig { tls: Some(ClientTls::insecure()), ..ClientConfig::default() }));
+    let stuck = {
+        let client = Arc::clone(&client);
+        tokio::spawn(async move {
+            client.invoke(&mute_addr, RemotingCommand::request(RequestCode::HeartBeat), Duration::from_secs(8)).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let answer = client
+        .invoke(&live, RemotingCommand::request(RequestCode::HeartBeat), Duration::from_secs(5))
+        .await
+        .expect("the live server answers while another handshake hangs");
+    assert!(not_supported(&answer));
+    assert!(started.elapsed() < Duration::from_secs(2), "waited {:?} behind the stuck handshake", started.elapsed());
+    stuck.abort();
+}

@@ -1,7 +1,7 @@
 //! Remote-address patterns of `plain_acl.yml` (`globalWhiteRemoteAddresses`,
 //! `whiteRemoteAddress`), in Apache 4.x's syntax: `*` (anyone), one address, a comma-separated
-//! list, `192.168.0.{1,2,3}`, a range at one octet (`192.168.*`, `192.168.1.1-100`, later octets
-//! ignored), and, beyond Apache, CIDR blocks (`10.0.0.0/8`, `fd00::/8`). IPv6 works the same way
+//! list, `192.168.0.{1,2,3}`, a range at one octet (`192.168.*`, `192.168.1.1-100`; later
+//! octets may only be `*`), and, beyond Apache, CIDR blocks (`10.0.0.0/8`, `fd00::/8`). IPv6 works the same way
 //! on its 16-bit groups.
 
 use std::net::IpAddr;
@@ -90,19 +90,28 @@ fn parts(addr: IpAddr) -> Vec<u16> {
     }
 }
 
-/// `a.b.*`, `a.b.c.10-20`, `a:b:*` …: fixed parts, then one `*` or `n-m` part, then anything.
+/// `a.b.*`, `a.b.c.10-20`, `a:b:*` …: fixed parts, then one `*` or `n-m` part, then only `*`
+/// parts (`192.168.*.5` is refused: it would silently admit all of `192.168.*`).
 fn parse_range(text: &str) -> Option<AddressPattern> {
     let v6 = text.contains(':');
     let (separator, radix, max) = if v6 { (':', 16, u16::MAX) } else { ('.', 10, 255) };
     let mut prefix = Vec::new();
-    for part in text.split(separator) {
-        if part == "*" {
-            return Some(AddressPattern::Range { v6, prefix, low: 0, high: max });
-        }
-        if let Some((low, high)) = part.split_once('-') {
+    let mut parts = text.split(separator);
+    while let Some(part) = parts.next() {
+        let range = if part == "*" {
+            Some((0, max))
+        } else if let Some((low, high)) = part.split_once('-') {
             let low = u16::from_str_radix(low, radix).ok()?;
             let high = u16::from_str_radix(high, radix).ok()?;
-            return (low <= high && high <= max).then_some(AddressPattern::Range { v6, prefix, low, high });
+            Some((low, high)).filter(|(low, high)| low <= high && *high <= max)
+        } else {
+            None
+        };
+        if let Some((low, high)) = range {
+            return parts.all(|rest| rest == "*").then_some(AddressPattern::Range { v6, prefix, low, high });
+        }
+        if part.contains('-') {
+            return None;
         }
         let fixed = u16::from_str_radix(part, radix).ok().filter(|p| *p <= max)?;
         prefix.push(fixed);
@@ -130,6 +139,7 @@ mod tests {
         assert!(!matches("192.168.0.*", "192.168.1.77"));
         assert!(matches("192.168.*", "192.168.200.1"));
         assert!(matches("192.168.1.1-100", "192.168.1.100"));
+        assert!(matches("192.168.1-2.*", "192.168.2.9"));
         assert!(!matches("192.168.1.1-100", "192.168.1.101"));
         assert!(matches("192.168.1.{1,2,3}", "192.168.1.2"));
         assert!(!matches("192.168.1.{1,2,3}", "192.168.1.4"));
@@ -148,7 +158,16 @@ mod tests {
 
     #[test]
     fn malformed_patterns_are_refused_with_the_pattern_named() {
-        for bad in ["", "192.168.1.300-400", "192.168.1.{1,2", "not-an-ip", "10.0.0.0/99", "1.2.3.4.5"] {
+        for bad in [
+            "",
+            "192.168.1.300-400",
+            "192.168.1.{1,2",
+            "not-an-ip",
+            "10.0.0.0/99",
+            "1.2.3.4.5",
+            "192.168.*.5",
+            "10.1-2.3.4",
+        ] {
             let err = AddressPattern::parse(bad).expect_err(bad);
             assert!(err.contains(bad.trim()), "{err}");
         }

@@ -1,13 +1,13 @@
 //! A pooled client: one connection per peer address, created on first use and re-created when
 //! it has closed. Requests carry their own timeout; one-way requests are fire-and-forget. With
-//! ACL credentials configured, every request is signed on its way out.
+//! ACL credentials configured, every request is signed on its way out. Connecting (and a TLS
+//! handshake) holds up only the callers of the same address.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
-use tokio::sync::Mutex;
 
 use super::tls::ClientTls;
 use super::{Connection, Handler, RejectAll};
@@ -44,8 +44,11 @@ impl Default for ClientConfig {
 pub struct RemotingClient<H: Handler = RejectAll> {
     config: ClientConfig,
     handler: Arc<H>,
-    pool: Mutex<HashMap<String, Connection>>,
+    /// One slot per address; its async lock is held while connecting to that address only.
+    pool: Mutex<HashMap<String, Slot>>,
 }
+
+type Slot = Arc<tokio::sync::Mutex<Option<Connection>>>;
 
 impl RemotingClient<RejectAll> {
     /// A client that rejects requests from peers.
@@ -62,11 +65,11 @@ impl<H: Handler> RemotingClient<H> {
 
     /// The live connection to `addr`, connecting if needed.
     pub async fn connection(&self, addr: &str) -> Result<Connection, Error> {
-        let mut pool = self.pool.lock().await;
-        if let Some(conn) = pool.get(addr) {
-            if !conn.is_closed() {
-                return Ok(conn.clone());
-            }
+        let slot =
+            Arc::clone(self.pool.lock().unwrap_or_else(PoisonError::into_inner).entry(addr.to_owned()).or_default());
+        let mut slot = slot.lock().await;
+        if let Some(conn) = slot.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(conn.clone());
         }
         let stream = tokio::time::timeout(self.config.connect_timeout, TcpStream::connect(addr))
             .await
@@ -83,7 +86,7 @@ impl<H: Handler> RemotingClient<H> {
                 Connection::spawn_tls(tokio_rustls::TlsStream::Client(stream), handler, max_frame, None)
             }
         };
-        pool.insert(addr.to_owned(), conn.clone());
+        *slot = Some(conn.clone());
         Ok(conn)
     }
 
@@ -115,7 +118,11 @@ impl<H: Handler> RemotingClient<H> {
 
     /// Closes and forgets the pooled connection to `addr`, if any.
     pub async fn close(&self, addr: &str) {
-        if let Some(conn) = self.pool.lock().await.remove(addr) {
+        let slot = self.pool.lock().unwrap_or_else(PoisonError::into_inner).remove(addr);
+        if let Some(conn) = match slot {
+            Some(slot) => slot.lock().await.take(),
+            None => None,
+        } {
             conn.close();
         }
     }
