@@ -54,7 +54,8 @@ pub struct ClientTls {
     pub domain: Option<String>,
 }
 
-/// When the files of a [`ClientTls`] last changed (modification time and size of each).
+/// When the files of a [`ClientTls`] last changed (modification time and size of each; a hash
+/// of the bytes for inline PEM).
 pub type Stamp = Vec<(Option<std::time::SystemTime>, u64)>;
 
 impl ClientTls {
@@ -64,7 +65,12 @@ impl ClientTls {
             .into_iter()
             .map(|pem| match pem {
                 Pem::File(path) => std::fs::metadata(path).map_or((None, 0), |m| (m.modified().ok(), m.len())),
-                Pem::Inline(bytes) => (None, bytes.len() as u64),
+                Pem::Inline(bytes) => {
+                    use std::hash::{Hash, Hasher};
+                    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                    bytes.hash(&mut hasher);
+                    (None, hasher.finish())
+                }
             })
             .collect()
     }

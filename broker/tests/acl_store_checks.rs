@@ -1,6 +1,7 @@
 //! ACL checks on topics a request does not name but reaches through the store: END_TRANSACTION
 //! needs `PUB` on the half message's real topic (naming another topic does not help), and
-//! VIEW_MESSAGE_BY_ID needs `SUB` on the topic of the record at the offset.
+//! VIEW_MESSAGE_BY_ID needs `SUB` on the topic of the record at the offset (its real topic for a
+//! half message parked under the system topic).
 
 mod common;
 
@@ -58,6 +59,8 @@ async fn transaction_ends_and_lookups_by_offset_need_a_permission_on_the_stored_
     assert!(resp.remark.as_deref().unwrap_or("").contains("Topic:Orders"), "{:?}", resp.remark);
     let resp = intruder.invoke(&addr, view(half_offset), TIMEOUT).await.expect("answer");
     assert_eq!(resp.response_code(), ResponseCode::NoPermission, "the half topic is not the intruder's");
+    let resp = orders.invoke(&addr, view(half_offset), TIMEOUT).await.expect("answer");
+    assert_eq!(resp.response_code(), ResponseCode::Success, "a half message counts as its real topic");
 
     let commit = end_transaction("Orders", half_offset, queue_offset, sys_flag::TRANSACTION_COMMIT);
     let resp = orders.invoke(&addr, commit, TIMEOUT).await.expect("answer");

@@ -91,6 +91,13 @@ impl Group {
         Ok(Group { name: config.name.clone(), members, view: Mutex::new(view), busy: tokio::sync::Mutex::new(()) })
     }
 
+    /// Switches every member to other TLS settings from its next call on.
+    pub fn set_tls(&self, tls: Option<&rmq_admin_api::connect::ClientTls>) {
+        for member in &self.members {
+            member.set_tls(tls.cloned());
+        }
+    }
+
     /// The members' admin addresses.
     pub fn member_addrs(&self) -> impl Iterator<Item = &str> {
         self.members.iter().map(|m| m.admin_addr.as_str())

@@ -75,45 +75,57 @@ pub struct CallError {
 pub struct Member {
     /// Its gRPC admin address, as configured (`host:port`).
     pub admin_addr: String,
-    tls: Option<ClientTls>,
     timeout: Duration,
-    /// The channel, and the state of the TLS files it was made with.
-    client: Arc<Mutex<(Stamp, ReplicationAdminClient<Channel>)>>,
+    client: Arc<Mutex<MemberChannel>>,
+}
+
+/// A member's channel, the TLS settings it is made from and the state of their files then.
+#[derive(Debug)]
+struct MemberChannel {
+    tls: Option<ClientTls>,
+    stamp: Option<Stamp>,
+    client: ReplicationAdminClient<Channel>,
 }
 
 impl Member {
     /// A member at `admin_addr` (`host:port` or a URI), over mutual TLS when `tls` is given;
     /// calls time out after `timeout`. Changed TLS files are used from the next call on.
     pub fn new(admin_addr: &str, tls: Option<&ClientTls>, timeout: Duration) -> Result<Member, String> {
-        let stamp = tls.map(ClientTls::stamp).unwrap_or_default();
+        let stamp = tls.map(ClientTls::stamp);
         let channel = rmq_admin_api::connect::channel(admin_addr, tls, timeout)?;
+        let client = ReplicationAdminClient::new(channel);
         Ok(Member {
             admin_addr: admin_addr.to_owned(),
-            tls: tls.cloned(),
             timeout,
-            client: Arc::new(Mutex::new((stamp, ReplicationAdminClient::new(channel)))),
+            client: Arc::new(Mutex::new(MemberChannel { tls: tls.cloned(), stamp, client })),
         })
     }
 
-    /// The client for a call, remade first when the TLS files changed (a renewed certificate).
+    /// Switches to other TLS settings (a rotated Secret) from the next call on.
+    pub fn set_tls(&self, tls: Option<ClientTls>) {
+        let mut current = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        if current.tls != tls {
+            current.tls = tls;
+            current.stamp = Some(Stamp::new()); // matches no real stamp: remade at the next call
+        }
+    }
+
+    /// The client for a call, remade first when the TLS files or settings changed. Settings that
+    /// do not load keep the previous channel, with a warning, and are retried at the next call.
     fn client(&self) -> ReplicationAdminClient<Channel> {
         let mut current = self.client.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(tls) = &self.tls {
-            let now = tls.stamp();
-            if now != current.0 {
-                match rmq_admin_api::connect::channel(&self.admin_addr, Some(tls), self.timeout) {
-                    Ok(channel) => {
-                        tracing::info!(member = %self.admin_addr, "admin TLS files changed; reconnecting with them");
-                        current.1 = ReplicationAdminClient::new(channel);
-                    }
-                    Err(e) => {
-                        tracing::warn!(member = %self.admin_addr, error = %e, "admin TLS files changed but do not load")
-                    }
+        let now = current.tls.as_ref().map(ClientTls::stamp);
+        if now != current.stamp {
+            match rmq_admin_api::connect::channel(&self.admin_addr, current.tls.as_ref(), self.timeout) {
+                Ok(channel) => {
+                    tracing::info!(member = %self.admin_addr, "admin TLS changed; reconnecting with it");
+                    current.client = ReplicationAdminClient::new(channel);
+                    current.stamp = now;
                 }
-                current.0 = now;
+                Err(e) => tracing::warn!(member = %self.admin_addr, error = %e, "admin TLS changed but does not load"),
             }
         }
-        current.1.clone()
+        current.client.clone()
     }
 
     fn failed(&self, status: tonic::Status) -> CallError {

@@ -94,7 +94,10 @@ fn parts(addr: IpAddr) -> Vec<u16> {
 /// parts (`192.168.*.5` is refused: it would silently admit all of `192.168.*`).
 fn parse_range(text: &str) -> Option<AddressPattern> {
     let v6 = text.contains(':');
-    let (separator, radix, max) = if v6 { (':', 16, u16::MAX) } else { ('.', 10, 255) };
+    let (separator, radix, max, count) = if v6 { (':', 16, u16::MAX, 8) } else { ('.', 10, 255, 4) };
+    if text.split(separator).count() > count {
+        return None;
+    }
     let mut prefix = Vec::new();
     let mut parts = text.split(separator);
     while let Some(part) = parts.next() {
@@ -167,6 +170,7 @@ mod tests {
             "1.2.3.4.5",
             "192.168.*.5",
             "10.1-2.3.4",
+            "1.2.3.4.*",
         ] {
             let err = AddressPattern::parse(bad).expect_err(bad);
             assert!(err.contains(bad.trim()), "{err}");

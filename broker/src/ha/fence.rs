@@ -196,8 +196,12 @@ pub async fn lease_loop(broker: Arc<Broker>, mut stop: watch::Receiver<bool>) {
         }
         let now = tls.map(ClientTls::stamp);
         if now != stamp {
-            info!("the gRPC admin TLS files changed; reconnecting to the group's peers with them");
-            (stamp, peers) = (now, connect());
+            // Files caught mid-rotation may not load: keep the old channels and retry next tick.
+            let fresh = connect();
+            if fresh.len() == peers.len() {
+                info!("the gRPC admin TLS files changed; reconnecting to the group's peers with them");
+                (stamp, peers) = (now, fresh);
+            }
         }
         let epoch = replication.epoch();
         let asked_at = Instant::now();

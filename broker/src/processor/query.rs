@@ -2,7 +2,7 @@
 //! by UNIQ_KEY through the store's index.
 
 use bytes::BytesMut;
-use rmq_remoting::message::StoredMessage;
+use rmq_remoting::message::{keys, StoredMessage};
 use rmq_remoting::protocol::consumer::{QueryMessageRequest, QueryMessageResponse, ViewMessageRequest};
 use rmq_remoting::rpc::Connection;
 use rmq_remoting::{RemotingCommand, ResponseCode};
@@ -10,6 +10,8 @@ use rmq_remoting::{RemotingCommand, ResponseCode};
 use super::{acl_refusal, bad_header};
 use crate::acl::{Perm, Resource};
 use crate::runtime::Broker;
+use crate::schedule::{delay::SCHEDULE_TOPIC, timer::TIMER_TOPIC};
+use crate::transaction::HALF_TOPIC;
 
 /// Results of a unique-key query (`defaultQueryMaxNum`).
 const UNIQUE_KEY_QUERY_MAX: usize = 32;
@@ -24,7 +26,9 @@ pub fn view_by_id(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> 
     match broker.store.message_at(h.offset) {
         Some(record) => {
             if broker.acl.is_some() {
-                let topic = StoredMessage::decode(&record).map(|(m, _)| m.topic).unwrap_or_default();
+                let Some(topic) = viewed_topic(&record) else {
+                    return RemotingCommand::error(req, ResponseCode::SystemError, "the record does not decode");
+                };
                 if let Some(refused) = acl_refusal(broker, conn, req, Resource::topic(&topic), Perm::SUB) {
                     return refused;
                 }
@@ -36,6 +40,17 @@ pub fn view_by_id(broker: &Broker, conn: &Connection, req: &RemotingCommand) -> 
             ResponseCode::SystemError,
             format!("can not find message by the offset, {}", h.offset),
         ),
+    }
+}
+
+/// The topic a record belongs to for the ACL: a delayed, timer or half message parked under a
+/// system topic counts as its real topic.
+fn viewed_topic(record: &[u8]) -> Option<String> {
+    let (message, _) = StoredMessage::decode(record).ok()?;
+    let parked = [SCHEDULE_TOPIC, TIMER_TOPIC, HALF_TOPIC].contains(&message.topic.as_str());
+    match message.properties.get(keys::REAL_TOPIC) {
+        Some(real) if parked => Some(real.clone()),
+        _ => Some(message.topic),
     }
 }
 

@@ -35,6 +35,9 @@ pub struct AclSpec {
     /// requests with (a slave's metadata sync from its master; any account of the file will
     /// do). Defaults to `operatorCredentialsSecretName`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self != ''").message(
+        "security.acl.brokerCredentialsSecretName must not be empty (leave it out for the operator's)"
+    ))]
     pub broker_credentials_secret_name: Option<String>,
 }
 

@@ -60,16 +60,20 @@ pub struct Seen {
 }
 
 impl Supervisors {
-    /// Makes `cluster`'s supervised groups exactly `groups` (a group whose members, failover
-    /// timeout or admin-TLS certificates changed is restarted) and returns what each saw, by group name.
+    /// Makes `cluster`'s supervised groups exactly `groups` (a group whose members or failover
+    /// timeout changed is restarted; new admin-TLS certificates are swapped in) and returns what each saw, by group name.
     pub fn ensure(&self, cluster: &str, config: &ControllerConfig, groups: &[GroupConfig]) -> HashMap<String, Seen> {
         let mut clusters = self.clusters.lock().unwrap_or_else(PoisonError::into_inner);
         let supervised = clusters.entry(cluster.to_owned()).or_default();
         supervised.retain(|name, s| {
             groups.iter().any(|g| &g.name == name && g.members == s.members)
                 && s.config.failover_after == config.failover_after
-                && s.config.admin_tls == config.admin_tls
         });
+        for s in supervised.values_mut().filter(|s| s.config.admin_tls != config.admin_tls) {
+            // A rotated certificate: swapped in place, so a failover in progress is not cut.
+            s.group.set_tls(config.admin_tls.as_ref());
+            s.config.admin_tls = config.admin_tls.clone();
+        }
         for g in groups {
             if supervised.contains_key(&g.name) {
                 continue;

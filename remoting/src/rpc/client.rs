@@ -65,9 +65,17 @@ impl<H: Handler> RemotingClient<H> {
 
     /// The live connection to `addr`, connecting if needed.
     pub async fn connection(&self, addr: &str) -> Result<Connection, Error> {
-        let slot =
-            Arc::clone(self.pool.lock().unwrap_or_else(PoisonError::into_inner).entry(addr.to_owned()).or_default());
-        let mut slot = slot.lock().await;
+        let mut slot = loop {
+            let pooled = Arc::clone(
+                self.pool.lock().unwrap_or_else(PoisonError::into_inner).entry(addr.to_owned()).or_default(),
+            );
+            let slot = Arc::clone(&pooled).lock_owned().await;
+            // `close` may have removed the slot meanwhile: use the one the pool holds now.
+            let current = self.pool.lock().unwrap_or_else(PoisonError::into_inner).get(addr).cloned();
+            if current.is_some_and(|c| Arc::ptr_eq(&c, &pooled)) {
+                break slot;
+            }
+        };
         if let Some(conn) = slot.as_ref().filter(|c| !c.is_closed()) {
             return Ok(conn.clone());
         }

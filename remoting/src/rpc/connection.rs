@@ -15,6 +15,7 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use super::progress::{until_stalled, Clock, Progress};
 use super::Handler;
 use crate::code::ResponseCode;
 use crate::command::RemotingCommand;
@@ -206,9 +207,10 @@ impl Connection {
         };
         let cancel = conn.inner.cancel.clone();
 
-        let writer = FramedWrite::new(write_half, FrameCodec::new(max_frame));
+        let clock = Clock::new();
+        let writer = FramedWrite::new(Progress::new(write_half, clock.clone()), FrameCodec::new(max_frame));
         let write_timeout = admission.as_ref().map_or(WRITE_TIMEOUT, |a| a.write_timeout);
-        tokio::spawn(write_loop(writer, rx, cancel.clone(), peer, write_timeout));
+        tokio::spawn(write_loop(writer, clock, rx, cancel.clone(), peer, write_timeout));
 
         let reader_conn = conn.clone();
         let reader = tokio::spawn(async move {
@@ -244,11 +246,14 @@ impl Connection {
                     }
                     Some(Ok(cmd)) if cmd.is_response() => reader_conn.complete(cmd),
                     Some(Ok(cmd)) => {
-                        // While answers wait for the write budget, read nothing more: the
-                        // semaphore is fair, so this returns once the answers before it are queued.
-                        tokio::select! {
-                            _ = cancel.cancelled() => break,
-                            gate = reader_conn.inner.write_budget.acquire() => if gate.is_err() { break },
+                        // On a server, while answers wait for the write budget, read nothing
+                        // more: the semaphore is fair, so this returns once the answers before it
+                        // are queued. (A client goes on reading the responses it waits for.)
+                        if in_flight.is_some() {
+                            tokio::select! {
+                                _ = cancel.cancelled() => break,
+                                gate = reader_conn.inner.write_budget.acquire() => if gate.is_err() { break },
+                            }
                         }
                         let slot = match &in_flight {
                             None => None,
@@ -345,21 +350,19 @@ impl Connection {
 }
 
 /// The writer task: writes queued commands, coalescing those ready into one flush, until the
-/// connection is cancelled or every sender is gone. A write that does not progress within
-/// `timeout`, or fails, closes the connection.
+/// connection is cancelled or every sender is gone. A write during which no byte leaves for
+/// `timeout`, or that fails, closes the connection.
 async fn write_loop<W: AsyncWrite + Unpin>(
-    mut writer: FramedWrite<W, FrameCodec>,
+    mut writer: FramedWrite<Progress<W>, FrameCodec>,
+    clock: Clock,
     mut rx: mpsc::Receiver<(RemotingCommand, OwnedSemaphorePermit)>,
     cancel: CancellationToken,
     peer: SocketAddr,
     timeout: Duration,
 ) {
+    let mut check = tokio::time::interval((timeout / 4).max(Duration::from_millis(10)));
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let result: Result<(), String> = async {
-        let timed = |e: Result<Result<(), Error>, _>| match e {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("no write progress for {timeout:?}: the peer does not read")),
-        };
         loop {
             let (cmd, _budget) = tokio::select! {
                 _ = cancel.cancelled() => break,
@@ -368,21 +371,21 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                     None => break,
                 },
             };
-            timed(tokio::time::timeout(timeout, writer.feed(cmd)).await)?;
+            until_stalled(writer.feed(cmd), &clock, &mut check, timeout).await?;
             // Let the request tasks that are ready finish first, so their answers share this
             // write: one syscall for many responses under load, a few µs when idle.
             tokio::task::yield_now().await;
             while let Ok((more, _budget)) = rx.try_recv() {
-                timed(tokio::time::timeout(timeout, writer.feed(more)).await)?;
+                until_stalled(writer.feed(more), &clock, &mut check, timeout).await?;
             }
-            timed(tokio::time::timeout(timeout, writer.flush()).await)?;
+            until_stalled(writer.flush(), &clock, &mut check, timeout).await?;
         }
         Ok(())
     }
     .await;
     match result {
         Ok(()) => {
-            let _ = tokio::time::timeout(timeout, writer.into_inner().shutdown()).await;
+            let _ = tokio::time::timeout(timeout, writer.into_inner().into_inner().shutdown()).await;
         }
         Err(reason) => {
             debug!(%peer, %reason, "closing the connection: write failed");

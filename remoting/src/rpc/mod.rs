@@ -4,6 +4,7 @@
 
 mod client;
 mod connection;
+mod progress;
 pub mod server;
 pub mod signal;
 pub mod tls;

@@ -55,7 +55,7 @@ impl Default for ServerConfig {
             max_wait: Duration::from_millis(200),
             max_connections: 16_384,
             max_in_flight_per_connection: 256,
-            max_long_running_per_connection: 1024,
+            max_long_running_per_connection: 4096,
             write_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(120),
             tls: None,
