@@ -224,6 +224,14 @@ async fn the_remoting_client_speaks_tls_trusting_a_ca_or_anything_in_test_mode()
     let wrong = ClientTls::trusting(&dir.path().join("other.pem")).expect("loads").with_server_name("localhost");
     let err = call(wrong).await.expect_err("a certificate from another CA is refused");
     assert!(err.to_string().contains("TLS handshake failed"), "{err}");
+
+    // Dialled by IP: the name check fails, the chain-only check (Apache's authServer) passes.
+    let by_ip = ClientTls::trusting(&dir.path().join("ca.pem")).expect("ca loads");
+    assert!(call(by_ip).await.is_err(), "127.0.0.1 is not a name of the certificate");
+    let chain_only = ClientTls::trusting_ca_only(ca.cert_pem.as_bytes()).expect("ca loads");
+    assert!(not_supported(&call(chain_only).await.expect("the chain is the CA's")));
+    let other_chain = ClientTls::trusting_ca_only(other_ca.cert_pem.as_bytes()).expect("ca loads");
+    assert!(call(other_chain).await.is_err(), "the chain-only check still refuses another CA");
 }
 
 #[tokio::test]

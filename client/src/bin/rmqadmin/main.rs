@@ -51,7 +51,9 @@ struct Cli {
     /// client's default test mode); with --tls-ca, verify them.
     #[arg(long, global = true, env = "RMQ_TLS")]
     tls: bool,
-    /// Verify servers' TLS certificates against this CA (PEM); implies --tls.
+    /// Verify that servers' TLS certificates chain to this CA (PEM), not their names: brokers
+    /// are reached at the addresses they register, often IPs (Apache's
+    /// `tls.client.authServer`); implies --tls.
     #[arg(long, global = true, env = "RMQ_TLS_CA")]
     tls_ca: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -185,7 +187,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let credentials = cli.access_key.zip(cli.secret_key).map(|(ak, sk)| rmq_client::Credentials::new(ak, sk));
     let admin_tls = cli.admin_tls.into_client_tls().map_err(Failure::usage)?;
     let tls = match (&cli.tls_ca, cli.tls) {
-        (Some(ca), _) => Some(rmq_client::ClientTls::trusting(ca).map_err(|e| Failure::usage(e.to_string()))?),
+        (Some(ca), _) => {
+            let pem = std::fs::read(ca).map_err(|e| Failure::usage(format!("--tls-ca {}: {e}", ca.display())))?;
+            Some(rmq_client::ClientTls::trusting_ca_only(&pem).map_err(|e| Failure::usage(e.to_string()))?)
+        }
         (None, true) => Some(rmq_client::ClientTls::insecure()),
         (None, false) => None,
     };

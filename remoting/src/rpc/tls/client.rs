@@ -18,8 +18,9 @@ use crate::config::{ConfigError, Properties};
 pub struct ClientTlsSettings {
     /// `tls.enable`: connect over TLS; by default when `tls.server.mode=enforcing`, as in Apache.
     pub enable: bool,
-    /// `tls.client.authServer` (false): verify the server's certificate against
-    /// `tls.client.trustCertPath`; otherwise any certificate is accepted (Apache's test mode).
+    /// `tls.client.authServer` (false): verify that the server's certificate chains to
+    /// `tls.client.trustCertPath` (the chain, not the name, as Apache checks); otherwise any
+    /// certificate is accepted (Apache's test mode).
     pub auth_server: bool,
     /// `tls.client.trustCertPath`: PEM CAs server certificates must chain to.
     pub trust_cert_path: Option<PathBuf>,
@@ -48,9 +49,10 @@ impl ClientTlsSettings {
         if !self.enable {
             return Ok(None);
         }
-        let verified = match (self.auth_server, &self.trust_cert_path) {
-            (false, _) => None,
-            (true, Some(ca)) => Some(ca.as_path()),
+        // Like Apache's Netty client, authServer checks the chain, not the name dialled.
+        let check = match (self.auth_server, &self.trust_cert_path) {
+            (false, _) => ServerCheck::Anything,
+            (true, Some(ca)) => ServerCheck::Ca { roots: load_roots(ca)?, names: false },
             (true, None) => return Err(TlsError("tls.client.authServer=true needs tls.client.trustCertPath".into())),
         };
         let identity = match (&self.cert_path, &self.key_path) {
@@ -58,7 +60,7 @@ impl ClientTlsSettings {
             (None, None) => None,
             _ => return Err(TlsError("tls.client.certPath and tls.client.keyPath must both be set".into())),
         };
-        ClientTls::new(verified, identity).map(Some)
+        ClientTls::build(check, identity).map(Some)
     }
 }
 
@@ -75,35 +77,56 @@ impl std::fmt::Debug for ClientTls {
     }
 }
 
+/// How a client checks the server's certificate.
+enum ServerCheck {
+    /// Anything (Apache's client test mode).
+    Anything,
+    /// It must chain to one of `roots`; with `names`, also carry the name dialled.
+    Ca { roots: rustls::RootCertStore, names: bool },
+}
+
 impl ClientTls {
-    /// Accepts server certificates that chain to a CA of the PEM file `ca`.
+    /// Accepts server certificates that chain to a CA of the PEM file `ca` and carry the name
+    /// dialled.
     pub fn trusting(ca: &Path) -> Result<ClientTls, TlsError> {
-        ClientTls::new(Some(ca), None)
+        ClientTls::build(ServerCheck::Ca { roots: load_roots(ca)?, names: true }, None)
+    }
+
+    /// Accepts server certificates that chain to a CA of the PEM bytes `ca`, whatever names
+    /// they carry: for peers reached by addresses no certificate can list (pod IPs), where the
+    /// CA alone says who may serve. This is what Apache's `tls.client.authServer=true` checks.
+    pub fn trusting_ca_only(ca: &[u8]) -> Result<ClientTls, TlsError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(ca) {
+            roots.add(cert.map_err(|e| TlsError(format!("CA: {e}")))?).map_err(|e| TlsError(format!("CA: {e}")))?;
+        }
+        ClientTls::build(ServerCheck::Ca { roots, names: false }, None)
     }
 
     /// Accepts any server certificate, as Apache's Java client does in its default test mode
     /// (`tls.test.mode.enable=true`): the traffic is encrypted, the server is not verified.
     pub fn insecure() -> ClientTls {
-        let provider = provider();
-        let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
-            .expect("the ring provider supports the default TLS versions")
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyServer(provider)))
-            .with_no_client_auth();
-        ClientTls { config: Arc::new(config), server_name: None }
+        ClientTls::build(ServerCheck::Anything, None).expect("the ring provider supports the default TLS versions")
     }
 
-    /// Verifies servers against the CAs of `ca` (any server when `None`) and presents the
-    /// certificate and key of the PEM files `identity` to servers that ask for one.
-    pub fn new(ca: Option<&Path>, identity: Option<(&Path, &Path)>) -> Result<ClientTls, TlsError> {
+    /// A client checking servers as `check` says and presenting the certificate and key of the
+    /// PEM files `identity` to servers that ask for one.
+    fn build(check: ServerCheck, identity: Option<(&Path, &Path)>) -> Result<ClientTls, TlsError> {
         let provider = provider();
         let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError(e.to_string()))?;
-        let builder = match ca {
-            Some(ca) => builder.with_root_certificates(load_roots(ca)?),
-            None => builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyServer(provider))),
+        let builder = match check {
+            ServerCheck::Anything => {
+                builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyServer(provider)))
+            }
+            ServerCheck::Ca { roots, names: true } => builder.with_root_certificates(roots),
+            ServerCheck::Ca { roots, names: false } => {
+                let chain = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                    .build()
+                    .map_err(|e| TlsError(format!("CA: {e}")))?;
+                builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyName(chain)))
+            }
         };
         let config = match identity {
             None => builder.with_no_client_auth(),
@@ -184,5 +207,51 @@ impl rustls::client::danger::ServerCertVerifier for AnyServer {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The verifier of [`ClientTls::trusting_ca_only`]: the chain, validity and signatures are
+/// checked; a name mismatch alone is accepted.
+#[derive(Debug)]
+struct AnyName(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use rustls::CertificateError::{NotValidForName, NotValidForNameContext};
+        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(rustls::Error::InvalidCertificate(NotValidForName | NotValidForNameContext { .. })) => {
+                Ok(rustls::client::danger::ServerCertVerified::assertion())
+            }
+            verdict => verdict,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
     }
 }
