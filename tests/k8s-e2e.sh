@@ -10,8 +10,8 @@
 # permission, is refused while a consumer group lags and removes it once drained. A Topic
 # resource is created on the brokers, corrected after a change made with rmqadmin, and deleted.
 # Last, deploy/examples/cluster-secure.yaml: ACL from a Secret (unsigned and non-admin requests
-# refused, a Topic made with the operator's signed requests) and mutual TLS on the gRPC admin API
-# (a failover made through it).
+# refused, a Topic made with the operator's signed requests), TLS enforced on the remoting ports
+# (plaintext refused) and mutual TLS on the gRPC admin API (a failover made through it).
 # Needs root (the kubelet publishes pod DNS names in /etc/hosts). See tests/README.md for what the
 # harness does not reproduce.
 set -euo pipefail
@@ -203,6 +203,18 @@ openssl x509 -req -in "$tls/tls.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAc
   -extfile "$tls/ext" -out "$tls/tls.crt" 2> /dev/null
 kubectl -n e2e create secret generic secure-admin-tls --from-file="$tls/tls.crt" --from-file="$tls/tls.key" \
   --from-file="$tls/ca.crt" > /dev/null
+# The remoting ports' certificate (TLS enforced): its own CA; peers check the chain only.
+rtls="$work/remoting-tls"
+mkdir -p "$rtls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=rmq-remoting-ca \
+  -keyout "$rtls/ca.key" -out "$rtls/ca.crt" 2> /dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=secure-remoting \
+  -keyout "$rtls/tls.key" -out "$rtls/tls.csr" 2> /dev/null
+printf 'subjectAltName=DNS:*.secure-namesrv.e2e.svc,DNS:*.secure-broker-0.e2e.svc\nextendedKeyUsage=serverAuth,clientAuth\n' > "$rtls/ext"
+openssl x509 -req -in "$rtls/tls.csr" -CA "$rtls/ca.crt" -CAkey "$rtls/ca.key" -CAcreateserial -days 2 \
+  -extfile "$rtls/ext" -out "$rtls/tls.crt" 2> /dev/null
+kubectl -n e2e create secret generic secure-tls --from-file="$rtls/tls.crt" --from-file="$rtls/tls.key" \
+  --from-file="$rtls/ca.crt" > /dev/null
 sed -e 's/groups: 2/groups: 1/' deploy/examples/cluster-secure.yaml | kubectl apply -n e2e -f -
 SECONDS=0
 secure_master() { kubectl -n e2e get rocketmqcluster/secure -o jsonpath='{.status.groups[0].masterPod}'; }
@@ -214,18 +226,22 @@ echo "secure cluster Ready after ${SECONDS}s, master pod $(secure_master)"
 secure_ns=$(kubectl -n e2e get pods -l app.kubernetes.io/instance=secure,app.kubernetes.io/component=namesrv \
   -o jsonpath='{range .items[*]}{.status.podIP}:9876;{end}')
 secure_ns=${secure_ns%;}
-if target/debug/rmqadmin -n "$secure_ns" topic create -t unsigned-topic -c secure > "$work/unsigned.log" 2>&1; then
+if target/debug/rmqadmin -n "$secure_ns" topic list > "$work/plaintext.log" 2>&1; then
+  echo "a plaintext client was answered with TLS enforced" >&2; exit 1
+fi
+echo "plaintext remoting client refused (tls.server.mode=enforcing from spec.security.tls)"
+if target/debug/rmqadmin -n "$secure_ns" --tls-ca "$rtls/ca.crt" topic create -t unsigned-topic -c secure > "$work/unsigned.log" 2>&1; then
   echo "an unsigned topic creation was accepted" >&2; exit 1
 fi
 grep -q "AccessKey is missing" "$work/unsigned.log" || { cat "$work/unsigned.log"; exit 1; }
 echo "unsigned admin request refused: $(grep -o 'AccessKey is missing[^;]*' "$work/unsigned.log" | head -1)"
-target/debug/rmqadmin -n "$secure_ns" --access-key orders-app --secret-key change-me-orders \
+target/debug/rmqadmin -n "$secure_ns" --tls-ca "$rtls/ca.crt" --access-key orders-app --secret-key change-me-orders \
   topic create -t not-yours -c secure > "$work/not-admin.log" 2>&1 && { echo "a normal account created a topic" >&2; exit 1; }
 grep -q "needs an admin account" "$work/not-admin.log" || { cat "$work/not-admin.log"; exit 1; }
 printf 'apiVersion: rmq.io/v1alpha1\nkind: Topic\nmetadata: {name: orders}\nspec: {clusterRef: secure, writeQueueNums: 4, readQueueNums: 4}\n' \
   | kubectl apply -n e2e -f -
 kubectl -n e2e wait topic/orders --for=condition=Ready --timeout=60s
-echo "Topic orders created by the operator with its signed requests"
+echo "Topic orders created by the operator with its signed requests over TLS"
 first_master=$(secure_master)
 admin_tls=(--admin-tls-ca "$tls/ca.crt" --admin-tls-cert "$tls/tls.crt" --admin-tls-key "$tls/tls.key")
 target/debug/rmqadmin replication status -a "$first_master.secure-broker-0.e2e.svc:10920" "${admin_tls[@]}" > /dev/null

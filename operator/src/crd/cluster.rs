@@ -39,6 +39,13 @@ pub const OPERATOR_OWNED_KEYS: &[&str] = &[
     "grpcAdminTlsTrustCertPath",
     "innerClientAuthenticationCredentials",
     "innerClientCredentialsDir",
+    "tls.server.mode",
+    "tls.server.certPath",
+    "tls.server.keyPath",
+    "tls.test.mode.enable",
+    "tls.enable",
+    "tls.client.authServer",
+    "tls.client.trustCertPath",
 ];
 
 /// A RocketMQ cluster: NameServers, and `broker.groups` groups of one master and
@@ -193,7 +200,8 @@ pub struct BrokerSpec {
          'brokerIP2', 'flushDiskType', 'inSyncReplicas', 'grpcAdminPort', 'groupPeers', 'fencingLease', \
          'metricsExporterType', 'metricsPromExporterPort', 'aclEnable', 'aclFile', 'grpcAdminTlsCertPath', \
          'grpcAdminTlsKeyPath', 'grpcAdminTlsTrustCertPath', 'innerClientAuthenticationCredentials', \
-         'innerClientCredentialsDir']))"
+         'innerClientCredentialsDir', 'tls.server.mode', 'tls.server.certPath', 'tls.server.keyPath', \
+         'tls.test.mode.enable', 'tls.enable', 'tls.client.authServer', 'tls.client.trustCertPath']))"
     ).message("broker.config may not set a key the operator owns (see OPERATOR_OWNED_KEYS in the docs)"))]
     #[schemars(extend("maxProperties" = 128))]
     pub config: BTreeMap<String, String>,

@@ -1,5 +1,6 @@
-//! `spec.security` of a `RocketMQCluster`: ACL 1.0 and mutual TLS on the brokers' gRPC admin
-//! API, both from Secrets the user (or cert-manager) provides. See `SECURITY.md`.
+//! `spec.security` of a `RocketMQCluster`: ACL 1.0, TLS on the remoting ports and mutual TLS
+//! on the brokers' gRPC admin API, all from Secrets the user (or cert-manager) provides. See
+//! `SECURITY.md`.
 
 use kube::KubeSchema;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,45 @@ pub struct SecuritySpec {
     /// groups have slaves: with ACL on, a broker serves that API over mutual TLS only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_tls: Option<AdminTlsSpec>,
+    /// TLS on the NameServers' and brokers' remoting ports (what clients connect to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RemotingTlsSpec>,
+}
+
+/// TLS on the remoting ports from a Secret.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RemotingTlsSpec {
+    /// A Secret with `tls.crt`, `tls.key` and `ca.crt` (cert-manager's layout), served by
+    /// every NameServer and broker and re-read when it changes. Brokers and the operator accept
+    /// a peer whose certificate chains to `ca.crt`, whatever names it lists (pods are reached
+    /// by IP), as Apache's `tls.client.authServer` does; clients may check names as they like.
+    #[x_kube(validation = Rule::new("self != ''").message("security.tls.secretName must not be empty"))]
+    pub secret_name: String,
+    /// `permissive` (default): TLS and plaintext clients on the same port; `enforcing`: TLS only.
+    #[serde(default)]
+    pub mode: RemotingTlsMode,
+}
+
+/// Apache's `tls.server.mode`, without `disabled` (leave `tls` out for that).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RemotingTlsMode {
+    /// TLS and plaintext on the same port.
+    #[default]
+    Permissive,
+    /// TLS only.
+    Enforcing,
+}
+
+impl RemotingTlsMode {
+    /// The value of `tls.server.mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemotingTlsMode::Permissive => "permissive",
+            RemotingTlsMode::Enforcing => "enforcing",
+        }
+    }
 }
 
 /// ACL 1.0 from Secrets.

@@ -1,7 +1,8 @@
 //! How the operator reaches a cluster's brokers when `spec.security` is set: the admin account
-//! it signs remoting requests with (`security.acl.operatorCredentialsSecretName`) and its client
-//! certificate for the gRPC admin API (`security.adminTls.secretName`), read from the Secrets
-//! at each reconcile, so a rotated Secret is picked up without a restart.
+//! it signs remoting requests with (`security.acl.operatorCredentialsSecretName`), the CA of
+//! the remoting ports' certificates (`security.tls.secretName`) and its client certificate for
+//! the gRPC admin API (`security.adminTls.secretName`), read from the Secrets at each reconcile,
+//! so a rotated Secret is picked up without a restart.
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, ResourceExt};
@@ -18,6 +19,8 @@ pub struct Access {
     pub credentials: Option<Credentials>,
     /// Mutual TLS towards the gRPC admin ports.
     pub admin_tls: Option<ClientTls>,
+    /// The CA (PEM) remoting peers' certificates must chain to: remoting over TLS.
+    pub remoting_ca: Option<Vec<u8>>,
 }
 
 /// Reads `cluster`'s Secrets; a missing Secret or key is an error naming it.
@@ -35,6 +38,9 @@ pub async fn load(ctx: &Context, cluster: &RocketMQCluster) -> Result<Access, Er
                 .map_err(|_| Error::Secret(format!("key {key} of Secret {} is not UTF-8", secret.name_any())))
         };
         access.credentials = Some(Credentials::new(text("accessKey")?, text("secretKey")?));
+    }
+    if let Some(tls) = &security.tls {
+        access.remoting_ca = Some(value(&get(&secrets, &tls.secret_name).await?, "ca.crt")?);
     }
     if let Some(tls) = &security.admin_tls {
         let secret = get(&secrets, &tls.secret_name).await?;

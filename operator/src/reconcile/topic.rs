@@ -67,14 +67,20 @@ pub async fn reconcile(topic: &Topic, ctx: &Context) -> Result<Action, Error> {
 }
 
 /// An admin client talking to `cluster`'s NameServers by their stable DNS names, signing its
-/// requests when the cluster has ACL on.
+/// requests when the cluster has ACL on, over TLS when its remoting ports have it.
 pub(super) async fn admin_of(ctx: &Context, cluster: &RocketMQCluster) -> Result<Admin, Error> {
     let mut builder = Admin::builder().timeout(std::time::Duration::from_secs(3));
     for addr in names::namesrv_addrs(cluster) {
         builder = builder.name_server(addr);
     }
-    if let Some(credentials) = super::access::load(ctx, cluster).await?.credentials {
+    let access = super::access::load(ctx, cluster).await?;
+    if let Some(credentials) = access.credentials {
         builder = builder.credentials(credentials);
+    }
+    if let Some(ca) = &access.remoting_ca {
+        let tls = rmq_client::ClientTls::trusting_ca_only(ca)
+            .map_err(|e| Error::Secret(format!("security.tls: ca.crt does not load: {e}")))?;
+        builder = builder.tls(tls);
     }
     builder.build().await.map_err(broker_error)
 }

@@ -61,24 +61,28 @@ pub fn stateful_set(cluster: &RocketMQCluster) -> StatefulSet {
     let mut server = container(cluster, "namesrv");
     server.command = Some(vec!["rmq-namesrv".to_owned()]);
     let list = format!("{CONF_DIR}/{ADDRESS_LIST_KEY}");
-    server.args = Some(
+    let mut args: Vec<String> =
         [format!("addressServerPort={NAMESRV_ADDRESS_PORT}"), format!("addressListFile={list}")]
             .into_iter()
             .flat_map(|kv| ["--set".to_owned(), kv])
-            .collect(),
-    );
+            .collect();
+    args.extend(super::security::namesrv_args(cluster));
+    server.args = Some(args);
+    let (tls_volumes, tls_mounts) = super::security::namesrv_volumes(cluster);
     server.env = Some(vec![field_env("POD_NAME", "metadata.name")]);
     server.ports = Some(vec![
         port("remoting", NAMESRV_PORT),
         port("metrics", NAMESRV_METRICS_PORT),
         port("nsaddr", NAMESRV_ADDRESS_PORT),
     ]);
-    server.volume_mounts = Some(vec![VolumeMount {
+    let mut mounts = vec![VolumeMount {
         name: "config".to_owned(),
         mount_path: CONF_DIR.to_owned(),
         read_only: Some(true),
         ..VolumeMount::default()
-    }]);
+    }];
+    mounts.extend(tls_mounts);
+    server.volume_mounts = Some(mounts);
     server.resources = cluster.spec.name_server.resources.clone();
     server.readiness_probe = Some(probe("/readyz", metrics, NAMESRV_PORT, 5, 3));
     server.liveness_probe = Some(probe("/healthz", metrics, NAMESRV_PORT, 10, 6));
@@ -98,14 +102,15 @@ pub fn stateful_set(cluster: &RocketMQCluster) -> StatefulSet {
                 }),
                 spec: Some({
                     let mut pod = pod_spec(cluster, vec![server]);
-                    pod.volumes = Some(vec![Volume {
+                    let config = Volume {
                         name: "config".to_owned(),
                         config_map: Some(ConfigMapVolumeSource {
                             name: names::namesrv(cluster),
                             ..ConfigMapVolumeSource::default()
                         }),
                         ..Volume::default()
-                    }]);
+                    };
+                    pod.volumes = Some(std::iter::once(config).chain(tls_volumes).collect());
                     pod
                 }),
             },

@@ -217,6 +217,38 @@ fn security_mounts_the_acl_and_admin_tls_secrets_and_points_broker_conf_at_them(
 }
 
 #[test]
+fn remoting_tls_mounts_its_secret_on_namesrvs_and_brokers_and_sets_apache_tls_keys() {
+    let c = cluster("  security:\n    tls: {secretName: demo-tls, mode: enforcing}\n");
+    let conf = &broker::config_map(&c, 0).data.expect("data")["broker.conf"];
+    for line in [
+        "tls.server.mode=enforcing",
+        "tls.server.certPath=/etc/rmq-tls/tls.crt",
+        "tls.server.keyPath=/etc/rmq-tls/tls.key",
+        "tls.test.mode.enable=false",
+        "tls.enable=true",
+        "tls.client.authServer=true",
+        "tls.client.trustCertPath=/etc/rmq-tls/ca.crt",
+    ] {
+        assert!(conf.lines().any(|l| l == line), "{line} missing from:\n{conf}");
+    }
+    let namesrv = namesrv::stateful_set(&c);
+    let server = &pod(&namesrv).containers[0];
+    let args = server.args.as_ref().expect("args").join(" ");
+    assert!(args.contains("--set tls.server.mode=enforcing"), "{args}");
+    assert!(args.contains("--set tls.server.certPath=/etc/rmq-tls/tls.crt"), "{args}");
+    for set in [namesrv, broker::stateful_set(&c, 0)] {
+        let spec = pod(&set);
+        let volume = spec.volumes.iter().flatten().find(|v| v.name == "tls").expect("a tls volume");
+        assert_eq!(volume.secret.as_ref().and_then(|s| s.secret_name.as_deref()), Some("demo-tls"));
+        let mounts = spec.containers[0].volume_mounts.as_ref().expect("mounts");
+        assert!(mounts.iter().any(|m| m.name == "tls" && m.mount_path == "/etc/rmq-tls"));
+    }
+    let permissive = cluster("  security:\n    tls: {secretName: demo-tls}\n");
+    let conf = &broker::config_map(&permissive, 0).data.expect("data")["broker.conf"];
+    assert!(conf.lines().any(|l| l == "tls.server.mode=permissive"), "permissive is the default");
+}
+
+#[test]
 fn without_security_no_secret_is_mounted_and_acl_stays_off() {
     let c = cluster("");
     let conf = &broker::config_map(&c, 0).data.expect("data")["broker.conf"];
