@@ -18,6 +18,7 @@
 #   BENCH_FILL_GIB    [10]                  BENCH_DD_MIB     [2048]
 #   BENCH_WORK        [target/bench-work]   BENCH_RESULTS    [$BENCH_WORK/results-<time>]
 #   BENCH_NS_PORT     [19876]               BENCH_BROKER_PORT [20911] (also uses port-2 and port+1)
+#   BENCH_NS_METRICS_PORT [5558]            BENCH_BROKER_METRICS_PORT [5557] (rmq's /metrics ports)
 #   BENCH_BROKER_CPUS [0]                   BENCH_GEN_CPUS   [1]   (taskset lists; no pinning on 1 CPU)
 #   BENCH_STORE_LIMIT_GIB [16] restart on a fresh store when a block's store grows past this
 #   BENCH_SKIP_BUILD  [0]                   BENCH_DROP_CACHES [1]  try the global drop_caches

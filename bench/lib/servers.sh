@@ -31,6 +31,7 @@ write_confs() {
 listenPort=$NS_PORT
 bindAddress=127.0.0.1
 kvConfigPath=$dir/kvConfig.json
+metricsPromExporterPort=${BENCH_NS_METRICS_PORT:-5558}
 CONF
   cat > "$dir/broker.conf" <<CONF
 brokerClusterName=DefaultCluster
@@ -46,6 +47,7 @@ namesrvAddr=127.0.0.1:$NS_PORT
 storePathRootDir=$store
 autoCreateTopicEnable=true
 autoCreateSubscriptionGroup=true
+metricsPromExporterPort=${BENCH_BROKER_METRICS_PORT:-5557}
 CONF
   # BENCH_METRICS=off: no metrics recorded or served (Apache's default anyway).
   if [[ ${BENCH_METRICS:-on} == off ]]; then

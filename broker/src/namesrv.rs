@@ -15,12 +15,16 @@ use crate::config::BrokerConfig;
 use crate::outbound::Outbound;
 
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(6);
+/// Apache's `MixAll.MASTER_ID`.
+const MASTER_ID: i64 = 0;
 
 /// The broker's link to its NameServers.
 pub struct NamesrvLink {
     client: Arc<Outbound>,
     addrs: Vec<String>,
     identity: BrokerIdentityRequest,
+    /// `masterServiceAddress`: registered instead of `identity.broker_addr` while master.
+    master_service: Option<String>,
     ha_addr: String,
     /// Whether the last registration round was accepted by at least one NameServer.
     registered: AtomicBool,
@@ -38,6 +42,7 @@ impl NamesrvLink {
                 cluster_name: config.cluster_name.clone(),
                 broker_id: config.broker_id,
             },
+            master_service: config.network.master_service_address.clone(),
             ha_addr: config.ha_addr(),
             registered: AtomicBool::new(false),
         }
@@ -67,7 +72,7 @@ impl NamesrvLink {
         let crc = (crc32fast::hash(&body) & 0x7FFF_FFFF) as i32;
         let header = RegisterBrokerRequest {
             broker_name: self.identity.broker_name.clone(),
-            broker_addr: self.identity.broker_addr.clone(),
+            broker_addr: self.advertised(broker_id).to_owned(),
             cluster_name: self.identity.cluster_name.clone(),
             ha_server_addr: Some(self.ha_addr.clone()),
             broker_id,
@@ -108,8 +113,21 @@ impl NamesrvLink {
         self.registered.load(Ordering::Acquire)
     }
 
-    /// Unregisters `broker_id` from every NameServer (at shutdown).
+    /// The address registered as `broker_id`: the master Service's for the master when set.
+    pub fn advertised(&self, broker_id: i64) -> &str {
+        match &self.master_service {
+            Some(service) if broker_id == MASTER_ID => service,
+            _ => &self.identity.broker_addr,
+        }
+    }
+
+    /// Unregisters `broker_id` from every NameServer (at shutdown). A master registered under
+    /// the master Service's address stays: that address is the group's, and the next master
+    /// re-registers it (unregistering could remove a new master's entry).
     pub async fn unregister(&self, broker_id: i64) {
+        if broker_id == MASTER_ID && self.master_service.is_some() {
+            return;
+        }
         let identity = BrokerIdentityRequest { broker_id, ..self.identity.clone() };
         let calls = self.addrs.iter().map(|addr| {
             let req = RemotingCommand::request(RequestCode::UnregisterBroker).with_header(&identity);

@@ -197,9 +197,14 @@ impl Broker {
     }
 
     /// Waits until the port accepts and every live NameServer's cluster info contains
-    /// `"127.0.0.1:<port>"`.
+    /// `"127.0.0.1:<port>"` (a master with `masterServiceAddress`: that address).
     pub(crate) fn await_ready(&self) -> Result<(), TestkitError> {
-        let needle = format!("\"{}\"", self.addr());
+        let service = self.properties.iter().find(|(k, _)| k == "masterServiceAddress").map(|(_, v)| v.clone());
+        let registered = match service {
+            Some(service) if self.broker_id == 0 => service,
+            _ => self.addr(),
+        };
+        let needle = format!("\"{registered}\"");
         let ready = || {
             let live: Vec<String> = self.name_servers.iter().filter(|ns| ns.is_alive()).map(Process::addr).collect();
             let missing: Vec<String> = live
@@ -214,7 +219,7 @@ impl Broker {
             if missing.is_empty() {
                 Ok(())
             } else {
-                Err(format!("registration of {} with NameServer(s) {}", self.addr(), missing.join(", ")))
+                Err(format!("registration of {registered} with NameServer(s) {}", missing.join(", ")))
             }
         };
         let name_servers = || self.name_servers.iter().map(Process::diagnostics).collect();

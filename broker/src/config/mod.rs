@@ -69,6 +69,10 @@ pub struct NetworkConfig {
     pub broker_ip2: IpAddr,
     /// `namesrvAddr`: `host:port;host:port`.
     pub namesrv_addrs: Vec<String>,
+    /// `masterServiceAddress` (rmq): `host:port` the group's master registers instead of its own
+    /// address, a Service that routes to whichever member is the master now, so clients keep
+    /// one address across a failover. Slaves register their own address.
+    pub master_service_address: Option<String>,
     /// `registerNameServerPeriod`.
     pub register_period: Duration,
     /// `waitTimeMillsInSendQueue`: requests waiting longer get SYSTEM_BUSY.
@@ -330,6 +334,8 @@ impl BrokerConfig {
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
                     .collect(),
+                master_service_address: Some(props.get("masterServiceAddress", String::new())?)
+                    .filter(|a| !a.trim().is_empty()),
                 register_period: millis(&mut props, "registerNameServerPeriod", 30_000)?
                     .clamp(Duration::from_secs(10), Duration::from_secs(60)),
                 max_queue_wait: millis(&mut props, "waitTimeMillsInSendQueue", 200)?,

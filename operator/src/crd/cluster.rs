@@ -46,6 +46,7 @@ pub const OPERATOR_OWNED_KEYS: &[&str] = &[
     "tls.enable",
     "tls.client.authServer",
     "tls.client.trustCertPath",
+    "masterServiceAddress",
 ];
 
 /// A RocketMQ cluster: NameServers, and `broker.groups` groups of one master and
@@ -192,6 +193,12 @@ pub struct BrokerSpec {
         "broker.scaleInDrainSeconds must be 0 to 86400"
     ))]
     pub scale_in_drain_seconds: i32,
+    /// Each group's master registers its group's master Service (`<cluster>-broker-<g>-master`)
+    /// as its address (`masterServiceAddress`) instead of its pod's, so clients keep one address
+    /// across a failover and reconnect to the new master through the Service. Needs Service
+    /// routing (kube-proxy or equivalent) wherever clients run. Off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub advertise_master_service: bool,
     /// Extra `broker.conf` keys (Apache names). The keys the operator sets are refused.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[x_kube(validation = Rule::new(
@@ -201,7 +208,8 @@ pub struct BrokerSpec {
          'metricsExporterType', 'metricsPromExporterPort', 'aclEnable', 'aclFile', 'grpcAdminTlsCertPath', \
          'grpcAdminTlsKeyPath', 'grpcAdminTlsTrustCertPath', 'innerClientAuthenticationCredentials', \
          'innerClientCredentialsDir', 'tls.server.mode', 'tls.server.certPath', 'tls.server.keyPath', \
-         'tls.test.mode.enable', 'tls.enable', 'tls.client.authServer', 'tls.client.trustCertPath']))"
+         'tls.test.mode.enable', 'tls.enable', 'tls.client.authServer', 'tls.client.trustCertPath', \
+         'masterServiceAddress']))"
     ).message("broker.config may not set a key the operator owns (see OPERATOR_OWNED_KEYS in the docs)"))]
     #[schemars(extend("maxProperties" = 128))]
     pub config: BTreeMap<String, String>,

@@ -49,6 +49,11 @@ fn shared(cluster: &RocketMQCluster, group: i32) -> String {
     if fenced(cluster) {
         keys.push(("fencingLease", fencing_lease_ms(cluster).to_string()));
     }
+    if broker.advertise_master_service {
+        let service = names::master_service(cluster, group);
+        let host = format!("{service}.{}.svc", names::namespace(cluster));
+        keys.push(("masterServiceAddress", format!("{host}:{BROKER_PORT}")));
+    }
     keys.extend(super::security::broker_keys(cluster));
     let mut out = String::from("# Written by rmq-operator; edit spec.broker.config of the RocketMQCluster instead.\n");
     for (k, v) in keys {

@@ -249,6 +249,17 @@ fn remoting_tls_mounts_its_secret_on_namesrvs_and_brokers_and_sets_apache_tls_ke
 }
 
 #[test]
+fn a_master_may_advertise_its_groups_master_service() {
+    let mut c = cluster("");
+    let conf = |c: &RocketMQCluster| broker::config_map(c, 1).data.expect("data")["broker.conf"].clone();
+    assert!(!conf(&c).contains("masterServiceAddress"), "off by default");
+    c.spec.broker.advertise_master_service = true;
+    let advertised = conf(&c);
+    let line = "masterServiceAddress=demo-broker-1-master.mq.svc:10911";
+    assert!(advertised.lines().any(|l| l == line), "{advertised}");
+}
+
+#[test]
 fn without_security_no_secret_is_mounted_and_acl_stays_off() {
     let c = cluster("");
     let conf = &broker::config_map(&c, 0).data.expect("data")["broker.conf"];
