@@ -179,7 +179,9 @@ impl ReplicationAdmin for AdminService {
             },
             slaves,
             receiving: replication.is_receiving(),
-            addr: broker.config.broker_addr(),
+            // As registered: the master Service's address for a master that advertises one, so
+            // slaves following it (which the NameServer told that address) are not re-pointed.
+            addr: broker.namesrv.advertised(replication.broker_id()).to_owned(),
             ha_addr: broker.config.ha_addr(),
             master_addr: if replication.is_slave() {
                 replication.master_addr().unwrap_or_default()

@@ -2,6 +2,8 @@
 //! whichever member is the master (here a TCP proxy standing in for the Kubernetes Service), its
 //! slave registers its own, and clients reach the master through that address: topics are
 //! created and messages sent and consumed over it, and the slave syncs from the master through it.
+//! With a failover controller watching, the master reports that address as its own and the slave
+//! follows it, so the controller finds nothing to re-point.
 
 mod common;
 
@@ -40,6 +42,7 @@ async fn the_master_registers_its_service_address_and_clients_use_it() {
             .broker("m")
             .slave("s1", "m", 1)
             .broker_property("masterServiceAddress", service_key)
+            .failover_controllers(1, 4_000)
             .start()
             .expect("cluster starts")
     })
@@ -79,6 +82,17 @@ async fn the_master_registers_its_service_address_and_clients_use_it() {
     consumer.shutdown().await;
     producer.shutdown().await;
     assert!(accepted.load(Ordering::Relaxed) > 0, "clients connected through the Service");
+
+    // What the controller compares: the slave follows the address the master reports.
+    let status = |addr: String| async move {
+        let channel = rmq_admin_api::connect::channel(&addr, None, Duration::from_secs(3)).expect("channel");
+        let mut client = rmq_admin_api::v1::replication_admin_client::ReplicationAdminClient::new(channel);
+        client.status(rmq_admin_api::v1::StatusRequest {}).await.expect("status").into_inner()
+    };
+    let master = status(cluster.broker("m").admin_addr().expect("admin port")).await;
+    let follower = status(cluster.broker("s1").admin_addr().expect("admin port")).await;
+    assert_eq!(master.addr, service, "the master reports the address it registers");
+    assert_eq!(follower.master_addr, service, "the slave follows that address: nothing to re-point");
 
     // The slave's metadata sync (every 10 s) reaches the master through the Service too.
     let slave = cluster.broker("s1").addr();

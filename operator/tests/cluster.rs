@@ -417,6 +417,11 @@ async fn the_api_server_refuses_invalid_specs_with_the_schemas_message() {
             "security.acl with slaves needs security.adminTls",
         ),
         (json!({"broker": {"config": {"aclEnable": "true"}}}), "may not set a key the operator owns"),
+        (
+            json!({"security": {"tls": {"secretName": "tls"}}, "broker": {"config": {"tls.server.mode": "disabled"}}}),
+            "the operator owns the tls.* keys",
+        ),
+        (json!({"security": {"tls": {"secretName": ""}}}), "security.tls.secretName must not be empty"),
     ];
     for (i, (bad, message)) in cases.into_iter().enumerate() {
         let spec = cluster_spec(&format!("bad-{i}"), bad);

@@ -45,6 +45,15 @@ impl RouteTable {
             }
         }
 
+        // The same address (a group's master Service, which an old and a new master both
+        // register) with a newer state already live: this registration is the old master's.
+        let same_newer = broker.broker_addrs.get(&reg.broker_id) == Some(&reg.broker_addr)
+            && live.get(&key).is_some_and(|l| l.data_version.state_version > incoming_state);
+        if same_newer {
+            warn!(broker = %key, id = reg.broker_id, "ignoring registration with an older stateVersion for a live address");
+            return Registered::default();
+        }
+
         let previous = broker.broker_addrs.insert(reg.broker_id, reg.broker_addr.clone());
         first |= previous.as_deref().unwrap_or_default().is_empty();
         if first {

@@ -223,6 +223,25 @@ fn topic_lists_by_cluster_and_system() {
 }
 
 #[test]
+fn an_old_master_registering_the_shared_service_address_does_not_take_it_over() {
+    let table = RouteTable::new();
+    let now = Instant::now();
+    let mut promoted = registration("a", 0, "svc:1", 1, &[("T", 4)]);
+    promoted.topics.data_version.state_version = 2;
+    promoted.ha_server_addr = Some("new-ha".into());
+    promoted.conn = Some(7);
+    table.register(promoted, now);
+    let mut old = registration("a", 0, "svc:1", 1, &[("T", 4)]);
+    old.topics.data_version.state_version = 1;
+    old.ha_server_addr = Some("old-ha".into());
+    old.conn = Some(3);
+    assert_eq!(table.register(old, now), Default::default());
+    assert!(table.connection_closed(3).is_empty(), "the old master's connection closing removes nothing");
+    let slave = table.register(registration("a", 1, "s:1", 1, &[]), now);
+    assert_eq!(slave.ha_server_addr.as_deref(), Some("new-ha"), "slaves keep following the new master");
+}
+
+#[test]
 fn stale_state_version_registration_is_ignored() {
     let table = RouteTable::new();
     let now = Instant::now();

@@ -39,13 +39,6 @@ pub const OPERATOR_OWNED_KEYS: &[&str] = &[
     "grpcAdminTlsTrustCertPath",
     "innerClientAuthenticationCredentials",
     "innerClientCredentialsDir",
-    "tls.server.mode",
-    "tls.server.certPath",
-    "tls.server.keyPath",
-    "tls.test.mode.enable",
-    "tls.enable",
-    "tls.client.authServer",
-    "tls.client.trustCertPath",
     "masterServiceAddress",
 ];
 
@@ -71,6 +64,9 @@ pub const OPERATOR_OWNED_KEYS: &[&str] = &[
 ).message(
     "security.acl with slaves needs security.adminTls: with ACL on, brokers serve the gRPC admin API (failover) over mutual TLS only"
 ))]
+#[x_kube(validation = Rule::new(
+    "!has(self.security) || !has(self.security.tls) || !has(self.broker.config) || self.broker.config.all(k, !k.startsWith('tls.'))"
+).message("with security.tls set, the operator owns the tls.* keys: broker.config may not set them"))]
 pub struct RocketMQClusterSpec {
     /// The image holding `rmq-namesrv`, `rmq-broker` and `rmq-controller`.
     #[x_kube(validation = Rule::new("self != ''").message("image must not be empty"))]
@@ -207,9 +203,7 @@ pub struct BrokerSpec {
          'brokerIP2', 'flushDiskType', 'inSyncReplicas', 'grpcAdminPort', 'groupPeers', 'fencingLease', \
          'metricsExporterType', 'metricsPromExporterPort', 'aclEnable', 'aclFile', 'grpcAdminTlsCertPath', \
          'grpcAdminTlsKeyPath', 'grpcAdminTlsTrustCertPath', 'innerClientAuthenticationCredentials', \
-         'innerClientCredentialsDir', 'tls.server.mode', 'tls.server.certPath', 'tls.server.keyPath', \
-         'tls.test.mode.enable', 'tls.enable', 'tls.client.authServer', 'tls.client.trustCertPath', \
-         'masterServiceAddress']))"
+         'innerClientCredentialsDir', 'masterServiceAddress']))"
     ).message("broker.config may not set a key the operator owns (see OPERATOR_OWNED_KEYS in the docs)"))]
     #[schemars(extend("maxProperties" = 128))]
     pub config: BTreeMap<String, String>,

@@ -243,7 +243,10 @@ async fn reconcile_group(
     for pod in &members {
         let Some(ord) = ordinal(pod) else { continue };
         let role = if Some(ord) == master { "master" } else { "slave" };
-        if !paused && pod.labels().get(ROLE_LABEL).map(String::as_str) != Some(role) {
+        // Failover goes on while paused, and the master Service follows this label: a master
+        // advertising that Service must keep it even then.
+        let relabel = !paused || cluster.spec.broker.advertise_master_service;
+        if relabel && pod.labels().get(ROLE_LABEL).map(String::as_str) != Some(role) {
             let patch = json!({ "metadata": { "labels": { ROLE_LABEL: role } } });
             pods.patch(&pod.name_any(), &PatchParams::default(), &Patch::Merge(patch)).await?;
         }
