@@ -400,6 +400,39 @@ async fn a_topic_keeps_its_finalizer_while_its_cluster_lives_and_is_released_whe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a real control plane: tests/k8s-operator.sh"]
+async fn external_access_gives_brokers_node_ports_that_they_advertise() {
+    let client = admin().await;
+    install_crds(&client).await;
+    let ns = namespace(&client, "it-external").await;
+    let (operator, _) = start_operator().await;
+    let clusters: Api<RocketMQCluster> = Api::namespaced(client.clone(), &ns);
+    let spec = cluster_spec("delta", json!({"externalAccess": {"type": "NodePort"}}));
+    clusters.create(&PostParams::default(), &serde_json::from_value(spec).expect("cluster")).await.expect("create");
+    let services: Api<Service> = Api::namespaced(client.clone(), &ns);
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    for ordinal in 0..2 {
+        let name = format!("delta-broker-0-{ordinal}-external");
+        let service =
+            eventually("a member's external Service", || async { services.get_opt(&name).await.expect("get") }).await;
+        let spec = service.spec.as_ref().expect("spec");
+        assert_eq!(spec.type_.as_deref(), Some("NodePort"));
+        let port = spec.ports.iter().flatten().next().and_then(|p| p.node_port).expect("an allocated node port");
+        let conf = eventually("the pod's configuration with its node port", || async {
+            let map = maps.get_opt("delta-broker-0").await.expect("get")?;
+            let conf = map.data?.remove(&format!("pod-{ordinal}.conf"))?;
+            conf.lines().any(|l| l == format!("brokerAdvertisedPort={port}")).then_some(conf)
+        })
+        .await;
+        assert!(conf.contains(&format!("brokerId={ordinal}")), "{conf}");
+    }
+    let namesrv = services.get("delta-namesrv-external").await.expect("the NameServers' external Service");
+    assert_eq!(namesrv.spec.and_then(|s| s.type_).as_deref(), Some("NodePort"));
+    operator.abort();
+    let _ = Api::<Namespace>::all(client).delete(&ns, &DeleteParams::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real control plane: tests/k8s-operator.sh"]
 async fn the_api_server_refuses_invalid_specs_with_the_schemas_message() {
     let client = admin().await;
     install_crds(&client).await;
@@ -411,7 +444,11 @@ async fn the_api_server_refuses_invalid_specs_with_the_schemas_message() {
         (json!({"broker": {"replication": {"inSyncReplicas": 3}}}), "inSyncReplicas cannot exceed"),
         (json!({"broker": {"storage": {"size": "lots"}}}), "positive quantity"),
         (json!({"image": ""}), "image must not be empty"),
-        (json!({"externalAccess": {"type": "NodePort"}}), "externalAccess is not supported yet"),
+        (json!({"externalAccess": {"type": "LoadBalancer"}}), "LoadBalancer is not supported yet"),
+        (
+            json!({"externalAccess": {"type": "NodePort"}, "broker": {"advertiseMasterService": true}}),
+            "exclude each other",
+        ),
         (
             json!({"security": {"acl": {"secretName": "acl", "operatorCredentialsSecretName": "op"}}}),
             "security.acl with slaves needs security.adminTls",

@@ -61,6 +61,10 @@ impl std::str::FromStr for FlushDiskType {
 pub struct NetworkConfig {
     /// `listenPort` (10911); the VIP server uses `listenPort - 2`.
     pub listen_port: u16,
+    /// `brokerAdvertisedPort` (rmq, default `listenPort`): the port registered with the
+    /// NameServers and written into message ids, when clients reach the broker through another
+    /// one (a Kubernetes NodePort).
+    pub advertised_port: u16,
     /// `bindAddress` (0.0.0.0).
     pub bind_address: IpAddr,
     /// `brokerIP1`: advertised remoting address and store host.
@@ -324,6 +328,7 @@ impl BrokerConfig {
             flush_disk_type: props.get("flushDiskType", FlushDiskType::Async)?,
             network: NetworkConfig {
                 listen_port,
+                advertised_port: props.get("brokerAdvertisedPort", listen_port)?,
                 bind_address: ip(&mut props, "bindAddress", IpAddr::V4(Ipv4Addr::UNSPECIFIED))?,
                 broker_ip1,
                 broker_ip2: ip(&mut props, "brokerIP2", broker_ip1)?,
@@ -499,13 +504,13 @@ impl BrokerConfig {
         }
     }
 
-    /// `brokerIP1:listenPort`, as registered with the NameServer.
+    /// `brokerIP1:brokerAdvertisedPort` (`listenPort` by default), as registered with the NameServer.
     pub fn broker_addr(&self) -> String {
         self.broker_addr_socket().to_string()
     }
 
     fn broker_addr_socket(&self) -> std::net::SocketAddr {
-        std::net::SocketAddr::new(self.network.broker_ip1, self.network.listen_port)
+        std::net::SocketAddr::new(self.network.broker_ip1, self.network.advertised_port)
     }
 
     /// `brokerIP2:(listenPort+1)`, the HA address.
@@ -528,10 +533,21 @@ mod tests {
         let cfg = BrokerConfig::from_properties(props).expect("valid");
         assert_eq!(cfg.broker_name, "broker-a");
         assert_eq!(cfg.network.listen_port, 20911);
+        assert_eq!(cfg.broker_addr(), "127.0.0.1:20911", "advertised as it listens by default");
         assert_eq!(cfg.network.namesrv_addrs.len(), 2);
         assert_eq!(cfg.file_reserved_hours, 48);
         assert!(cfg.policy.auto_create_topic);
         assert_eq!(cfg.max_message_size, 4 * 1024 * 1024);
+    }
+
+    #[test]
+    fn an_advertised_port_is_registered_and_written_into_message_ids() {
+        let props =
+            Properties::parse("brokerIP1=10.0.0.7\nlistenPort=10911\nbrokerAdvertisedPort=31911\n").expect("parses");
+        let cfg = BrokerConfig::from_properties(props).expect("valid");
+        assert_eq!(cfg.broker_addr(), "10.0.0.7:31911");
+        assert_eq!(cfg.store_config().store_host.to_string(), "10.0.0.7:31911");
+        assert_eq!(cfg.network.listen_port, 10911, "it still listens on listenPort");
     }
 
     #[test]

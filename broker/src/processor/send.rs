@@ -256,7 +256,7 @@ impl MessageBase<'_> {
 }
 
 fn success(broker: &Broker, req: &RemotingCommand, ok: &PutOk, queue_id: i32, uniq_keys: &[String]) -> RemotingCommand {
-    let store_host = std::net::SocketAddr::new(broker.config.network.broker_ip1, broker.config.network.listen_port);
+    let store_host = broker.store.config().store_host;
     let msg_id =
         ok.commit_log_offsets.iter().map(|off| create_offset_msg_id(store_host, *off)).collect::<Vec<_>>().join(",");
     let header = SendMessageResponse {

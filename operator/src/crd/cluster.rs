@@ -40,6 +40,7 @@ pub const OPERATOR_OWNED_KEYS: &[&str] = &[
     "innerClientAuthenticationCredentials",
     "innerClientCredentialsDir",
     "masterServiceAddress",
+    "brokerAdvertisedPort",
 ];
 
 /// A RocketMQ cluster: NameServers, and `broker.groups` groups of one master and
@@ -67,6 +68,9 @@ pub const OPERATOR_OWNED_KEYS: &[&str] = &[
 #[x_kube(validation = Rule::new(
     "!has(self.security) || !has(self.security.tls) || !has(self.broker.config) || self.broker.config.all(k, !k.startsWith('tls.'))"
 ).message("with security.tls set, the operator owns the tls.* keys: broker.config may not set them"))]
+#[x_kube(validation = Rule::new(
+    "!has(self.externalAccess) || !has(self.broker.advertiseMasterService) || !self.broker.advertiseMasterService"
+).message("externalAccess and broker.advertiseMasterService exclude each other: a master advertises one address"))]
 pub struct RocketMQClusterSpec {
     /// The image holding `rmq-namesrv`, `rmq-broker` and `rmq-controller`.
     #[x_kube(validation = Rule::new("self != ''").message("image must not be empty"))]
@@ -83,12 +87,12 @@ pub struct RocketMQClusterSpec {
     /// The Prometheus endpoints of NameServers and brokers.
     #[serde(default)]
     pub metrics: MetricsSpec,
-    /// Per-broker Services for clients outside the Kubernetes cluster. Not implemented yet: the
-    /// apiserver refuses a cluster that sets it (a broker advertises one address to every
-    /// client, so this needs per-pod ports and advertised addresses; see the README).
+    /// Clients outside the Kubernetes cluster: a NodePort Service per broker pod and one for the
+    /// NameServers; every broker then registers `<its node's IP>:<its node port>`, the address
+    /// clients inside the cluster use too. `LoadBalancer` is not supported yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("false").message(
-        "externalAccess is not supported yet: reach the brokers from inside the cluster (see the README)"
+    #[x_kube(validation = Rule::new("self.type == 'NodePort'").message(
+        "externalAccess.type LoadBalancer is not supported yet: use NodePort"
     ))]
     pub external_access: Option<ExternalAccessSpec>,
     /// Where pods may run.
@@ -203,7 +207,7 @@ pub struct BrokerSpec {
          'brokerIP2', 'flushDiskType', 'inSyncReplicas', 'grpcAdminPort', 'groupPeers', 'fencingLease', \
          'metricsExporterType', 'metricsPromExporterPort', 'aclEnable', 'aclFile', 'grpcAdminTlsCertPath', \
          'grpcAdminTlsKeyPath', 'grpcAdminTlsTrustCertPath', 'innerClientAuthenticationCredentials', \
-         'innerClientCredentialsDir', 'masterServiceAddress']))"
+         'innerClientCredentialsDir', 'masterServiceAddress', 'brokerAdvertisedPort']))"
     ).message("broker.config may not set a key the operator owns (see OPERATOR_OWNED_KEYS in the docs)"))]
     #[schemars(extend("maxProperties" = 128))]
     pub config: BTreeMap<String, String>,

@@ -27,7 +27,7 @@ use super::supervisor::Seen;
 use super::{Context, Error};
 use crate::crd::cluster::{DrainStatus, GroupStatus, RocketMQCluster, RocketMQClusterStatus};
 use crate::resources::broker::{GROUP_LABEL, ROLE_LABEL};
-use crate::resources::{broker, broker_conf, names, namesrv, FIELD_MANAGER};
+use crate::resources::{broker, broker_conf, external, names, namesrv, FIELD_MANAGER};
 use crate::rollout::{next_step, MemberPod, RollStep};
 use crate::status::{conditions, Observation, SetObservation};
 
@@ -87,7 +87,7 @@ pub async fn reconcile(cluster: &RocketMQCluster, ctx: &Context) -> Result<Actio
 }
 
 /// Server-side applies `object` (named by its metadata) with our field manager.
-async fn apply<K>(ctx: &Context, ns: &str, object: &K) -> Result<(), Error>
+async fn apply<K>(ctx: &Context, ns: &str, object: &K) -> Result<K, Error>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -100,16 +100,28 @@ where
     let mut body = serde_json::to_value(object).map_err(|_| Error::Malformed("an unserializable object"))?;
     body["apiVersion"] = json!(K::api_version(&()));
     body["kind"] = json!(K::kind(&()));
-    api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?;
-    Ok(())
+    Ok(api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?)
 }
 
 async fn apply_all(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<(), Error> {
     apply(ctx, ns, &namesrv::service(cluster)).await?;
     apply(ctx, ns, &namesrv::config_map(cluster)).await?;
     apply(ctx, ns, &namesrv::stateful_set(cluster)).await?;
+    if external::enabled(cluster) {
+        apply(ctx, ns, &external::namesrv_service(cluster)).await?;
+    }
     for g in 0..cluster.spec.broker.groups {
-        apply(ctx, ns, &broker::config_map(cluster, g)).await?;
+        // External Services first: their node ports go into the pods' configuration.
+        let mut node_ports = std::collections::BTreeMap::new();
+        if external::enabled(cluster) {
+            for ordinal in 0..cluster.spec.broker.replicas_per_group {
+                let service = apply(ctx, ns, &external::broker_service(cluster, g, ordinal)).await?;
+                if let Some(port) = external::node_port(&service) {
+                    node_ports.insert(ordinal, port);
+                }
+            }
+        }
+        apply(ctx, ns, &broker::config_map_with_ports(cluster, g, &node_ports)).await?;
         apply(ctx, ns, &broker::headless_service(cluster, g)).await?;
         apply(ctx, ns, &broker::master_service(cluster, g)).await?;
         apply(ctx, ns, &broker::stateful_set(cluster, g)).await?;

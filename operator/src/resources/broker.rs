@@ -41,9 +41,14 @@ pub fn group_labels(cluster: &RocketMQCluster, group: i32) -> BTreeMap<String, S
 
 /// `broker.conf` and the per-pod overlays.
 pub fn config_map(cluster: &RocketMQCluster, group: i32) -> ConfigMap {
+    config_map_with_ports(cluster, group, &BTreeMap::new())
+}
+
+/// [`config_map`] with each pod's external node port, by ordinal (`spec.externalAccess`).
+pub fn config_map_with_ports(cluster: &RocketMQCluster, group: i32, node_ports: &BTreeMap<i32, i32>) -> ConfigMap {
     ConfigMap {
         metadata: child_meta(cluster, names::broker_group(cluster, group), group_labels(cluster, group)),
-        data: Some(broker_conf::config_files(cluster, group)),
+        data: Some(broker_conf::config_files_with_ports(cluster, group, node_ports)),
         ..ConfigMap::default()
     }
 }
@@ -106,23 +111,25 @@ pub fn stateful_set(cluster: &RocketMQCluster, group: i32) -> StatefulSet {
     let metrics = cluster.spec.metrics.enabled.then_some(BROKER_METRICS_PORT);
     let mut server = container(cluster, "broker");
     server.command = Some(vec!["rmq-broker".to_owned()]);
-    server.args = Some(
-        [
-            "-c",
-            &format!("{CONF_DIR}/broker.conf"),
-            "-c",
-            &format!("{CONF_DIR}/pod-$(POD_INDEX).conf"),
-            "--set",
-            "brokerIP1=$(POD_IP)",
-        ]
-        .map(str::to_owned)
-        .to_vec(),
-    );
-    server.env = Some(vec![
+    let mut args: Vec<String> =
+        ["-c", &format!("{CONF_DIR}/broker.conf"), "-c", &format!("{CONF_DIR}/pod-$(POD_INDEX).conf")]
+            .map(str::to_owned)
+            .to_vec();
+    let mut env = vec![
         field_env("POD_NAME", "metadata.name"),
         field_env("POD_IP", "status.podIP"),
         field_env("POD_INDEX", "metadata.labels['apps.kubernetes.io/pod-index']"),
-    ]);
+    ];
+    if super::external::enabled(cluster) {
+        // Clients reach the broker at its node's address and its Service's node port; its
+        // slaves still replicate from its pod IP.
+        env.push(field_env("HOST_IP", "status.hostIP"));
+        args.extend(["--set", "brokerIP1=$(HOST_IP)", "--set", "brokerIP2=$(POD_IP)"].map(str::to_owned));
+    } else {
+        args.extend(["--set", "brokerIP1=$(POD_IP)"].map(str::to_owned));
+    }
+    server.args = Some(args);
+    server.env = Some(env);
     server.ports = Some(vec![
         port("remoting", BROKER_PORT),
         port("vip", BROKER_VIP_PORT),

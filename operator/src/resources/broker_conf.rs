@@ -16,9 +16,22 @@ pub fn fencing_lease_ms(cluster: &RocketMQCluster) -> u64 {
 
 /// The ConfigMap's data: `broker.conf` and `pod-<i>.conf` for each member.
 pub fn config_files(cluster: &RocketMQCluster, group: i32) -> BTreeMap<String, String> {
+    config_files_with_ports(cluster, group, &BTreeMap::new())
+}
+
+/// [`config_files`] with each pod's external node port (`spec.externalAccess`), by ordinal.
+pub fn config_files_with_ports(
+    cluster: &RocketMQCluster,
+    group: i32,
+    node_ports: &BTreeMap<i32, i32>,
+) -> BTreeMap<String, String> {
     let mut files = BTreeMap::from([("broker.conf".to_owned(), shared(cluster, group))]);
     for ordinal in 0..cluster.spec.broker.replicas_per_group {
-        files.insert(format!("pod-{ordinal}.conf"), per_pod(cluster, group, ordinal));
+        let mut conf = per_pod(cluster, group, ordinal);
+        if let Some(port) = node_ports.get(&ordinal) {
+            let _ = writeln!(conf, "brokerAdvertisedPort={port}");
+        }
+        files.insert(format!("pod-{ordinal}.conf"), conf);
     }
     files
 }

@@ -5,6 +5,7 @@
 
 pub mod broker;
 pub mod broker_conf;
+pub mod external;
 pub mod names;
 pub mod namesrv;
 pub mod security;

@@ -260,6 +260,32 @@ fn a_master_may_advertise_its_groups_master_service() {
 }
 
 #[test]
+fn external_access_gives_each_broker_a_node_port_service_and_its_address() {
+    let c = cluster("  externalAccess: {type: NodePort}\n");
+    let svc = external::broker_service(&c, 1, 2);
+    assert_eq!(svc.metadata.name.as_deref(), Some("demo-broker-1-2-external"));
+    let spec = svc.spec.as_ref().expect("spec");
+    assert_eq!(spec.type_.as_deref(), Some("NodePort"));
+    let selector = spec.selector.as_ref().expect("selector");
+    assert_eq!(selector["statefulset.kubernetes.io/pod-name"], "demo-broker-1-2");
+    assert_eq!(external::namesrv_service(&c).metadata.name.as_deref(), Some("demo-namesrv-external"));
+
+    let ports = std::collections::BTreeMap::from([(0, 31001), (1, 31002)]);
+    let files = broker::config_map_with_ports(&c, 1, &ports).data.expect("data");
+    assert!(files["pod-1.conf"].lines().any(|l| l == "brokerAdvertisedPort=31002"), "{}", files["pod-1.conf"]);
+    assert!(!files["pod-2.conf"].contains("brokerAdvertisedPort"), "no port allocated yet: none written");
+
+    let set = broker::stateful_set(&c, 1);
+    let server = &pod(&set).containers[0];
+    let args = server.args.as_ref().expect("args").join(" ");
+    assert!(args.contains("--set brokerIP1=$(HOST_IP) --set brokerIP2=$(POD_IP)"), "{args}");
+    assert!(server.env.iter().flatten().any(|e| e.name == "HOST_IP"));
+    let inside = broker::stateful_set(&cluster(""), 1);
+    let args = pod(&inside).containers[0].args.as_ref().expect("args").join(" ");
+    assert!(args.ends_with("--set brokerIP1=$(POD_IP)"), "{args}");
+}
+
+#[test]
 fn without_security_no_secret_is_mounted_and_acl_stays_off() {
     let c = cluster("");
     let conf = &broker::config_map(&c, 0).data.expect("data")["broker.conf"];
