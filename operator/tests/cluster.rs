@@ -417,16 +417,25 @@ async fn external_access_gives_brokers_node_ports_that_they_advertise() {
         let spec = service.spec.as_ref().expect("spec");
         assert_eq!(spec.type_.as_deref(), Some("NodePort"));
         let port = spec.ports.iter().flatten().next().and_then(|p| p.node_port).expect("an allocated node port");
-        let conf = eventually("the pod's configuration with its node port", || async {
+        eventually("the pod's configuration with its node port", || async {
             let map = maps.get_opt("delta-broker-0").await.expect("get")?;
-            let conf = map.data?.remove(&format!("pod-{ordinal}.conf"))?;
-            conf.lines().any(|l| l == format!("brokerAdvertisedPort={port}")).then_some(conf)
+            let conf = map.data?.remove(&format!("pod-{ordinal}-external.conf"))?;
+            (conf == format!("brokerAdvertisedPort={port}\n")).then_some(())
         })
         .await;
-        assert!(conf.contains(&format!("brokerId={ordinal}")), "{conf}");
     }
     let namesrv = services.get("delta-namesrv-external").await.expect("the NameServers' external Service");
     assert_eq!(namesrv.spec.and_then(|s| s.type_).as_deref(), Some("NodePort"));
+
+    // Turned off: the external Services go.
+    let patch = json!({"spec": {"externalAccess": null}});
+    clusters.patch("delta", &PatchParams::default(), &Patch::Merge(patch)).await.expect("patch");
+    eventually("the external Services to go", || async {
+        let gone = services.get_opt("delta-namesrv-external").await.expect("get").is_none()
+            && services.get_opt("delta-broker-0-0-external").await.expect("get").is_none();
+        gone.then_some(())
+    })
+    .await;
     operator.abort();
     let _ = Api::<Namespace>::all(client).delete(&ns, &DeleteParams::default()).await;
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::chrono::Utc;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -124,8 +124,23 @@ async fn apply_all(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result
         apply(ctx, ns, &broker::config_map_with_ports(cluster, g, &node_ports)).await?;
         apply(ctx, ns, &broker::headless_service(cluster, g)).await?;
         apply(ctx, ns, &broker::master_service(cluster, g)).await?;
-        apply(ctx, ns, &broker::stateful_set(cluster, g)).await?;
+        apply(ctx, ns, &broker::stateful_set_with_ports(cluster, g, &node_ports)).await?;
         apply(ctx, ns, &broker::disruption_budget(cluster, g)).await?;
+    }
+    remove_unwanted_external_services(cluster, ctx, ns).await?;
+    Ok(())
+}
+
+/// Deletes the cluster's external Services no longer wanted ([`external::unwanted`]).
+async fn remove_unwanted_external_services(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<(), Error> {
+    let services = Api::<Service>::namespaced(ctx.client.clone(), ns);
+    let selector = format!("{},{}=true", external::cluster_selector(cluster), external::EXTERNAL_LABEL);
+    for service in services.list(&ListParams::default().labels(&selector)).await?.items {
+        let name = service.name_any();
+        if external::unwanted(cluster, &name) {
+            info!(service = %name, "deleting an external Service no longer wanted");
+            let _ = services.delete(&name, &DeleteParams::background()).await;
+        }
     }
     Ok(())
 }

@@ -172,8 +172,7 @@ async fn remove_group(ctx: &Context, ns: &str, group: &str) -> Result<(), Error>
     let _ = Api::<Service>::namespaced(ctx.client.clone(), ns).delete(group, &dp).await;
     let services = Api::<Service>::namespaced(ctx.client.clone(), ns);
     let _ = services.delete(&format!("{group}-master"), &dp).await;
-    // External access: one Service per member (at most 5 members).
-    for ordinal in 0..5 {
+    for ordinal in 0..crate::resources::external::MAX_MEMBERS {
         let _ = services.delete(&format!("{group}-{ordinal}-external"), &dp).await;
     }
     let _ = Api::<PodDisruptionBudget>::namespaced(ctx.client.clone(), ns).delete(group, &dp).await;

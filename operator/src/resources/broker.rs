@@ -106,6 +106,12 @@ pub fn disruption_budget(cluster: &RocketMQCluster, group: i32) -> PodDisruption
 
 /// The group's StatefulSet.
 pub fn stateful_set(cluster: &RocketMQCluster, group: i32) -> StatefulSet {
+    stateful_set_with_ports(cluster, group, &BTreeMap::new())
+}
+
+/// [`stateful_set`] whose configuration hash covers each pod's node port, so a changed port
+/// (a recreated Service) restarts the pod that advertises it.
+pub fn stateful_set_with_ports(cluster: &RocketMQCluster, group: i32, node_ports: &BTreeMap<i32, i32>) -> StatefulSet {
     let spec = &cluster.spec.broker;
     let labels = group_labels(cluster, group);
     let metrics = cluster.spec.metrics.enabled.then_some(BROKER_METRICS_PORT);
@@ -124,7 +130,10 @@ pub fn stateful_set(cluster: &RocketMQCluster, group: i32) -> StatefulSet {
         // Clients reach the broker at its node's address and its Service's node port; its
         // slaves still replicate from its pod IP.
         env.push(field_env("HOST_IP", "status.hostIP"));
-        args.extend(["--set", "brokerIP1=$(HOST_IP)", "--set", "brokerIP2=$(POD_IP)"].map(str::to_owned));
+        let port_file = format!("{CONF_DIR}/pod-$(POD_INDEX)-external.conf");
+        args.extend(
+            ["-c", &port_file, "--set", "brokerIP1=$(HOST_IP)", "--set", "brokerIP2=$(POD_IP)"].map(str::to_owned),
+        );
     } else {
         args.extend(["--set", "brokerIP1=$(POD_IP)"].map(str::to_owned));
     }
@@ -166,7 +175,7 @@ pub fn stateful_set(cluster: &RocketMQCluster, group: i32) -> StatefulSet {
         spread_members(&mut pod.affinity, &labels);
     }
     let mut annotations = super::pod_annotations(cluster);
-    annotations.insert(CONFIG_HASH.to_owned(), config_hash(cluster, group));
+    annotations.insert(CONFIG_HASH.to_owned(), config_hash(cluster, group, node_ports));
     StatefulSet {
         metadata: child_meta(cluster, names::broker_group(cluster, group), labels.clone()),
         spec: Some(StatefulSetSpec {
@@ -235,9 +244,9 @@ fn spread_members(affinity: &mut Option<Affinity>, group: &BTreeMap<String, Stri
 }
 
 /// A CRC32 of the group's configuration files, hex.
-pub fn config_hash(cluster: &RocketMQCluster, group: i32) -> String {
+pub fn config_hash(cluster: &RocketMQCluster, group: i32, node_ports: &BTreeMap<i32, i32>) -> String {
     let mut crc = crc32fast::Hasher::new();
-    for (name, text) in broker_conf::config_files(cluster, group) {
+    for (name, text) in broker_conf::config_files_with_ports(cluster, group, node_ports) {
         crc.update(name.as_bytes());
         crc.update(&[0]);
         crc.update(text.as_bytes());

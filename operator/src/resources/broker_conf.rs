@@ -1,6 +1,7 @@
 //! `broker.conf` of a broker group (shared by its pods) and one overlay per pod (`pod-<i>.conf`,
 //! layered with a second `-c`): Apache's keys, the operator's owned ones first, then the user's
-//! `broker.config`. A pod's address (`brokerIP1`) is its pod IP, passed with `--set` at start.
+//! `broker.config`. A pod's address (`brokerIP1`) is its pod IP, passed with `--set` at start
+//! (with external access, its node's IP, and its node port in `pod-<i>-external.conf`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -26,12 +27,15 @@ pub fn config_files_with_ports(
     node_ports: &BTreeMap<i32, i32>,
 ) -> BTreeMap<String, String> {
     let mut files = BTreeMap::from([("broker.conf".to_owned(), shared(cluster, group))]);
+    let external = super::external::enabled(cluster);
     for ordinal in 0..cluster.spec.broker.replicas_per_group {
-        let mut conf = per_pod(cluster, group, ordinal);
-        if let Some(port) = node_ports.get(&ordinal) {
-            let _ = writeln!(conf, "brokerAdvertisedPort={port}");
+        files.insert(format!("pod-{ordinal}.conf"), per_pod(cluster, group, ordinal));
+        // Its own file, read only by the external pod template: a pod of the previous template
+        // restarting mid-roll must not pair its pod IP with a node port.
+        if external {
+            let port = node_ports.get(&ordinal).map_or(String::new(), |p| format!("brokerAdvertisedPort={p}\n"));
+            files.insert(format!("pod-{ordinal}-external.conf"), port);
         }
-        files.insert(format!("pod-{ordinal}.conf"), conf);
     }
     files
 }

@@ -5,13 +5,20 @@
 //! inside and outside the cluster reach it at `<node IP>:<node port>`. Replication stays on pod
 //! IPs (`brokerIP2`).
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use kube::ResourceExt;
 
 use super::{broker, child_meta, labels, names, BROKER_PORT, NAMESRV_PORT};
 use crate::crd::cluster::RocketMQCluster;
 
 /// The label Kubernetes puts on a StatefulSet pod with its name.
 const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
+/// The label marking the external Services (so unwanted ones can be found and deleted).
+pub const EXTERNAL_LABEL: &str = "rmq.io/external";
+/// The Service port name.
+const PORT_NAME: &str = "remoting";
 
 /// Whether the cluster asks for external access.
 pub fn enabled(cluster: &RocketMQCluster) -> bool {
@@ -23,37 +30,41 @@ pub fn broker_service(cluster: &RocketMQCluster, group: i32, ordinal: i32) -> Se
     let pod = format!("{}-{ordinal}", names::broker_group(cluster, group));
     let mut selector = broker::group_labels(cluster, group);
     selector.insert(POD_NAME_LABEL.to_owned(), pod.clone());
-    node_port_service(
-        child_meta(cluster, format!("{pod}-external"), broker::group_labels(cluster, group)),
+    let mut service = node_port_service(
+        cluster,
+        format!("{pod}-external"),
+        broker::group_labels(cluster, group),
         selector,
-        "remoting",
         BROKER_PORT,
-    )
+    );
+    // The broker registers its own node's IP: keep traffic on that node and the client's address
+    // unchanged (the ACL's whitelists see real peers, not node IPs after source NAT).
+    if let Some(spec) = service.spec.as_mut() {
+        spec.external_traffic_policy = Some("Local".to_owned());
+    }
+    service
 }
 
 /// The NameServers' external Service (any NameServer answers for the whole cluster).
 pub fn namesrv_service(cluster: &RocketMQCluster) -> Service {
     let labels = labels(cluster, "namesrv");
-    node_port_service(
-        child_meta(cluster, format!("{}-external", names::namesrv(cluster)), labels.clone()),
-        labels,
-        "remoting",
-        NAMESRV_PORT,
-    )
+    node_port_service(cluster, format!("{}-external", names::namesrv(cluster)), labels.clone(), labels, NAMESRV_PORT)
 }
 
 fn node_port_service(
-    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    selector: std::collections::BTreeMap<String, String>,
-    name: &str,
+    cluster: &RocketMQCluster,
+    name: String,
+    mut own_labels: BTreeMap<String, String>,
+    selector: BTreeMap<String, String>,
     port: i32,
 ) -> Service {
+    own_labels.insert(EXTERNAL_LABEL.to_owned(), "true".to_owned());
     Service {
-        metadata,
+        metadata: child_meta(cluster, name, own_labels),
         spec: Some(ServiceSpec {
             type_: Some("NodePort".to_owned()),
             selector: Some(selector),
-            ports: Some(vec![ServicePort { name: Some(name.to_owned()), port, ..ServicePort::default() }]),
+            ports: Some(vec![ServicePort { name: Some(PORT_NAME.to_owned()), port, ..ServicePort::default() }]),
             ..ServiceSpec::default()
         }),
         ..Service::default()
@@ -62,5 +73,27 @@ fn node_port_service(
 
 /// The node port the apiserver gave `service`, once it has one.
 pub fn node_port(service: &Service) -> Option<i32> {
-    service.spec.as_ref()?.ports.as_ref()?.first()?.node_port
+    let ports = service.spec.as_ref()?.ports.as_ref()?;
+    ports.iter().find(|p| p.name.as_deref() == Some(PORT_NAME))?.node_port
+}
+
+/// The label selector of this cluster's objects.
+pub fn cluster_selector(cluster: &RocketMQCluster) -> String {
+    format!("app.kubernetes.io/instance={}", cluster.name_any())
+}
+
+/// The most members a group may have (the CRD's `replicasPerGroup` maximum).
+pub const MAX_MEMBERS: i32 = 5;
+
+/// Whether the external Service `name` is no longer wanted: all of them once `externalAccess`
+/// is off, a member's once its ordinal is beyond `replicasPerGroup`. Those of groups being
+/// scaled in stay until the group goes (its consumers may still drain through them).
+pub fn unwanted(cluster: &RocketMQCluster, name: &str) -> bool {
+    if !enabled(cluster) {
+        return true;
+    }
+    (0..cluster.spec.broker.groups).any(|g| {
+        (cluster.spec.broker.replicas_per_group..MAX_MEMBERS)
+            .any(|o| broker_service(cluster, g, o).metadata.name.as_deref() == Some(name))
+    })
 }

@@ -266,19 +266,32 @@ fn external_access_gives_each_broker_a_node_port_service_and_its_address() {
     assert_eq!(svc.metadata.name.as_deref(), Some("demo-broker-1-2-external"));
     let spec = svc.spec.as_ref().expect("spec");
     assert_eq!(spec.type_.as_deref(), Some("NodePort"));
+    assert_eq!(spec.external_traffic_policy.as_deref(), Some("Local"), "no source NAT: the ACL sees real peers");
     let selector = spec.selector.as_ref().expect("selector");
     assert_eq!(selector["statefulset.kubernetes.io/pod-name"], "demo-broker-1-2");
     assert_eq!(external::namesrv_service(&c).metadata.name.as_deref(), Some("demo-namesrv-external"));
 
     let ports = std::collections::BTreeMap::from([(0, 31001), (1, 31002)]);
     let files = broker::config_map_with_ports(&c, 1, &ports).data.expect("data");
-    assert!(files["pod-1.conf"].lines().any(|l| l == "brokerAdvertisedPort=31002"), "{}", files["pod-1.conf"]);
-    assert!(!files["pod-2.conf"].contains("brokerAdvertisedPort"), "no port allocated yet: none written");
+    assert_eq!(files["pod-1-external.conf"], "brokerAdvertisedPort=31002\n");
+    assert!(!files["pod-1.conf"].contains("brokerAdvertisedPort"), "pods of another template never read it");
+    assert_eq!(files["pod-2-external.conf"], "", "no port allocated yet: none written");
+    let hash = |ports| broker::config_hash(&c, 1, ports);
+    assert_ne!(hash(&ports), hash(&std::collections::BTreeMap::new()), "a new node port restarts the pod");
 
     let set = broker::stateful_set(&c, 1);
     let server = &pod(&set).containers[0];
     let args = server.args.as_ref().expect("args").join(" ");
-    assert!(args.contains("--set brokerIP1=$(HOST_IP) --set brokerIP2=$(POD_IP)"), "{args}");
+    assert!(
+        args.contains(
+            "-c /etc/rmq/pod-$(POD_INDEX)-external.conf --set brokerIP1=$(HOST_IP) --set brokerIP2=$(POD_IP)"
+        ),
+        "{args}"
+    );
+    assert!(external::unwanted(&c, "demo-broker-1-3-external"), "beyond replicasPerGroup");
+    assert!(!external::unwanted(&c, "demo-broker-1-2-external"));
+    assert!(!external::unwanted(&c, "demo-broker-7-0-external"), "a group being scaled in keeps its own");
+    assert!(external::unwanted(&cluster(""), "demo-namesrv-external"), "external access turned off");
     assert!(server.env.iter().flatten().any(|e| e.name == "HOST_IP"));
     let inside = broker::stateful_set(&cluster(""), 1);
     let args = pod(&inside).containers[0].args.as_ref().expect("args").join(" ");
