@@ -5,11 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::CertificateDer;
 use tokio::net::TcpStream;
 
-use super::{load_roots, provider, TlsError, TlsMode, HANDSHAKE_TIMEOUT};
+use super::{load_identity, load_roots, provider, roots_from_pem, TlsError, TlsMode, HANDSHAKE_TIMEOUT};
 use crate::config::{ConfigError, Properties};
 
 /// Apache's client-side TLS keys, for a server's own outbound connections (a broker's
@@ -96,11 +95,7 @@ impl ClientTls {
     /// they carry: for peers reached by addresses no certificate can list (pod IPs), where the
     /// CA alone says who may serve. This is what Apache's `tls.client.authServer=true` checks.
     pub fn trusting_ca_only(ca: &[u8]) -> Result<ClientTls, TlsError> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(ca) {
-            roots.add(cert.map_err(|e| TlsError(format!("CA: {e}")))?).map_err(|e| TlsError(format!("CA: {e}")))?;
-        }
-        ClientTls::build(ServerCheck::Ca { roots, names: false }, None)
+        ClientTls::build(ServerCheck::Ca { roots: roots_from_pem(ca, "CA")?, names: false }, None)
     }
 
     /// Accepts any server certificate, as Apache's Java client does in its default test mode
@@ -131,11 +126,7 @@ impl ClientTls {
         let config = match identity {
             None => builder.with_no_client_auth(),
             Some((cert_path, key_path)) => {
-                let certs = CertificateDer::pem_file_iter(cert_path)
-                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| TlsError(format!("certificate {}: {e}", cert_path.display())))?;
-                let key = PrivateKeyDer::from_pem_file(key_path)
-                    .map_err(|e| TlsError(format!("private key {}: {e}", key_path.display())))?;
+                let (certs, key) = load_identity(cert_path, key_path)?;
                 builder
                     .with_client_auth_cert(certs, key)
                     .map_err(|e| TlsError(format!("{} and {}: {e}", cert_path.display(), key_path.display())))?

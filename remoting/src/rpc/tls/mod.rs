@@ -271,14 +271,7 @@ fn acceptor_from_files(settings: &TlsSettings, alpn: &[Vec<u8>]) -> Result<TlsAc
     let (Some(cert_path), Some(key_path)) = (&settings.cert_path, &settings.key_path) else {
         return Err(TlsError("no certificate files".into()));
     };
-    let certs = CertificateDer::pem_file_iter(cert_path)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| TlsError(format!("certificate {}: {e}", cert_path.display())))?;
-    if certs.is_empty() {
-        return Err(TlsError(format!("certificate {}: no certificate in the file", cert_path.display())));
-    }
-    let key = PrivateKeyDer::from_pem_file(key_path)
-        .map_err(|e| TlsError(format!("private key {}: {e}", key_path.display())))?;
+    let (certs, key) = load_identity(cert_path, key_path)?;
     let builder = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError(e.to_string()))?;
@@ -301,11 +294,34 @@ fn acceptor_from_files(settings: &TlsSettings, alpn: &[Vec<u8>]) -> Result<TlsAc
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// A certificate chain and its private key from the PEM files `cert_path` and `key_path`
+/// (a server's identity, or a client's).
+pub(crate) fn load_identity(
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
+    let certs = CertificateDer::pem_file_iter(cert_path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| TlsError(format!("certificate {}: {e}", cert_path.display())))?;
+    if certs.is_empty() {
+        return Err(TlsError(format!("certificate {}: no certificate in the file", cert_path.display())));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_path)
+        .map_err(|e| TlsError(format!("private key {}: {e}", key_path.display())))?;
+    Ok((certs, key))
+}
+
 /// The CA certificates of the PEM file `path`.
 pub(crate) fn load_roots(path: &Path) -> Result<rustls::RootCertStore, TlsError> {
-    let failed = |e: &dyn std::fmt::Display| TlsError(format!("{}: {e}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| TlsError(format!("{}: {e}", path.display())))?;
+    roots_from_pem(&pem, &path.display().to_string())
+}
+
+/// The CA certificates of the PEM bytes `pem`; errors name them `what`.
+pub(crate) fn roots_from_pem(pem: &[u8], what: &str) -> Result<rustls::RootCertStore, TlsError> {
+    let failed = |e: &dyn std::fmt::Display| TlsError(format!("{what}: {e}"));
     let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(path).map_err(|e| failed(&e))? {
+    for cert in CertificateDer::pem_slice_iter(pem) {
         roots.add(cert.map_err(|e| failed(&e))?).map_err(|e| failed(&e))?;
     }
     Ok(roots)
