@@ -33,6 +33,8 @@ pub struct Observation {
     pub paused: bool,
     /// A refusal to report (e.g. a scale-in that cannot drain), as (reason, message).
     pub blocked: Option<(String, String)>,
+    /// External Services whose address (a load balancer's) is not known yet.
+    pub waiting_for_addresses: Vec<String>,
 }
 
 /// The conditions for `seen`, reusing `previous` transition times where the status is unchanged.
@@ -54,7 +56,11 @@ pub fn conditions(
         } else {
             cond("Ready", false, "NoMaster", &format!("no master in {}", seen.groups_without_master.join(", ")))
         },
-        if outdated.is_empty() && unready.is_empty() {
+        if !seen.waiting_for_addresses.is_empty() {
+            let services = seen.waiting_for_addresses.join(", ");
+            let message = format!("waiting for the addresses of the external Services {services}");
+            cond("Progressing", true, "WaitingForExternalAddress", &message)
+        } else if outdated.is_empty() && unready.is_empty() {
             cond("Progressing", false, "UpToDate", "every pod runs the current spec")
         } else {
             let sets = if outdated.is_empty() { &unready } else { &outdated };
@@ -150,6 +156,18 @@ mod tests {
         assert_eq!(status_of(&c, "Ready"), ("False", "PodsNotReady"));
         assert_eq!(status_of(&c, "Progressing"), ("True", "RollingOut"));
         assert!(c[0].message.contains("ns"));
+    }
+
+    #[test]
+    fn a_load_balancer_without_an_address_is_progressing_and_named() {
+        let seen = Observation {
+            sets: vec![set("b0", 2, 0, 0)],
+            waiting_for_addresses: vec!["demo-broker-0-1-external".into()],
+            ..Default::default()
+        };
+        let c = conditions(&seen, None, &[], DateTime::UNIX_EPOCH);
+        assert_eq!(status_of(&c, "Progressing"), ("True", "WaitingForExternalAddress"));
+        assert!(c[1].message.contains("demo-broker-0-1-external"), "{}", c[1].message);
     }
 
     #[test]

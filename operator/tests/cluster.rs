@@ -400,7 +400,7 @@ async fn a_topic_keeps_its_finalizer_while_its_cluster_lives_and_is_released_whe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a real control plane: tests/k8s-operator.sh"]
-async fn external_access_gives_brokers_node_ports_that_they_advertise() {
+async fn external_access_gives_brokers_node_ports_or_load_balancers_that_they_advertise() {
     let client = admin().await;
     install_crds(&client).await;
     let ns = namespace(&client, "it-external").await;
@@ -426,6 +426,42 @@ async fn external_access_gives_brokers_node_ports_that_they_advertise() {
     }
     let namesrv = services.get("delta-namesrv-external").await.expect("the NameServers' external Service");
     assert_eq!(namesrv.spec.and_then(|s| s.type_).as_deref(), Some("NodePort"));
+
+    // Load balancers: until their addresses are known, the brokers keep what they had and the
+    // cluster says what it waits for; then each pod is configured with its own.
+    let patch = json!({"spec": {"externalAccess": {"type": "LoadBalancer"}}});
+    clusters.patch("delta", &PatchParams::default(), &Patch::Merge(patch)).await.expect("patch");
+    eventually("Progressing: waiting for the load balancers' addresses", || async {
+        let c = clusters.get("delta").await.expect("get");
+        let (status, reason) = condition(&c, "Progressing")?;
+        (status == "True" && reason == "WaitingForExternalAddress").then_some(())
+    })
+    .await;
+    for name in ["delta-namesrv-external", "delta-broker-0-0-external", "delta-broker-0-1-external"] {
+        let service = services.get(name).await.expect("get");
+        assert_eq!(service.spec.and_then(|s| s.type_).as_deref(), Some("LoadBalancer"), "{name}");
+    }
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
+    let template_args = |set: StatefulSet| {
+        set.spec.and_then(|s| s.template.spec).and_then(|p| p.containers.into_iter().next()?.args).unwrap_or_default()
+    };
+    let args = template_args(sets.get("delta-broker-0").await.expect("get")).join(" ");
+    assert!(args.contains("brokerIP1=$(HOST_IP)"), "unchanged while the addresses are unknown: {args}");
+    // What a cloud's load balancer controller does: an IP for one, a DNS name for the other.
+    for (ordinal, ingress) in [(0, json!({"ip": "203.0.113.10"})), (1, json!({"hostname": "lb-1.example.com"}))] {
+        let status = json!({"status": {"loadBalancer": {"ingress": [ingress]}}});
+        let name = format!("delta-broker-0-{ordinal}-external");
+        services.patch_status(&name, &PatchParams::default(), &Patch::Merge(status)).await.expect("patch status");
+    }
+    eventually("each pod's configuration with its load balancer's address", || async {
+        let data = maps.get_opt("delta-broker-0").await.expect("get")?.data?;
+        let ip = data.get("pod-0-external.conf")? == "brokerAdvertisedHost=203.0.113.10\n";
+        let name = data.get("pod-1-external.conf")? == "brokerAdvertisedHost=lb-1.example.com\n";
+        (ip && name).then_some(())
+    })
+    .await;
+    let args = template_args(sets.get("delta-broker-0").await.expect("get")).join(" ");
+    assert!(args.ends_with("-external.conf --set brokerIP1=$(POD_IP)"), "{args}");
 
     // Turned off: the external Services go.
     let patch = json!({"spec": {"externalAccess": null}});
@@ -453,7 +489,7 @@ async fn the_api_server_refuses_invalid_specs_with_the_schemas_message() {
         (json!({"broker": {"replication": {"inSyncReplicas": 3}}}), "inSyncReplicas cannot exceed"),
         (json!({"broker": {"storage": {"size": "lots"}}}), "positive quantity"),
         (json!({"image": ""}), "image must not be empty"),
-        (json!({"externalAccess": {"type": "LoadBalancer"}}), "LoadBalancer is not supported yet"),
+        (json!({"externalAccess": {"type": "Ingress"}}), "Unsupported value"),
         (
             json!({"externalAccess": {"type": "NodePort"}, "broker": {"advertiseMasterService": true}}),
             "exclude each other",

@@ -197,11 +197,13 @@ impl Broker {
     }
 
     /// Waits until the port accepts and every live NameServer's cluster info contains
-    /// `"127.0.0.1:<port>"` (a master with `masterServiceAddress`: that address).
+    /// `"127.0.0.1:<port>"` (a master with `masterServiceAddress`: that address; with
+    /// `brokerAdvertisedHost`: that host).
     pub(crate) fn await_ready(&self) -> Result<(), TestkitError> {
-        let service = self.properties.iter().find(|(k, _)| k == "masterServiceAddress").map(|(_, v)| v.clone());
-        let registered = match service {
-            Some(service) if self.broker_id == 0 => service,
+        let property = |key: &str| self.properties.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let registered = match (property("masterServiceAddress"), property("brokerAdvertisedHost")) {
+            (Some(service), _) if self.broker_id == 0 => service,
+            (_, Some(host)) => format!("{host}:{}", self.process.port()),
             _ => self.addr(),
         };
         let needle = format!("\"{registered}\"");

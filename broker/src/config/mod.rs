@@ -2,16 +2,16 @@
 //! Keys Apache knows but rmq does not implement are logged once as "accepted, not implemented";
 //! keys nobody knows are logged as unknown; a malformed value stops startup naming the key.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use rmq_remoting::config::{ConfigError, Properties};
-use rmq_remoting::rpc::ServerConfig;
 use rmq_store::{FlushMode, StoreConfig};
 
 mod ha;
+mod network;
 pub use ha::HaConfig;
+pub use network::NetworkConfig;
 
 /// Replication role of this broker (`brokerRole`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,36 +54,6 @@ impl std::str::FromStr for FlushDiskType {
             _ => Err("expected ASYNC_FLUSH or SYNC_FLUSH".into()),
         }
     }
-}
-
-/// Where the broker listens and what it advertises.
-#[derive(Debug, Clone)]
-pub struct NetworkConfig {
-    /// `listenPort` (10911); the VIP server uses `listenPort - 2`.
-    pub listen_port: u16,
-    /// `brokerAdvertisedPort` (rmq, default `listenPort`): the port registered with the
-    /// NameServers and written into message ids, when clients reach the broker through another
-    /// one (a Kubernetes NodePort).
-    pub advertised_port: u16,
-    /// `bindAddress` (0.0.0.0).
-    pub bind_address: IpAddr,
-    /// `brokerIP1`: advertised remoting address and store host.
-    pub broker_ip1: IpAddr,
-    /// `brokerIP2`: advertised HA address.
-    pub broker_ip2: IpAddr,
-    /// `namesrvAddr`: `host:port;host:port`.
-    pub namesrv_addrs: Vec<String>,
-    /// `masterServiceAddress` (rmq): `host:port` the group's master registers instead of its own
-    /// address, a Service that routes to whichever member is the master now, so clients keep
-    /// one address across a failover. Slaves register their own address.
-    pub master_service_address: Option<String>,
-    /// `registerNameServerPeriod`.
-    pub register_period: Duration,
-    /// `waitTimeMillsInSendQueue`: requests waiting longer get SYSTEM_BUSY.
-    pub max_queue_wait: Duration,
-    /// Limits of the remoting ports: connections, in-flight requests per connection, pending
-    /// long polls, frame size, idle timeout (see [`ServerConfig::load`]).
-    pub server: ServerConfig,
 }
 
 /// Message and topic policy.
@@ -296,10 +266,6 @@ const APACHE_KEYS: &[&str] = &[
     "enableSplitRegistration",
 ];
 
-fn ip(props: &mut Properties, key: &str, default: IpAddr) -> Result<IpAddr, ConfigError> {
-    props.get(key, default)
-}
-
 fn millis(props: &mut Properties, key: &str, default: u64) -> Result<Duration, ConfigError> {
     Ok(Duration::from_millis(props.get(key, default)?))
 }
@@ -316,37 +282,15 @@ impl BrokerConfig {
                 props.set("namesrvAddr", env);
             }
         }
-        let default_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let broker_ip1 = ip(&mut props, "brokerIP1", default_ip)?;
         let store_root: PathBuf = props.get("storePathRootDir", home().join("store"))?;
-        let listen_port = props.get("listenPort", 10911u16)?;
+        let network = NetworkConfig::load(&mut props)?;
         let cfg = BrokerConfig {
             cluster_name: props.get("brokerClusterName", "DefaultCluster".to_owned())?,
             broker_name: props.get("brokerName", "DEFAULT_BROKER".to_owned())?,
             broker_id: props.get("brokerId", 0i64)?,
             role: props.get("brokerRole", BrokerRole::AsyncMaster)?,
             flush_disk_type: props.get("flushDiskType", FlushDiskType::Async)?,
-            network: NetworkConfig {
-                listen_port,
-                advertised_port: props.get("brokerAdvertisedPort", listen_port)?,
-                bind_address: ip(&mut props, "bindAddress", IpAddr::V4(Ipv4Addr::UNSPECIFIED))?,
-                broker_ip1,
-                broker_ip2: ip(&mut props, "brokerIP2", broker_ip1)?,
-                namesrv_addrs: props
-                    .get("namesrvAddr", String::new())?
-                    .split(';')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                master_service_address: Some(props.get("masterServiceAddress", String::new())?)
-                    .filter(|a| !a.trim().is_empty()),
-                register_period: millis(&mut props, "registerNameServerPeriod", 30_000)?
-                    .clamp(Duration::from_secs(10), Duration::from_secs(60)),
-                max_queue_wait: millis(&mut props, "waitTimeMillsInSendQueue", 200)?,
-                server: ServerConfig::load(&mut props)?,
-            },
-            ha: HaConfig::load(&mut props, listen_port)?,
+            ha: HaConfig::load(&mut props, network.listen_port)?,
             policy: PolicyConfig {
                 auto_create_topic: props.get("autoCreateTopicEnable", true)?,
                 auto_create_group: props.get("autoCreateSubscriptionGroup", true)?,
@@ -365,10 +309,8 @@ impl BrokerConfig {
                     .then(|| props.get("msgTraceTopicName", "RMQ_SYS_TRACE_TOPIC".to_owned()))
                     .transpose()?,
             },
-            metrics: {
-                let bind_address = ip(&mut props, "bindAddress", IpAddr::V4(Ipv4Addr::UNSPECIFIED))?;
-                crate::metrics::MetricsConfig::load(&mut props, bind_address)?
-            },
+            metrics: crate::metrics::MetricsConfig::load(&mut props, network.bind_address)?,
+            network,
             commit_log_dir: props.get("storePathCommitLog", store_root.join("commitlog"))?,
             store_root,
             commit_log_file_size: props.get("mappedFileSizeCommitLog", 1024 * 1024 * 1024u64)?,
@@ -500,17 +442,13 @@ impl BrokerConfig {
             disk_budget_bytes: self.disk_budget_bytes,
             max_hash_slot_num: self.max_hash_slot_num,
             max_index_num: self.max_index_num,
-            ..StoreConfig::new(self.store_root.clone(), self.broker_addr_socket())
+            ..StoreConfig::new(self.store_root.clone(), self.network.store_host())
         }
     }
 
-    /// `brokerIP1:brokerAdvertisedPort` (`listenPort` by default), as registered with the NameServer.
+    /// The address registered with the NameServers ([`NetworkConfig::broker_addr`]).
     pub fn broker_addr(&self) -> String {
-        self.broker_addr_socket().to_string()
-    }
-
-    fn broker_addr_socket(&self) -> std::net::SocketAddr {
-        std::net::SocketAddr::new(self.network.broker_ip1, self.network.advertised_port)
+        self.network.broker_addr()
     }
 
     /// `brokerIP2:(listenPort+1)`, the HA address.
@@ -538,16 +476,6 @@ mod tests {
         assert_eq!(cfg.file_reserved_hours, 48);
         assert!(cfg.policy.auto_create_topic);
         assert_eq!(cfg.max_message_size, 4 * 1024 * 1024);
-    }
-
-    #[test]
-    fn an_advertised_port_is_registered_and_written_into_message_ids() {
-        let props =
-            Properties::parse("brokerIP1=10.0.0.7\nlistenPort=10911\nbrokerAdvertisedPort=31911\n").expect("parses");
-        let cfg = BrokerConfig::from_properties(props).expect("valid");
-        assert_eq!(cfg.broker_addr(), "10.0.0.7:31911");
-        assert_eq!(cfg.store_config().store_host.to_string(), "10.0.0.7:31911");
-        assert_eq!(cfg.network.listen_port, 10911, "it still listens on listenPort");
     }
 
     #[test]

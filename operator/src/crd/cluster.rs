@@ -87,13 +87,11 @@ pub struct RocketMQClusterSpec {
     /// The Prometheus endpoints of NameServers and brokers.
     #[serde(default)]
     pub metrics: MetricsSpec,
-    /// Clients outside the Kubernetes cluster: a NodePort Service per broker pod and one for the
-    /// NameServers; every broker then registers `<its node's IP>:<its node port>`, the address
-    /// clients inside the cluster use too. `LoadBalancer` is not supported yet.
+    /// Clients outside the Kubernetes cluster: a NodePort or LoadBalancer Service per broker pod
+    /// and one for the NameServers. Every broker then registers the address its Service gives it
+    /// (`<its node's IP>:<its node port>`, or `<the load balancer's IP or name>:10911`), the
+    /// address clients inside the cluster use too. A broker starts once its address is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("self.type == 'NodePort'").message(
-        "externalAccess.type LoadBalancer is not supported yet: use NodePort"
-    ))]
     pub external_access: Option<ExternalAccessSpec>,
     /// Where pods may run.
     #[serde(default)]
@@ -331,6 +329,10 @@ pub struct ExternalAccessSpec {
     /// `NodePort` or `LoadBalancer`.
     #[serde(rename = "type")]
     pub service_type: ExternalServiceType,
+    /// Annotations of the external Services, e.g. a cloud's load balancer settings
+    /// (`service.beta.kubernetes.io/aws-load-balancer-type: nlb`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// The Service type of external access.

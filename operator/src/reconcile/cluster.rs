@@ -50,10 +50,11 @@ pub async fn reconcile(cluster: &RocketMQCluster, ctx: &Context) -> Result<Actio
     }
     let paused = cluster.annotations().get(PAUSED).is_some_and(|v| v == "true");
     let mut scale_in = ScaleIn::default();
+    let mut waiting_for_addresses = Vec::new();
     if paused {
         scale_in.draining = cluster.status.iter().flat_map(|s| s.draining.clone()).collect();
     } else {
-        apply_all(cluster, ctx, &ns).await?;
+        waiting_for_addresses = apply_all(cluster, ctx, &ns).await?;
         scale_in = super::scale_in::scale_in(cluster, ctx, &ns).await?;
     }
     let supervised = supervised_groups(cluster);
@@ -65,7 +66,8 @@ pub async fn reconcile(cluster: &RocketMQCluster, ctx: &Context) -> Result<Actio
     report_failovers(cluster, ctx, &key, &seen).await;
     let switchover_pending = !paused && manual_switchover(cluster, ctx, &ns, &key, &seen).await?;
     let soon = switchover_pending || !scale_in.draining.is_empty();
-    let mut observation = Observation { paused, blocked: scale_in.blocked, ..Observation::default() };
+    let mut observation =
+        Observation { paused, blocked: scale_in.blocked, waiting_for_addresses, ..Observation::default() };
     let sets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ns);
     observation.sets.push(observe(&sets, &names::namesrv(cluster), cluster.spec.name_server.replicas).await?);
     let mut groups = Vec::new();
@@ -103,32 +105,49 @@ where
     Ok(api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?)
 }
 
-async fn apply_all(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<(), Error> {
+/// Applies every object; the answer names the external Services whose address is not known yet
+/// (their group's ConfigMap and StatefulSet wait for it).
+async fn apply_all(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<Vec<String>, Error> {
     apply(ctx, ns, &namesrv::service(cluster)).await?;
     apply(ctx, ns, &namesrv::config_map(cluster)).await?;
     apply(ctx, ns, &namesrv::stateful_set(cluster)).await?;
     if external::enabled(cluster) {
         apply(ctx, ns, &external::namesrv_service(cluster)).await?;
     }
+    let mut waiting = Vec::new();
     for g in 0..cluster.spec.broker.groups {
-        // External Services first: their node ports go into the pods' configuration.
-        let mut node_ports = std::collections::BTreeMap::new();
+        // External Services first: the addresses they give go into the pods' configuration.
+        let mut overlays = external::Overlays::new();
+        let mut unknown = Vec::new();
         if external::enabled(cluster) {
             for ordinal in 0..cluster.spec.broker.replicas_per_group {
                 let service = apply(ctx, ns, &external::broker_service(cluster, g, ordinal)).await?;
-                if let Some(port) = external::node_port(&service) {
-                    node_ports.insert(ordinal, port);
+                if let Some(overlay) = external::overlay(cluster, &service) {
+                    overlays.insert(ordinal, overlay);
+                } else {
+                    unknown.push(service.name_any());
                 }
             }
         }
-        apply(ctx, ns, &broker::config_map_with_ports(cluster, g, &node_ports)).await?;
+        // A broker would register an address clients cannot reach: its pods wait (a load
+        // balancer's address arrives in its Service's status, which wakes this reconcile).
+        let known = unknown.is_empty();
+        if !known {
+            info!(group = g, services = ?unknown, "waiting for the external Services' addresses");
+            waiting.extend(unknown);
+        }
+        if known {
+            apply(ctx, ns, &broker::config_map_with_external(cluster, g, &overlays)).await?;
+        }
         apply(ctx, ns, &broker::headless_service(cluster, g)).await?;
         apply(ctx, ns, &broker::master_service(cluster, g)).await?;
-        apply(ctx, ns, &broker::stateful_set_with_ports(cluster, g, &node_ports)).await?;
+        if known {
+            apply(ctx, ns, &broker::stateful_set_with_external(cluster, g, &overlays)).await?;
+        }
         apply(ctx, ns, &broker::disruption_budget(cluster, g)).await?;
     }
     remove_unwanted_external_services(cluster, ctx, ns).await?;
-    Ok(())
+    Ok(waiting)
 }
 
 /// Deletes the cluster's external Services no longer wanted ([`external::unwanted`]).

@@ -19,10 +19,11 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::external::Overlays;
 use super::namesrv::service_port;
 use super::{broker_conf, child_meta, container, field_env, labels, names, pod_spec, port, probe};
 use super::{BROKER_ADMIN_PORT, BROKER_HA_PORT, BROKER_METRICS_PORT, BROKER_PORT, BROKER_VIP_PORT, CONF_DIR, DATA_DIR};
-use crate::crd::cluster::{RetentionPolicy, RocketMQCluster};
+use crate::crd::cluster::{ExternalServiceType, RetentionPolicy, RocketMQCluster};
 
 const COMPONENT: &str = "broker";
 /// The label naming a pod's broker group.
@@ -41,14 +42,14 @@ pub fn group_labels(cluster: &RocketMQCluster, group: i32) -> BTreeMap<String, S
 
 /// `broker.conf` and the per-pod overlays.
 pub fn config_map(cluster: &RocketMQCluster, group: i32) -> ConfigMap {
-    config_map_with_ports(cluster, group, &BTreeMap::new())
+    config_map_with_external(cluster, group, &Overlays::new())
 }
 
-/// [`config_map`] with each pod's external node port, by ordinal (`spec.externalAccess`).
-pub fn config_map_with_ports(cluster: &RocketMQCluster, group: i32, node_ports: &BTreeMap<i32, i32>) -> ConfigMap {
+/// [`config_map`] with each pod's external address, by ordinal (`spec.externalAccess`).
+pub fn config_map_with_external(cluster: &RocketMQCluster, group: i32, external: &Overlays) -> ConfigMap {
     ConfigMap {
         metadata: child_meta(cluster, names::broker_group(cluster, group), group_labels(cluster, group)),
-        data: Some(broker_conf::config_files_with_ports(cluster, group, node_ports)),
+        data: Some(broker_conf::config_files_with_external(cluster, group, external)),
         ..ConfigMap::default()
     }
 }
@@ -106,12 +107,12 @@ pub fn disruption_budget(cluster: &RocketMQCluster, group: i32) -> PodDisruption
 
 /// The group's StatefulSet.
 pub fn stateful_set(cluster: &RocketMQCluster, group: i32) -> StatefulSet {
-    stateful_set_with_ports(cluster, group, &BTreeMap::new())
+    stateful_set_with_external(cluster, group, &Overlays::new())
 }
 
-/// [`stateful_set`] whose configuration hash covers each pod's node port, so a changed port
-/// (a recreated Service) restarts the pod that advertises it.
-pub fn stateful_set_with_ports(cluster: &RocketMQCluster, group: i32, node_ports: &BTreeMap<i32, i32>) -> StatefulSet {
+/// [`stateful_set`] whose configuration hash covers each pod's external address, so a changed
+/// one (a recreated Service) restarts the pod that advertises it.
+pub fn stateful_set_with_external(cluster: &RocketMQCluster, group: i32, external: &Overlays) -> StatefulSet {
     let spec = &cluster.spec.broker;
     let labels = group_labels(cluster, group);
     let metrics = cluster.spec.metrics.enabled.then_some(BROKER_METRICS_PORT);
@@ -126,16 +127,22 @@ pub fn stateful_set_with_ports(cluster: &RocketMQCluster, group: i32, node_ports
         field_env("POD_IP", "status.podIP"),
         field_env("POD_INDEX", "metadata.labels['apps.kubernetes.io/pod-index']"),
     ];
-    if super::external::enabled(cluster) {
+    let external_file = format!("{CONF_DIR}/pod-$(POD_INDEX)-external.conf");
+    match super::external::service_type(cluster) {
         // Clients reach the broker at its node's address and its Service's node port; its
         // slaves still replicate from its pod IP.
-        env.push(field_env("HOST_IP", "status.hostIP"));
-        let port_file = format!("{CONF_DIR}/pod-$(POD_INDEX)-external.conf");
-        args.extend(
-            ["-c", &port_file, "--set", "brokerIP1=$(HOST_IP)", "--set", "brokerIP2=$(POD_IP)"].map(str::to_owned),
-        );
-    } else {
-        args.extend(["--set", "brokerIP1=$(POD_IP)"].map(str::to_owned));
+        Some(ExternalServiceType::NodePort) => {
+            env.push(field_env("HOST_IP", "status.hostIP"));
+            args.extend(
+                ["-c", &external_file, "--set", "brokerIP1=$(HOST_IP)", "--set", "brokerIP2=$(POD_IP)"]
+                    .map(str::to_owned),
+            );
+        }
+        // Clients reach it at its load balancer's address (the file's brokerAdvertisedHost).
+        Some(ExternalServiceType::LoadBalancer) => {
+            args.extend(["-c", &external_file, "--set", "brokerIP1=$(POD_IP)"].map(str::to_owned));
+        }
+        None => args.extend(["--set", "brokerIP1=$(POD_IP)"].map(str::to_owned)),
     }
     server.args = Some(args);
     server.env = Some(env);
@@ -175,7 +182,7 @@ pub fn stateful_set_with_ports(cluster: &RocketMQCluster, group: i32, node_ports
         spread_members(&mut pod.affinity, &labels);
     }
     let mut annotations = super::pod_annotations(cluster);
-    annotations.insert(CONFIG_HASH.to_owned(), config_hash(cluster, group, node_ports));
+    annotations.insert(CONFIG_HASH.to_owned(), config_hash(cluster, group, external));
     StatefulSet {
         metadata: child_meta(cluster, names::broker_group(cluster, group), labels.clone()),
         spec: Some(StatefulSetSpec {
@@ -244,9 +251,9 @@ fn spread_members(affinity: &mut Option<Affinity>, group: &BTreeMap<String, Stri
 }
 
 /// A CRC32 of the group's configuration files, hex.
-pub fn config_hash(cluster: &RocketMQCluster, group: i32, node_ports: &BTreeMap<i32, i32>) -> String {
+pub fn config_hash(cluster: &RocketMQCluster, group: i32, external: &Overlays) -> String {
     let mut crc = crc32fast::Hasher::new();
-    for (name, text) in broker_conf::config_files_with_ports(cluster, group, node_ports) {
+    for (name, text) in broker_conf::config_files_with_external(cluster, group, external) {
         crc.update(name.as_bytes());
         crc.update(&[0]);
         crc.update(text.as_bytes());

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use super::external::Overlays;
 use super::{names, BROKER_ADMIN_PORT, BROKER_HA_PORT, BROKER_METRICS_PORT, BROKER_PORT, DATA_DIR};
 use crate::crd::cluster::{FlushDiskType, ReplicationMode, RocketMQCluster};
 
@@ -17,24 +18,24 @@ pub fn fencing_lease_ms(cluster: &RocketMQCluster) -> u64 {
 
 /// The ConfigMap's data: `broker.conf` and `pod-<i>.conf` for each member.
 pub fn config_files(cluster: &RocketMQCluster, group: i32) -> BTreeMap<String, String> {
-    config_files_with_ports(cluster, group, &BTreeMap::new())
+    config_files_with_external(cluster, group, &Overlays::new())
 }
 
-/// [`config_files`] with each pod's external node port (`spec.externalAccess`), by ordinal.
-pub fn config_files_with_ports(
+/// [`config_files`] with each pod's external address (`spec.externalAccess`), by ordinal.
+pub fn config_files_with_external(
     cluster: &RocketMQCluster,
     group: i32,
-    node_ports: &BTreeMap<i32, i32>,
+    external: &Overlays,
 ) -> BTreeMap<String, String> {
     let mut files = BTreeMap::from([("broker.conf".to_owned(), shared(cluster, group))]);
-    let external = super::external::enabled(cluster);
+    let external_access = super::external::enabled(cluster);
     for ordinal in 0..cluster.spec.broker.replicas_per_group {
         files.insert(format!("pod-{ordinal}.conf"), per_pod(cluster, group, ordinal));
         // Its own file, read only by the external pod template: a pod of the previous template
         // restarting mid-roll must not pair its pod IP with a node port.
-        if external {
-            let port = node_ports.get(&ordinal).map_or(String::new(), |p| format!("brokerAdvertisedPort={p}\n"));
-            files.insert(format!("pod-{ordinal}-external.conf"), port);
+        if external_access {
+            let overlay = external.get(&ordinal).cloned().unwrap_or_default();
+            files.insert(format!("pod-{ordinal}-external.conf"), overlay);
         }
     }
     files

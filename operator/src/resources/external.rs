@@ -1,9 +1,13 @@
-//! `spec.externalAccess` (NodePort): one Service per broker pod, selecting that pod alone, and
-//! one for the NameServers, each with a node port the apiserver allocates. A broker registers
-//! its node's IP (`brokerIP1`, from the downward API) and its Service's node port
-//! (`brokerAdvertisedPort`, written into its `pod-<i>.conf` once the port is known), so clients
-//! inside and outside the cluster reach it at `<node IP>:<node port>`. Replication stays on pod
-//! IPs (`brokerIP2`).
+//! `spec.externalAccess`: one Service per broker pod, selecting that pod alone, and one for the
+//! NameServers, of type `NodePort` or `LoadBalancer`. Each broker registers the address its
+//! Service gives it, written into its `pod-<i>-external.conf` once the apiserver (a node port) or
+//! the cloud's load balancer controller (an ingress IP or name) has given it:
+//! - `NodePort`: its node's IP (`brokerIP1`, from the downward API) and the node port
+//!   (`brokerAdvertisedPort`), so clients reach it at `<node IP>:<node port>`;
+//! - `LoadBalancer`: the load balancer's IP or DNS name (`brokerAdvertisedHost`) and the broker
+//!   port, which the load balancer forwards.
+//!
+//! Replication stays on pod IPs (`brokerIP2`). Clients inside the cluster use the same addresses.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +15,7 @@ use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use kube::ResourceExt;
 
 use super::{broker, child_meta, labels, names, BROKER_PORT, NAMESRV_PORT};
-use crate::crd::cluster::RocketMQCluster;
+use crate::crd::cluster::{ExternalServiceType, RocketMQCluster};
 
 /// The label Kubernetes puts on a StatefulSet pod with its name.
 const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
@@ -20,9 +24,17 @@ pub const EXTERNAL_LABEL: &str = "rmq.io/external";
 /// The Service port name.
 const PORT_NAME: &str = "remoting";
 
+/// Each broker pod's `pod-<i>-external.conf`, by ordinal: the address its external Service gave it.
+pub type Overlays = BTreeMap<i32, String>;
+
 /// Whether the cluster asks for external access.
 pub fn enabled(cluster: &RocketMQCluster) -> bool {
     cluster.spec.external_access.is_some()
+}
+
+/// The type of the external Services (`None` without external access).
+pub fn service_type(cluster: &RocketMQCluster) -> Option<ExternalServiceType> {
+    cluster.spec.external_access.as_ref().map(|e| e.service_type)
 }
 
 /// The external Service of pod `ordinal` of group `group`.
@@ -30,7 +42,7 @@ pub fn broker_service(cluster: &RocketMQCluster, group: i32, ordinal: i32) -> Se
     let pod = format!("{}-{ordinal}", names::broker_group(cluster, group));
     let mut selector = broker::group_labels(cluster, group);
     selector.insert(POD_NAME_LABEL.to_owned(), pod.clone());
-    let mut service = node_port_service(
+    let mut service = external_service(
         cluster,
         format!("{pod}-external"),
         broker::group_labels(cluster, group),
@@ -48,10 +60,10 @@ pub fn broker_service(cluster: &RocketMQCluster, group: i32, ordinal: i32) -> Se
 /// The NameServers' external Service (any NameServer answers for the whole cluster).
 pub fn namesrv_service(cluster: &RocketMQCluster) -> Service {
     let labels = labels(cluster, "namesrv");
-    node_port_service(cluster, format!("{}-external", names::namesrv(cluster)), labels.clone(), labels, NAMESRV_PORT)
+    external_service(cluster, format!("{}-external", names::namesrv(cluster)), labels.clone(), labels, NAMESRV_PORT)
 }
 
-fn node_port_service(
+fn external_service(
     cluster: &RocketMQCluster,
     name: String,
     mut own_labels: BTreeMap<String, String>,
@@ -59,15 +71,37 @@ fn node_port_service(
     port: i32,
 ) -> Service {
     own_labels.insert(EXTERNAL_LABEL.to_owned(), "true".to_owned());
+    let mut metadata = child_meta(cluster, name, own_labels);
+    let annotations = cluster.spec.external_access.as_ref().map(|e| e.annotations.clone()).unwrap_or_default();
+    if !annotations.is_empty() {
+        metadata.annotations = Some(annotations);
+    }
+    let type_ = match service_type(cluster) {
+        Some(ExternalServiceType::LoadBalancer) => "LoadBalancer",
+        _ => "NodePort",
+    };
     Service {
-        metadata: child_meta(cluster, name, own_labels),
+        metadata,
         spec: Some(ServiceSpec {
-            type_: Some("NodePort".to_owned()),
+            type_: Some(type_.to_owned()),
             selector: Some(selector),
             ports: Some(vec![ServicePort { name: Some(PORT_NAME.to_owned()), port, ..ServicePort::default() }]),
             ..ServiceSpec::default()
         }),
         ..Service::default()
+    }
+}
+
+/// The `pod-<i>-external.conf` of the broker behind `service`, an external Service of
+/// `cluster` as the apiserver returned it, once the address it advertises is known.
+pub fn overlay(cluster: &RocketMQCluster, service: &Service) -> Option<String> {
+    match service_type(cluster)? {
+        ExternalServiceType::NodePort => Some(format!("brokerAdvertisedPort={}\n", node_port(service)?)),
+        ExternalServiceType::LoadBalancer => {
+            let ingress = service.status.as_ref()?.load_balancer.as_ref()?.ingress.as_ref()?;
+            let host = ingress.iter().find_map(|i| i.ip.clone().or_else(|| i.hostname.clone()))?;
+            Some(format!("brokerAdvertisedHost={host}\n"))
+        }
     }
 }
 

@@ -271,13 +271,18 @@ fn external_access_gives_each_broker_a_node_port_service_and_its_address() {
     assert_eq!(selector["statefulset.kubernetes.io/pod-name"], "demo-broker-1-2");
     assert_eq!(external::namesrv_service(&c).metadata.name.as_deref(), Some("demo-namesrv-external"));
 
-    let ports = std::collections::BTreeMap::from([(0, 31001), (1, 31002)]);
-    let files = broker::config_map_with_ports(&c, 1, &ports).data.expect("data");
+    let mut allocated = svc.clone();
+    assert_eq!(external::overlay(&c, &allocated), None, "no node port allocated yet");
+    allocated.spec.as_mut().and_then(|s| s.ports.as_mut()).expect("ports")[0].node_port = Some(31002);
+    let overlay = external::overlay(&c, &allocated).expect("a node port");
+    assert_eq!(overlay, "brokerAdvertisedPort=31002\n");
+    let overlays = external::Overlays::from([(1, overlay)]);
+    let files = broker::config_map_with_external(&c, 1, &overlays).data.expect("data");
     assert_eq!(files["pod-1-external.conf"], "brokerAdvertisedPort=31002\n");
     assert!(!files["pod-1.conf"].contains("brokerAdvertisedPort"), "pods of another template never read it");
-    assert_eq!(files["pod-2-external.conf"], "", "no port allocated yet: none written");
-    let hash = |ports| broker::config_hash(&c, 1, ports);
-    assert_ne!(hash(&ports), hash(&std::collections::BTreeMap::new()), "a new node port restarts the pod");
+    assert_eq!(files["pod-2-external.conf"], "", "not known: nothing written");
+    let hash = |overlays| broker::config_hash(&c, 1, overlays);
+    assert_ne!(hash(&overlays), hash(&external::Overlays::new()), "a new node port restarts the pod");
 
     let set = broker::stateful_set(&c, 1);
     let server = &pod(&set).containers[0];
@@ -305,4 +310,40 @@ fn without_security_no_secret_is_mounted_and_acl_stays_off() {
     assert!(!conf.contains("aclEnable") && !conf.contains("grpcAdminTls"), "{conf}");
     let set = broker::stateful_set(&c, 0);
     assert!(pod(&set).volumes.iter().flatten().all(|v| v.secret.is_none()));
+}
+
+#[test]
+fn a_load_balancer_per_broker_gives_it_the_load_balancers_address() {
+    use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, ServiceStatus};
+    let c = cluster("  externalAccess:\n    type: LoadBalancer\n    annotations: {lb.example.com/kind: nlb}\n");
+    let mut svc = external::broker_service(&c, 0, 1);
+    let spec = svc.spec.as_ref().expect("spec");
+    assert_eq!(spec.type_.as_deref(), Some("LoadBalancer"));
+    assert_eq!(spec.external_traffic_policy.as_deref(), Some("Local"));
+    let annotations = svc.metadata.annotations.as_ref().expect("annotations");
+    assert_eq!(annotations["lb.example.com/kind"], "nlb");
+    let namesrv = external::namesrv_service(&c);
+    assert_eq!(namesrv.spec.and_then(|s| s.type_).as_deref(), Some("LoadBalancer"));
+
+    assert_eq!(external::overlay(&c, &svc), None, "no address until the load balancer controller gives one");
+    let ingress = |ip: Option<&str>, hostname: Option<&str>| ServiceStatus {
+        load_balancer: Some(LoadBalancerStatus {
+            ingress: Some(vec![LoadBalancerIngress {
+                ip: ip.map(str::to_owned),
+                hostname: hostname.map(str::to_owned),
+                ..LoadBalancerIngress::default()
+            }]),
+        }),
+        ..ServiceStatus::default()
+    };
+    svc.status = Some(ingress(Some("203.0.113.9"), None));
+    assert_eq!(external::overlay(&c, &svc).as_deref(), Some("brokerAdvertisedHost=203.0.113.9\n"));
+    svc.status = Some(ingress(None, Some("a1b2.elb.example.com")));
+    assert_eq!(external::overlay(&c, &svc).as_deref(), Some("brokerAdvertisedHost=a1b2.elb.example.com\n"));
+
+    let set = broker::stateful_set(&c, 0);
+    let server = &pod(&set).containers[0];
+    let args = server.args.as_ref().expect("args").join(" ");
+    assert!(args.ends_with("-c /etc/rmq/pod-$(POD_INDEX)-external.conf --set brokerIP1=$(POD_IP)"), "{args}");
+    assert!(!server.env.iter().flatten().any(|e| e.name == "HOST_IP"), "the node's address plays no part");
 }
