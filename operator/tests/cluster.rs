@@ -489,7 +489,6 @@ async fn the_api_server_refuses_invalid_specs_with_the_schemas_message() {
         (json!({"broker": {"replication": {"inSyncReplicas": 3}}}), "inSyncReplicas cannot exceed"),
         (json!({"broker": {"storage": {"size": "lots"}}}), "positive quantity"),
         (json!({"image": ""}), "image must not be empty"),
-        (json!({"externalAccess": {"type": "Ingress"}}), "Unsupported value"),
         (
             json!({"externalAccess": {"type": "NodePort"}, "broker": {"advertiseMasterService": true}}),
             "exclude each other",
