@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -463,12 +463,44 @@ async fn external_access_gives_brokers_node_ports_or_load_balancers_that_they_ad
     let args = template_args(sets.get("delta-broker-0").await.expect("get")).join(" ");
     assert!(args.ends_with("-external.conf --set brokerIP1=$(POD_IP)"), "{args}");
 
+    // Node ports on each node's external IP: the operator (with the chart's RBAC) lists the
+    // nodes' addresses for brokers to read their own node's.
+    let nodes: Api<Node> = Api::all(client.clone());
+    let node_name = format!("{ns}-node");
+    let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node_name}});
+    nodes.create(&PostParams::default(), &serde_json::from_value(node).expect("node")).await.expect("create node");
+    let status = json!({"status": {"addresses": [{"type": "InternalIP", "address": "10.9.0.1"},
+                                                 {"type": "ExternalIP", "address": "198.51.100.7"}]}});
+    nodes.patch_status(&node_name, &PatchParams::default(), &Patch::Merge(status)).await.expect("node status");
+    let patch = json!({"spec": {"externalAccess": {"type": "NodePort", "nodeAddressType": "ExternalIP"}}});
+    clusters.patch("delta", &PatchParams::default(), &Patch::Merge(patch)).await.expect("patch");
+    eventually("the node's external address listed for brokers", || async {
+        let data = maps.get_opt("delta-node-addresses").await.expect("get")?.data?;
+        (data.get(&format!("{node_name}.conf"))? == "brokerAdvertisedHost=198.51.100.7\n").then_some(())
+    })
+    .await;
+    eventually("brokers reading their node's file", || async {
+        let args = template_args(sets.get("delta-broker-0").await.expect("get")).join(" ");
+        args.contains("-c /etc/rmq-nodes/$(NODE_NAME).conf").then_some(())
+    })
+    .await;
+    // A node's new address reaches the list.
+    let status = json!({"status": {"addresses": [{"type": "ExternalIP", "address": "198.51.100.8"}]}});
+    nodes.patch_status(&node_name, &PatchParams::default(), &Patch::Merge(status)).await.expect("node status");
+    eventually("the node's new address listed", || async {
+        let data = maps.get_opt("delta-node-addresses").await.expect("get")?.data?;
+        (data.get(&format!("{node_name}.conf"))? == "brokerAdvertisedHost=198.51.100.8\n").then_some(())
+    })
+    .await;
+    let _ = nodes.delete(&node_name, &DeleteParams::default()).await;
+
     // Turned off: the external Services go.
     let patch = json!({"spec": {"externalAccess": null}});
     clusters.patch("delta", &PatchParams::default(), &Patch::Merge(patch)).await.expect("patch");
     eventually("the external Services to go", || async {
         let gone = services.get_opt("delta-namesrv-external").await.expect("get").is_none()
-            && services.get_opt("delta-broker-0-0-external").await.expect("get").is_none();
+            && services.get_opt("delta-broker-0-0-external").await.expect("get").is_none()
+            && maps.get_opt("delta-node-addresses").await.expect("get").is_none();
         gone.then_some(())
     })
     .await;
@@ -489,6 +521,10 @@ async fn the_api_server_refuses_invalid_specs_with_the_schemas_message() {
         (json!({"broker": {"replication": {"inSyncReplicas": 3}}}), "inSyncReplicas cannot exceed"),
         (json!({"broker": {"storage": {"size": "lots"}}}), "positive quantity"),
         (json!({"image": ""}), "image must not be empty"),
+        (
+            json!({"externalAccess": {"type": "LoadBalancer", "nodeAddressType": "ExternalIP"}}),
+            "applies to type NodePort only",
+        ),
         (
             json!({"externalAccess": {"type": "NodePort"}, "broker": {"advertiseMasterService": true}}),
             "exclude each other",

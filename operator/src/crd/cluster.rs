@@ -323,16 +323,51 @@ impl Default for MetricsSpec {
 }
 
 /// Per-broker Services for clients outside the cluster.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.nodeAddressType) || self.type == 'NodePort'")
+    .message("externalAccess.nodeAddressType applies to type NodePort only"))]
 pub struct ExternalAccessSpec {
     /// `NodePort` or `LoadBalancer`.
     #[serde(rename = "type")]
     pub service_type: ExternalServiceType,
+    /// `NodePort`: which of its node's addresses a broker advertises (`ExternalIP`,
+    /// `ExternalDNS`, `InternalIP`, `InternalDNS`, `Hostname`, as the Node's status lists them).
+    /// Unset: the node's primary IP (the pod's `status.hostIP`), usually its internal one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_address_type: Option<NodeAddressType>,
     /// Annotations of the external Services, e.g. a cloud's load balancer settings
     /// (`service.beta.kubernetes.io/aws-load-balancer-type: nlb`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+}
+
+/// A type of a Node's address (`status.addresses[].type`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, schemars::JsonSchema)]
+pub enum NodeAddressType {
+    /// Reachable from outside the cluster's network.
+    ExternalIP,
+    /// A DNS name resolving to an external IP.
+    ExternalDNS,
+    /// Reachable within the cluster's network.
+    InternalIP,
+    /// A DNS name resolving to an internal IP.
+    InternalDNS,
+    /// The node's host name.
+    Hostname,
+}
+
+impl NodeAddressType {
+    /// The name Kubernetes gives the type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeAddressType::ExternalIP => "ExternalIP",
+            NodeAddressType::ExternalDNS => "ExternalDNS",
+            NodeAddressType::InternalIP => "InternalIP",
+            NodeAddressType::InternalDNS => "InternalDNS",
+            NodeAddressType::Hostname => "Hostname",
+        }
+    }
 }
 
 /// The Service type of external access.

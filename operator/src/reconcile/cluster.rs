@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
 use k8s_openapi::chrono::Utc;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -114,6 +114,7 @@ async fn apply_all(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result
     if external::enabled(cluster) {
         apply(ctx, ns, &external::namesrv_service(cluster)).await?;
     }
+    node_addresses(cluster, ctx, ns).await?;
     let mut waiting = Vec::new();
     for g in 0..cluster.spec.broker.groups {
         // External Services first: the addresses they give go into the pods' configuration.
@@ -148,6 +149,30 @@ async fn apply_all(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result
     }
     remove_unwanted_external_services(cluster, ctx, ns).await?;
     Ok(waiting)
+}
+
+/// Writes the node-addresses ConfigMap when the cluster advertises a node address type (once
+/// the node watch has listed every node: an early empty list would hide every node), and
+/// deletes it when not.
+async fn node_addresses(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<(), Error> {
+    if external::node_address_type(cluster).is_none() {
+        let maps = Api::<ConfigMap>::namespaced(ctx.client.clone(), ns);
+        let name = names::node_addresses(cluster);
+        if maps.get_opt(&name).await?.is_some() {
+            info!(config_map = %name, "deleting the node addresses no longer advertised");
+            maps.delete(&name, &DeleteParams::background()).await?;
+        }
+        return Ok(());
+    }
+    if tokio::time::timeout(Duration::from_secs(10), ctx.nodes.wait_until_ready()).await.map_or(true, |r| r.is_err()) {
+        tracing::warn!("the node list is not known yet: node addresses left as they are");
+        return Ok(());
+    }
+    let nodes = ctx.nodes.state();
+    if let Some(map) = external::node_addresses(cluster, nodes.iter().map(|n| n.as_ref())) {
+        apply(ctx, ns, &map).await?;
+    }
+    Ok(())
 }
 
 /// Deletes the cluster's external Services no longer wanted ([`external::unwanted`]).

@@ -6,6 +6,7 @@
 
 mod access;
 pub mod cluster;
+mod nodes;
 mod scale_in;
 mod seed;
 pub mod supervisor;
@@ -78,6 +79,8 @@ pub struct Context {
     pub supervisors: supervisor::Supervisors,
     /// Every `RocketMQCluster` the controller watches.
     pub clusters: Store<RocketMQCluster>,
+    /// Every Node's name and addresses (`externalAccess.nodeAddressType`).
+    pub nodes: Store<k8s_openapi::api::core::v1::Node>,
     /// How often a synced `Topic` is compared with the brokers again (drift).
     pub topic_resync: Duration,
 }
@@ -99,8 +102,10 @@ pub async fn run(client: Client, metrics: Metrics, settings: Settings) {
     metrics.kind_series("Topic", Error::LABELS);
     let controller =
         Controller::new(Api::<RocketMQCluster>::all(client.clone()), WatcherConfig::default().any_semantic());
+    let (nodes, node_changes, node_watch) = nodes::watch(client.clone());
     let ctx = Arc::new(Context {
         clusters: controller.store(),
+        nodes,
         recorder: Recorder::new(client.clone(), reporter),
         metrics: metrics.clone(),
         supervisors: supervisor::Supervisors::default(),
@@ -113,6 +118,7 @@ pub async fn run(client: Client, metrics: Metrics, settings: Settings) {
         .owns(Api::<Service>::all(client.clone()), owned.clone())
         .owns(Api::<ConfigMap>::all(client.clone()), owned.clone())
         .owns(Api::<PodDisruptionBudget>::all(client.clone()), owned)
+        .reconcile_all_on(node_changes)
         .shutdown_on_signal()
         .run(timed_reconcile, error_policy, ctx.clone())
         .for_each(|result| {
@@ -155,7 +161,11 @@ pub async fn run(client: Client, metrics: Metrics, settings: Settings) {
         });
     metrics.set_running(true);
     info!("reconciling RocketMQCluster and Topic resources");
-    tokio::join!(clusters, topics);
+    // The node watch ends with the process: the controllers' end (a signal) ends the select.
+    tokio::select! {
+        _ = async { tokio::join!(clusters, topics) } => {}
+        () = node_watch => {}
+    }
     metrics.set_running(false);
     ctx.supervisors.stop_all();
 }

@@ -28,6 +28,7 @@ fn context() -> (Arc<Context>, ApiServer) {
         metrics: Metrics::new(),
         supervisors: super::supervisor::Supervisors::default(),
         clusters,
+        nodes: kube::runtime::reflector::store().0,
         client,
         topic_resync: Duration::from_secs(60),
     };
@@ -180,7 +181,11 @@ async fn a_cluster_is_applied_server_side_owned_and_in_dependency_order() {
         format!("{apps}/statefulsets/demo-broker-0"),
         "/apis/policy/v1/namespaces/shop/poddisruptionbudgets/demo-broker-0".to_owned(),
     ];
-    for path in &order {
+    for (i, path) in order.iter().enumerate() {
+        if i == 3 {
+            // No nodeAddressType: the node addresses' ConfigMap is looked for, to be deleted.
+            expect(&mut server, "GET", &format!("{core}/configmaps/demo-node-addresses"), 404, not_found()).await;
+        }
         let body = expect_apply(&mut server, path).await;
         let owner = &body["metadata"]["ownerReferences"][0];
         assert_eq!((owner["kind"].as_str(), owner["uid"].as_str()), (Some("RocketMQCluster"), Some("u-1")), "{path}");

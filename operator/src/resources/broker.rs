@@ -133,10 +133,13 @@ pub fn stateful_set_with_external(cluster: &RocketMQCluster, group: i32, externa
         // slaves still replicate from its pod IP.
         Some(ExternalServiceType::NodePort) => {
             env.push(field_env("HOST_IP", "status.hostIP"));
-            args.extend(
-                ["-c", &external_file, "--set", "brokerIP1=$(HOST_IP)", "--set", "brokerIP2=$(POD_IP)"]
-                    .map(str::to_owned),
-            );
+            args.extend(["-c", &external_file].map(str::to_owned));
+            // Its node's address of the chosen type, from the file named after its node.
+            if super::external::node_address_type(cluster).is_some() {
+                env.push(field_env("NODE_NAME", "spec.nodeName"));
+                args.extend(["-c".to_owned(), format!("{}/$(NODE_NAME).conf", super::external::NODE_ADDRESSES_DIR)]);
+            }
+            args.extend(["--set", "brokerIP1=$(HOST_IP)", "--set", "brokerIP2=$(POD_IP)"].map(str::to_owned));
         }
         // Clients reach it at its load balancer's address (the file's brokerAdvertisedHost).
         Some(ExternalServiceType::LoadBalancer) => {
@@ -167,6 +170,8 @@ pub fn stateful_set_with_external(cluster: &RocketMQCluster, group: i32, externa
         },
     ];
     mounts.extend(secret_mounts);
+    let node_addresses = super::external::node_addresses_volume(cluster);
+    mounts.extend(node_addresses.iter().map(|(_, mount)| mount.clone()));
     server.volume_mounts = Some(mounts);
     let mut pod = pod_spec(cluster, vec![server]);
     let mut volumes = vec![Volume {
@@ -175,6 +180,7 @@ pub fn stateful_set_with_external(cluster: &RocketMQCluster, group: i32, externa
         ..Volume::default()
     }];
     volumes.extend(secret_volumes);
+    volumes.extend(node_addresses.map(|(volume, _)| volume));
     pod.volumes = Some(volumes);
     // A broker flushes and deregisters on SIGTERM; give a large CommitLog time to sync.
     pod.termination_grace_period_seconds = Some(60);

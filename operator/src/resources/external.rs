@@ -3,7 +3,10 @@
 //! Service gives it, written into its `pod-<i>-external.conf` once the apiserver (a node port) or
 //! the cloud's load balancer controller (an ingress IP or name) has given it:
 //! - `NodePort`: its node's IP (`brokerIP1`, from the downward API) and the node port
-//!   (`brokerAdvertisedPort`), so clients reach it at `<node IP>:<node port>`;
+//!   (`brokerAdvertisedPort`), so clients reach it at `<node IP>:<node port>`. With
+//!   `nodeAddressType`, the node's address of that type instead: the operator lists every
+//!   node's in a ConfigMap (`<node>.conf`: `brokerAdvertisedHost=…`) and a broker reads its own
+//!   node's file, named from the downward API, so the address follows the pod to any node;
 //! - `LoadBalancer`: the load balancer's IP or DNS name (`brokerAdvertisedHost`) and the broker
 //!   port, which the load balancer forwards.
 //!
@@ -11,11 +14,16 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, Node, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+};
 use kube::ResourceExt;
 
 use super::{broker, child_meta, labels, names, BROKER_PORT, NAMESRV_PORT};
-use crate::crd::cluster::{ExternalServiceType, RocketMQCluster};
+use crate::crd::cluster::{ExternalServiceType, NodeAddressType, RocketMQCluster};
+
+/// Where brokers find the node addresses' ConfigMap.
+pub const NODE_ADDRESSES_DIR: &str = "/etc/rmq-nodes";
 
 /// The label Kubernetes puts on a StatefulSet pod with its name.
 const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
@@ -35,6 +43,49 @@ pub fn enabled(cluster: &RocketMQCluster) -> bool {
 /// The type of the external Services (`None` without external access).
 pub fn service_type(cluster: &RocketMQCluster) -> Option<ExternalServiceType> {
     cluster.spec.external_access.as_ref().map(|e| e.service_type)
+}
+
+/// The node address type brokers advertise (NodePort access with `nodeAddressType` set).
+pub fn node_address_type(cluster: &RocketMQCluster) -> Option<NodeAddressType> {
+    let access = cluster.spec.external_access.as_ref()?;
+    (access.service_type == ExternalServiceType::NodePort).then_some(access.node_address_type?)
+}
+
+/// The ConfigMap listing each of `nodes`' address of the cluster's `nodeAddressType` as a
+/// broker overlay, `<node>.conf`; nodes without such an address are left out (a broker there
+/// cannot start: it would advertise an address clients cannot reach).
+pub fn node_addresses<'a>(cluster: &RocketMQCluster, nodes: impl IntoIterator<Item = &'a Node>) -> Option<ConfigMap> {
+    let wanted = node_address_type(cluster)?.as_str();
+    let files = nodes
+        .into_iter()
+        .filter_map(|node| {
+            let addresses = node.status.as_ref()?.addresses.as_ref()?;
+            let address = addresses.iter().find(|a| a.type_ == wanted && !a.address.is_empty())?;
+            Some((format!("{}.conf", node.name_any()), format!("brokerAdvertisedHost={}\n", address.address)))
+        })
+        .collect();
+    Some(ConfigMap {
+        metadata: child_meta(cluster, names::node_addresses(cluster), labels(cluster, "broker")),
+        data: Some(files),
+        ..ConfigMap::default()
+    })
+}
+
+/// The volume holding [`node_addresses`] and its mount, when the cluster has it.
+pub fn node_addresses_volume(cluster: &RocketMQCluster) -> Option<(Volume, VolumeMount)> {
+    node_address_type(cluster)?;
+    let volume = Volume {
+        name: "node-addresses".to_owned(),
+        config_map: Some(ConfigMapVolumeSource { name: names::node_addresses(cluster), ..Default::default() }),
+        ..Volume::default()
+    };
+    let mount = VolumeMount {
+        name: "node-addresses".to_owned(),
+        mount_path: NODE_ADDRESSES_DIR.to_owned(),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    };
+    Some((volume, mount))
 }
 
 /// The external Service of pod `ordinal` of group `group`.

@@ -21,6 +21,11 @@ pub fn master_service(cluster: &RocketMQCluster, group: i32) -> String {
     format!("{}-master", broker_group(cluster, group))
 }
 
+/// The ConfigMap of every node's advertised address (`externalAccess.nodeAddressType`).
+pub fn node_addresses(cluster: &RocketMQCluster) -> String {
+    format!("{}-node-addresses", cluster.name_any())
+}
+
 /// The namespace the cluster lives in (`default` for a spec that was never stored).
 pub fn namespace(cluster: &RocketMQCluster) -> String {
     cluster.namespace().unwrap_or_else(|| "default".to_owned())

@@ -347,3 +347,43 @@ fn a_load_balancer_per_broker_gives_it_the_load_balancers_address() {
     assert!(args.ends_with("-c /etc/rmq/pod-$(POD_INDEX)-external.conf --set brokerIP1=$(POD_IP)"), "{args}");
     assert!(!server.env.iter().flatten().any(|e| e.name == "HOST_IP"), "the node's address plays no part");
 }
+
+#[test]
+fn a_node_address_type_makes_each_broker_advertise_its_nodes_address_of_that_type() {
+    use k8s_openapi::api::core::v1::{Node, NodeAddress, NodeStatus};
+    let c = cluster("  externalAccess: {type: NodePort, nodeAddressType: ExternalIP}\n");
+    let node = |name: &str, addresses: &[(&str, &str)]| Node {
+        metadata: kube::api::ObjectMeta { name: Some(name.into()), ..Default::default() },
+        status: Some(NodeStatus {
+            addresses: Some(
+                addresses.iter().map(|(t, a)| NodeAddress { type_: (*t).into(), address: (*a).into() }).collect(),
+            ),
+            ..NodeStatus::default()
+        }),
+        ..Node::default()
+    };
+    let nodes = [
+        node("n1", &[("InternalIP", "10.0.0.1"), ("ExternalIP", "203.0.113.1")]),
+        node("n2", &[("InternalIP", "10.0.0.2")]),
+    ];
+    let map = external::node_addresses(&c, &nodes).expect("a ConfigMap");
+    assert_eq!(map.metadata.name.as_deref(), Some("demo-node-addresses"));
+    let data = map.data.expect("data");
+    assert_eq!(data["n1.conf"], "brokerAdvertisedHost=203.0.113.1\n");
+    assert!(!data.contains_key("n2.conf"), "a node without an external IP is left out: {data:?}");
+
+    let set = broker::stateful_set(&c, 0);
+    let spec = pod(&set);
+    let args = spec.containers[0].args.as_ref().expect("args").join(" ");
+    assert!(args.contains("-c /etc/rmq-nodes/$(NODE_NAME).conf --set brokerIP1=$(HOST_IP)"), "{args}");
+    assert!(spec.containers[0].env.iter().flatten().any(|e| e.name == "NODE_NAME"));
+    let mounted = spec.containers[0].volume_mounts.iter().flatten().any(|m| m.mount_path == "/etc/rmq-nodes");
+    let volume = spec.volumes.iter().flatten().find(|v| v.name == "node-addresses").expect("a volume");
+    assert!(mounted);
+    assert_eq!(volume.config_map.as_ref().map(|c| c.name.as_str()), Some("demo-node-addresses"));
+
+    let plain = cluster("  externalAccess: {type: NodePort}\n");
+    assert!(external::node_addresses(&plain, &nodes).is_none(), "unset: the node's primary IP, no ConfigMap");
+    let args = pod(&broker::stateful_set(&plain, 0)).containers[0].args.as_ref().expect("args").join(" ");
+    assert!(!args.contains("rmq-nodes"), "{args}");
+}
