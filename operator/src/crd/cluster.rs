@@ -116,6 +116,14 @@ fn pull_policy_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     })
 }
 
+fn node_address_type_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "enum": ["ExternalIP", "ExternalDNS", "InternalIP", "InternalDNS", "Hostname"],
+        "description": "NodePort: which of its node's addresses a broker advertises, as the Node's status lists them. Unset: the node's primary IP (the pod's status.hostIP), usually its internal one."
+    })
+}
+
 /// An image pull policy.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, schemars::JsonSchema)]
 pub enum PullPolicy {
@@ -335,6 +343,7 @@ pub struct ExternalAccessSpec {
     /// `ExternalDNS`, `InternalIP`, `InternalDNS`, `Hostname`, as the Node's status lists them).
     /// Unset: the node's primary IP (the pod's `status.hostIP`), usually its internal one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "node_address_type_schema")]
     pub node_address_type: Option<NodeAddressType>,
     /// Annotations of the external Services, e.g. a cloud's load balancer settings
     /// (`service.beta.kubernetes.io/aws-load-balancer-type: nlb`).
