@@ -455,13 +455,13 @@ async fn external_access_gives_brokers_node_ports_or_load_balancers_that_they_ad
     }
     eventually("each pod's configuration with its load balancer's address", || async {
         let data = maps.get_opt("delta-broker-0").await.expect("get")?.data?;
-        let ip = data.get("pod-0-external.conf")? == "brokerAdvertisedHost=203.0.113.10\n";
-        let name = data.get("pod-1-external.conf")? == "brokerAdvertisedHost=lb-1.example.com\n";
+        let ip = data.get("pod-0-lb.conf")? == "brokerAdvertisedHost=203.0.113.10\n";
+        let name = data.get("pod-1-lb.conf")? == "brokerAdvertisedHost=lb-1.example.com\n";
         (ip && name).then_some(())
     })
     .await;
     let args = template_args(sets.get("delta-broker-0").await.expect("get")).join(" ");
-    assert!(args.ends_with("-external.conf --set brokerIP1=$(POD_IP)"), "{args}");
+    assert!(args.ends_with("-lb.conf --set brokerIP1=$(POD_IP)"), "{args}");
 
     // Node ports on each node's external IP: the operator (with the chart's RBAC) lists the
     // nodes' addresses for brokers to read their own node's.

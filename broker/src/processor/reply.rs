@@ -39,7 +39,7 @@ pub async fn reply(broker: &Broker, conn: &Connection, req: &RemotingCommand) ->
     };
     let extras = ReplyMessageExtras {
         born_host: conn.peer_addr().to_string(),
-        store_host: broker.config.broker_addr(),
+        store_host: broker.config.network.store_host().to_string(),
         store_timestamp: now_ms(),
     };
     let push = RemotingCommand::request(RequestCode::PushReplyMessageToClient)

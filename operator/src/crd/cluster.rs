@@ -41,6 +41,7 @@ pub const OPERATOR_OWNED_KEYS: &[&str] = &[
     "innerClientCredentialsDir",
     "masterServiceAddress",
     "brokerAdvertisedPort",
+    "brokerAdvertisedHost",
 ];
 
 /// A RocketMQ cluster: NameServers, and `broker.groups` groups of one master and
@@ -213,7 +214,8 @@ pub struct BrokerSpec {
          'brokerIP2', 'flushDiskType', 'inSyncReplicas', 'grpcAdminPort', 'groupPeers', 'fencingLease', \
          'metricsExporterType', 'metricsPromExporterPort', 'aclEnable', 'aclFile', 'grpcAdminTlsCertPath', \
          'grpcAdminTlsKeyPath', 'grpcAdminTlsTrustCertPath', 'innerClientAuthenticationCredentials', \
-         'innerClientCredentialsDir', 'masterServiceAddress', 'brokerAdvertisedPort']))"
+         'innerClientCredentialsDir', 'masterServiceAddress', 'brokerAdvertisedPort', \
+         'brokerAdvertisedHost']))"
     ).message("broker.config may not set a key the operator owns (see OPERATOR_OWNED_KEYS in the docs)"))]
     #[schemars(extend("maxProperties" = 128))]
     pub config: BTreeMap<String, String>,

@@ -114,7 +114,9 @@ async fn apply_all(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result
     if external::enabled(cluster) {
         apply(ctx, ns, &external::namesrv_service(cluster)).await?;
     }
-    node_addresses(cluster, ctx, ns).await?;
+    if external::node_address_type(cluster).is_some() {
+        write_node_addresses(cluster, ctx, ns).await?;
+    }
     let mut waiting = Vec::new();
     for g in 0..cluster.spec.broker.groups {
         // External Services first: the addresses they give go into the pods' configuration.
@@ -148,22 +150,17 @@ async fn apply_all(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result
         apply(ctx, ns, &broker::disruption_budget(cluster, g)).await?;
     }
     remove_unwanted_external_services(cluster, ctx, ns).await?;
+    // Once every group's StatefulSet no longer mounts it (a pod recreated from an older
+    // template would wait for it).
+    if external::node_address_type(cluster).is_none() && waiting.is_empty() {
+        remove_node_addresses(cluster, ctx, ns).await?;
+    }
     Ok(waiting)
 }
 
-/// Writes the node-addresses ConfigMap when the cluster advertises a node address type (once
-/// the node watch has listed every node: an early empty list would hide every node), and
-/// deletes it when not.
-async fn node_addresses(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<(), Error> {
-    if external::node_address_type(cluster).is_none() {
-        let maps = Api::<ConfigMap>::namespaced(ctx.client.clone(), ns);
-        let name = names::node_addresses(cluster);
-        if maps.get_opt(&name).await?.is_some() {
-            info!(config_map = %name, "deleting the node addresses no longer advertised");
-            maps.delete(&name, &DeleteParams::background()).await?;
-        }
-        return Ok(());
-    }
+/// Writes the node-addresses ConfigMap, once the node watch has listed every node (an early
+/// empty list would hide every node).
+async fn write_node_addresses(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<(), Error> {
     if tokio::time::timeout(Duration::from_secs(10), ctx.nodes.wait_until_ready()).await.map_or(true, |r| r.is_err()) {
         tracing::warn!("the node list is not known yet: node addresses left as they are");
         return Ok(());
@@ -171,6 +168,17 @@ async fn node_addresses(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> R
     let nodes = ctx.nodes.state();
     if let Some(map) = external::node_addresses(cluster, nodes.iter().map(|n| n.as_ref())) {
         apply(ctx, ns, &map).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the node-addresses ConfigMap of a cluster that no longer advertises node addresses.
+async fn remove_node_addresses(cluster: &RocketMQCluster, ctx: &Context, ns: &str) -> Result<(), Error> {
+    let maps = Api::<ConfigMap>::namespaced(ctx.client.clone(), ns);
+    let name = names::node_addresses(cluster);
+    if maps.get_opt(&name).await?.is_some() {
+        info!(config_map = %name, "deleting the node addresses no longer advertised");
+        maps.delete(&name, &DeleteParams::background()).await?;
     }
     Ok(())
 }

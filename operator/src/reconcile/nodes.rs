@@ -1,7 +1,8 @@
 //! The nodes' addresses, for `externalAccess.nodeAddressType`: a reflector keeping each Node's
 //! name and addresses only (a Node's status is large, its images above all), and a trigger that
 //! fires when some node's addresses change, so every cluster rewrites its node-addresses
-//! ConfigMap at once rather than at its next periodic reconcile.
+//! ConfigMap at once rather than at its next periodic reconcile. (A broker reads its node's
+//! address when it starts: one already running keeps the old one until it restarts.)
 
 use std::collections::HashMap;
 
@@ -9,7 +10,7 @@ use futures::channel::mpsc;
 use futures::{Future, Stream, StreamExt};
 use k8s_openapi::api::core::v1::{Node, NodeAddress, NodeStatus};
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::watcher::{self, Config as WatcherConfig};
+use kube::runtime::watcher::{self, Config as WatcherConfig, Event};
 use kube::runtime::WatchStreamExt;
 use kube::{Api, Client, ResourceExt};
 use tracing::warn;
@@ -17,23 +18,28 @@ use tracing::warn;
 /// The node store, the change trigger, and the future that keeps both current (run it).
 pub fn watch(client: Client) -> (Store<Node>, impl Stream<Item = ()> + Send + Sync, impl Future<Output = ()>) {
     let (store, writer) = reflector::store();
-    let (trigger, changes) = mpsc::channel(1);
+    let (mut trigger, changes) = mpsc::channel(0);
     let mut known: HashMap<String, Vec<NodeAddress>> = HashMap::new();
     let driver = watcher::watcher(Api::<Node>::all(client), WatcherConfig::default())
         .modify(keep_addresses_only)
         .default_backoff()
         .reflect(writer)
-        .applied_objects()
-        .for_each(move |node| {
-            match node {
-                Ok(node) => {
+        .for_each(move |event| {
+            match event {
+                // A re-list: what it lists is compared afresh (deletions missed meanwhile go).
+                Ok(Event::Init) => known.clear(),
+                Ok(Event::Apply(node) | Event::InitApply(node)) => {
                     let addresses = addresses(&node);
                     if known.get(&node.name_any()) != Some(&addresses) {
                         known.insert(node.name_any(), addresses);
-                        // Full: a reconcile of every cluster is already pending.
-                        let _ = trigger.clone().try_send(());
+                        // Full: a reconcile of every cluster is pending already.
+                        let _ = trigger.try_send(());
                     }
                 }
+                Ok(Event::Delete(node)) => {
+                    known.remove(&node.name_any());
+                }
+                Ok(Event::InitDone) => {}
                 Err(e) => warn!(error = %e, "watching nodes (externalAccess.nodeAddressType)"),
             }
             futures::future::ready(())

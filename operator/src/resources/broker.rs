@@ -127,7 +127,8 @@ pub fn stateful_set_with_external(cluster: &RocketMQCluster, group: i32, externa
         field_env("POD_IP", "status.podIP"),
         field_env("POD_INDEX", "metadata.labels['apps.kubernetes.io/pod-index']"),
     ];
-    let external_file = format!("{CONF_DIR}/pod-$(POD_INDEX)-external.conf");
+    let external_file =
+        super::external::overlay_file(cluster, "$(POD_INDEX)").map(|f| format!("{CONF_DIR}/{f}")).unwrap_or_default();
     match super::external::service_type(cluster) {
         // Clients reach the broker at its node's address and its Service's node port; its
         // slaves still replicate from its pod IP.

@@ -28,14 +28,11 @@ pub fn config_files_with_external(
     external: &Overlays,
 ) -> BTreeMap<String, String> {
     let mut files = BTreeMap::from([("broker.conf".to_owned(), shared(cluster, group))]);
-    let external_access = super::external::enabled(cluster);
     for ordinal in 0..cluster.spec.broker.replicas_per_group {
         files.insert(format!("pod-{ordinal}.conf"), per_pod(cluster, group, ordinal));
-        // Its own file, read only by the external pod template: a pod of the previous template
-        // restarting mid-roll must not pair its pod IP with a node port.
-        if external_access {
-            let overlay = external.get(&ordinal).cloned().unwrap_or_default();
-            files.insert(format!("pod-{ordinal}-external.conf"), overlay);
+        // Its own file, read only by the external pod template of its type.
+        if let Some(name) = super::external::overlay_file(cluster, ordinal) {
+            files.insert(name, external.get(&ordinal).cloned().unwrap_or_default());
         }
     }
     files

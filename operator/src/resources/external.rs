@@ -45,6 +45,16 @@ pub fn service_type(cluster: &RocketMQCluster) -> Option<ExternalServiceType> {
     cluster.spec.external_access.as_ref().map(|e| e.service_type)
 }
 
+/// The name of pod `ordinal`'s overlay (`$(POD_INDEX)` in a template), one per Service type:
+/// a pod of the previous template restarting mid-roll finds no file of its type and does not
+/// start, rather than pair its pod IP with a node port or its node's IP with a load balancer.
+pub fn overlay_file(cluster: &RocketMQCluster, ordinal: impl std::fmt::Display) -> Option<String> {
+    Some(match service_type(cluster)? {
+        ExternalServiceType::NodePort => format!("pod-{ordinal}-external.conf"),
+        ExternalServiceType::LoadBalancer => format!("pod-{ordinal}-lb.conf"),
+    })
+}
+
 /// The node address type brokers advertise (NodePort access with `nodeAddressType` set).
 pub fn node_address_type(cluster: &RocketMQCluster) -> Option<NodeAddressType> {
     let access = cluster.spec.external_access.as_ref()?;
@@ -76,7 +86,13 @@ pub fn node_addresses_volume(cluster: &RocketMQCluster) -> Option<(Volume, Volum
     node_address_type(cluster)?;
     let volume = Volume {
         name: "node-addresses".to_owned(),
-        config_map: Some(ConfigMapVolumeSource { name: names::node_addresses(cluster), ..Default::default() }),
+        // Optional: until the operator lists the nodes, a broker starts and stops at once,
+        // its log naming the missing file, rather than its pod waiting without a word.
+        config_map: Some(ConfigMapVolumeSource {
+            name: names::node_addresses(cluster),
+            optional: Some(true),
+            ..Default::default()
+        }),
         ..Volume::default()
     };
     let mount = VolumeMount {

@@ -344,7 +344,11 @@ fn a_load_balancer_per_broker_gives_it_the_load_balancers_address() {
     let set = broker::stateful_set(&c, 0);
     let server = &pod(&set).containers[0];
     let args = server.args.as_ref().expect("args").join(" ");
-    assert!(args.ends_with("-c /etc/rmq/pod-$(POD_INDEX)-external.conf --set brokerIP1=$(POD_IP)"), "{args}");
+    assert!(args.ends_with("-c /etc/rmq/pod-$(POD_INDEX)-lb.conf --set brokerIP1=$(POD_IP)"), "{args}");
+    let overlays = external::Overlays::from([(1, "brokerAdvertisedHost=203.0.113.9\n".to_owned())]);
+    let files = broker::config_map_with_external(&c, 0, &overlays).data.expect("data");
+    assert_eq!(files["pod-1-lb.conf"], "brokerAdvertisedHost=203.0.113.9\n");
+    assert!(!files.contains_key("pod-1-external.conf"), "a NodePort pod restarting mid-roll finds no file: {files:?}");
     assert!(!server.env.iter().flatten().any(|e| e.name == "HOST_IP"), "the node's address plays no part");
 }
 
