@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{unique, wait_until, Received};
+use common::{send_and_consume, unique};
 use rmq_client::admin::{Admin, TopicSpec, TopicTarget};
-use rmq_client::{ConsumeFrom, Credentials, Message, Producer, PushConsumer};
+use rmq_client::consumer::PushConsumerBuilder;
+use rmq_client::{Credentials, Message, Producer, ProducerBuilder};
 use rmq_remoting::ResponseCode;
 use rmq_testkit::{Cluster, Impl};
 
@@ -62,33 +61,10 @@ async fn signed_requests_pass_the_acl_and_wrong_or_unprivileged_ones_are_refused
         .await
         .expect("the admin account creates the topic");
 
-    let producer = Producer::builder()
-        .name_server(&ns)
-        .group(unique("pg"))
-        .credentials(Credentials::new("rustprod", "rustprod-secret"))
-        .build()
-        .await
-        .expect("producer");
-    wait_until(Duration::from_secs(30), "the topic to be routed", || async {
-        producer.send(Message::new(&topic, "first")).await.is_ok()
-    })
-    .await;
-    for i in 0..9 {
-        producer.send(Message::new(&topic, format!("signed-{i}"))).await.expect("signed send");
-    }
-
-    let received = Received::default();
-    let consumer = PushConsumer::builder()
-        .name_server(&ns)
-        .group(unique("cg"))
-        .subscribe(&topic, "*")
-        .consume_from(ConsumeFrom::FirstOffset)
-        .credentials(Credentials::new("rustcons", "rustcons-secret"))
-        .start(received.listener())
-        .await
-        .expect("consumer");
-    wait_until(Duration::from_secs(60), "10 signed messages consumed", || async { received.len() >= 10 }).await;
-    consumer.shutdown().await;
+    let signed = |p: ProducerBuilder| p.credentials(Credentials::new("rustprod", "rustprod-secret"));
+    let consumer_account = |c: PushConsumerBuilder| c.credentials(Credentials::new("rustcons", "rustcons-secret"));
+    let received = send_and_consume(&ns, &topic, 10, "signed", signed, consumer_account).await;
+    assert_eq!(received.len(), 10, "each message once");
 
     let wrong = Producer::builder()
         .name_server(&ns)
@@ -101,5 +77,4 @@ async fn signed_requests_pass_the_acl_and_wrong_or_unprivileged_ones_are_refused
     assert_eq!(err.response_code(), Some(ResponseCode::NoPermission), "{err}");
     assert!(err.to_string().contains("check signature failed for User:rustprod"), "{err}");
     wrong.shutdown().await;
-    producer.shutdown().await;
 }

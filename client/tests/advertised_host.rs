@@ -5,11 +5,8 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{unique, wait_until, Received};
+use common::{send_and_consume, unique};
 use rmq_client::admin::{Admin, TopicSpec, TopicTarget};
-use rmq_client::{ConsumeFrom, Message, Producer, PushConsumer};
 use rmq_testkit::{Cluster, Impl};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -32,26 +29,7 @@ async fn a_broker_registers_its_advertised_name_and_clients_resolve_it() {
     let topic = unique("ByName");
     let target = TopicTarget::Cluster(cluster.cluster_name().to_owned());
     admin.create_topic(&TopicSpec::new(&topic), &target).await.expect("topic created at the advertised name");
-    let producer = Producer::builder().name_server(&ns).group(unique("pg")).build().await.expect("producer");
-    wait_until(Duration::from_secs(30), "the topic to be routed", || async {
-        producer.send(Message::new(&topic, "first")).await.is_ok()
-    })
-    .await;
-    for i in 0..4 {
-        producer.send(Message::new(&topic, format!("m-{i}"))).await.expect("send to the advertised name");
-    }
-    let received = Received::default();
-    let consumer = PushConsumer::builder()
-        .name_server(&ns)
-        .group(unique("cg"))
-        .subscribe(&topic, "*")
-        .consume_from(ConsumeFrom::FirstOffset)
-        .start(received.listener())
-        .await
-        .expect("consumer");
-    wait_until(Duration::from_secs(60), "5 messages consumed", || async { received.len() >= 5 }).await;
-    consumer.shutdown().await;
-    producer.shutdown().await;
-    let store_host = received.all()[0].store_host.to_string();
+    let received = send_and_consume(&ns, &topic, 5, "by-name", |p| p, |c| c).await;
+    let store_host = received[0].store_host.to_string();
     assert_eq!(store_host, cluster.broker("b").addr(), "message ids keep brokerIP1 and the port");
 }

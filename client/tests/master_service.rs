@@ -11,9 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{unique, wait_until, Received};
+use common::{send_and_consume, unique, wait_until};
 use rmq_client::admin::{Admin, TopicSpec, TopicTarget};
-use rmq_client::{ConsumeFrom, Message, Producer, PushConsumer};
 use rmq_testkit::{Cluster, Impl};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -61,26 +60,7 @@ async fn the_master_registers_its_service_address_and_clients_use_it() {
     let topic = unique("ViaService");
     let target = TopicTarget::Cluster(cluster.cluster_name().to_owned());
     admin.create_topic(&TopicSpec::new(&topic), &target).await.expect("topic created through the Service");
-    let producer = Producer::builder().name_server(&ns).group(unique("pg")).build().await.expect("producer");
-    wait_until(Duration::from_secs(30), "the topic to be routed", || async {
-        producer.send(Message::new(&topic, "first")).await.is_ok()
-    })
-    .await;
-    for i in 0..9 {
-        producer.send(Message::new(&topic, format!("m-{i}"))).await.expect("send through the Service");
-    }
-    let received = Received::default();
-    let consumer = PushConsumer::builder()
-        .name_server(&ns)
-        .group(unique("cg"))
-        .subscribe(&topic, "*")
-        .consume_from(ConsumeFrom::FirstOffset)
-        .start(received.listener())
-        .await
-        .expect("consumer");
-    wait_until(Duration::from_secs(60), "10 messages consumed", || async { received.len() >= 10 }).await;
-    consumer.shutdown().await;
-    producer.shutdown().await;
+    send_and_consume(&ns, &topic, 10, "via-service", |p| p, |c| c).await;
     assert!(accepted.load(Ordering::Relaxed) > 0, "clients connected through the Service");
 
     // What the controller compares: the slave follows the address the master reports.

@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{unique, wait_until, Received};
-use rmq_client::{ClientTls, ConsumeFrom, Message, Producer, PushConsumer};
+use common::{send_and_consume, unique};
+use rmq_client::{ClientTls, Message, Producer, ProducerBuilder};
 use rmq_testkit::{Cluster, Impl};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -23,35 +21,11 @@ async fn a_tls_client_works_against_an_enforcing_broker_and_a_plaintext_one_does
     .expect("join");
     let ns = cluster.namesrv_addr();
     let topic = unique("TlsRust");
-    let producer = Producer::builder()
-        .name_server(&ns)
-        .group(unique("pg"))
-        .tls(ClientTls::insecure())
-        .build()
-        .await
-        .expect("producer");
-    wait_until(Duration::from_secs(30), "a first send over TLS", || async {
-        producer.send(Message::new(&topic, "first")).await.is_ok()
-    })
-    .await;
-    for i in 0..9 {
-        producer.send(Message::new(&topic, format!("tls-{i}"))).await.expect("send over TLS");
-    }
-    let received = Received::default();
-    let consumer = PushConsumer::builder()
-        .name_server(&ns)
-        .group(unique("cg"))
-        .subscribe(&topic, "*")
-        .consume_from(ConsumeFrom::FirstOffset)
-        .tls(ClientTls::insecure())
-        .start(received.listener())
-        .await
-        .expect("consumer");
-    wait_until(Duration::from_secs(60), "10 messages consumed over TLS", || async { received.len() >= 10 }).await;
-    consumer.shutdown().await;
+    let tls = |p: ProducerBuilder| p.tls(ClientTls::insecure());
+    let received = send_and_consume(&ns, &topic, 10, "tls", tls, |c| c.tls(ClientTls::insecure())).await;
+    assert_eq!(received.len(), 10, "each message once");
 
     let plain = Producer::builder().name_server(&ns).group(unique("pg")).build().await.expect("producer");
     assert!(plain.send(Message::new(&topic, "plaintext")).await.is_err(), "plaintext is refused");
     plain.shutdown().await;
-    producer.shutdown().await;
 }

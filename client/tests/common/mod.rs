@@ -98,3 +98,37 @@ pub async fn create_topic(ns: &str, broker_addrs: &[String], topic: &str, queues
     }
     probe.shutdown().await;
 }
+
+/// Sends `first` to `topic` until the route exists, then `n - 1` more (`<label>-<i>`), and
+/// consumes them from the first offset with a fresh group; the messages received once `n` are.
+/// `producer` and `consumer` add to the builders (TLS, credentials).
+pub async fn send_and_consume(
+    ns: &str,
+    topic: &str,
+    n: usize,
+    label: &str,
+    producer: impl FnOnce(rmq_client::ProducerBuilder) -> rmq_client::ProducerBuilder,
+    consumer: impl FnOnce(rmq_client::consumer::PushConsumerBuilder) -> rmq_client::consumer::PushConsumerBuilder,
+) -> Vec<ReceivedMessage> {
+    use rmq_client::{ConsumeFrom, Message, Producer, PushConsumer};
+    let sender = producer(Producer::builder().name_server(ns).group(unique("pg"))).build().await.expect("producer");
+    wait_until(Duration::from_secs(30), &format!("a first {label} send"), || async {
+        sender.send(Message::new(topic, "first")).await.is_ok()
+    })
+    .await;
+    for i in 1..n {
+        sender.send(Message::new(topic, format!("{label}-{i}"))).await.unwrap_or_else(|e| panic!("{label} send: {e}"));
+    }
+    let received = Received::default();
+    let builder = PushConsumer::builder()
+        .name_server(ns)
+        .group(unique("cg"))
+        .subscribe(topic, "*")
+        .consume_from(ConsumeFrom::FirstOffset);
+    let receiver = consumer(builder).start(received.listener()).await.expect("consumer");
+    wait_until(Duration::from_secs(60), &format!("{n} {label} messages consumed"), || async { received.len() >= n })
+        .await;
+    receiver.shutdown().await;
+    sender.shutdown().await;
+    received.all()
+}
