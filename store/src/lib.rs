@@ -44,6 +44,7 @@ mod mapped_file;
 mod mapped_queue;
 mod message_store;
 mod periodic;
+mod prefault;
 mod retention;
 
 pub use commitlog::ReplicaChunk;

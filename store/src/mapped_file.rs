@@ -148,6 +148,16 @@ impl MappedFile {
         Some(pos)
     }
 
+    /// Asks the kernel to map `[from, from + len)` for writing now (page-cache pages and page
+    /// tables; contents untouched), so a later append there does not fault. Best effort: an
+    /// older kernel's refusal is ignored.
+    pub(crate) fn prefault(&self, from: usize, len: usize) {
+        let len = len.min(self.size.saturating_sub(from));
+        if len > 0 {
+            let _ = self.mmap.advise_range(memmap2::Advice::PopulateWrite, from, len);
+        }
+    }
+
     /// Marks the file full without writing (after a BLANK record, the rest stays zero).
     pub(crate) fn mark_full(&self) {
         let _guard = self.append_lock.lock().unwrap_or_else(PoisonError::into_inner);
@@ -303,6 +313,22 @@ mod tests {
         assert!(file.is_dirty());
         file.flush().expect("flush");
         assert!(!file.is_dirty());
+    }
+
+    #[test]
+    fn prefaulting_ahead_leaves_the_contents_as_they_are() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("00000000000000000000");
+        let file = MappedFile::create(&os(), &path, 0, 3 * 4096, true).expect("create");
+        assert_eq!(file.append(b"hello"), Some(0));
+        file.prefault(file.wrote(), 1 << 20); // beyond the end: clamped
+        file.prefault(3 * 4096, 10); // nothing left: a no-op
+        assert_eq!(file.append(b"world"), Some(5));
+        assert_eq!(file.slice(0, 10), Some(&b"helloworld"[..]));
+        file.flush().expect("flush");
+        let on_disk = std::fs::read(&path).expect("read");
+        assert_eq!(&on_disk[..10], b"helloworld");
+        assert!(on_disk[10..].iter().all(|&b| b == 0), "the pre-faulted pages stay zero");
     }
 
     #[test]

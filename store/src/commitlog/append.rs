@@ -47,6 +47,13 @@ impl CommitLog {
         })
     }
 
+    /// Pre-faults the `len` bytes after the last file's write position ([`crate::prefault`]).
+    pub(crate) fn prefault_ahead(&self, len: usize) {
+        if let Some(file) = self.files.last() {
+            file.prefault(file.wrote(), len);
+        }
+    }
+
     /// Appends already-encoded records at the offset [`CommitLog::reserve`] returned.
     pub(crate) fn append(&self, data: &[u8]) -> Result<i64, StoreError> {
         let file = self

@@ -56,6 +56,8 @@ pub struct MessageStore {
     put_lock: Mutex<PutState>,
     listener: RwLock<Option<Arc<ArrivalListener>>>,
     flusher: Mutex<Option<Flusher>>,
+    /// Maps the CommitLog's next pages ahead of the appends ([`crate::prefault`]).
+    prefaulter: Mutex<Option<crate::periodic::Periodic>>,
     /// The `SYNC_FLUSH` group commit (`None` under `ASYNC_FLUSH`).
     group_commit: Option<GroupCommit>,
     /// The flush path and the checkpoint.
@@ -153,6 +155,9 @@ impl MessageStore {
         }
         if let Some(mut flusher) = self.flusher.lock().unwrap_or_else(PoisonError::into_inner).take() {
             flusher.stop();
+        }
+        if let Some(mut prefaulter) = self.prefaulter.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            prefaulter.stop();
         }
         if let Some(group_commit) = &self.group_commit {
             group_commit.stop();

@@ -120,6 +120,7 @@ impl MessageStore {
             FlushMode::Sync => (QUEUE_FLUSH_INTERVAL, Some(GroupCommit::start(Arc::clone(&commit_log))?)),
         };
         let flusher = Some(start_flusher(interval, Arc::clone(&durable))?);
+        let prefaulter = Some(crate::prefault::start(Arc::clone(&commit_log))?);
         let clean_interval = config.clean_resource_interval;
         let store = Arc::new(MessageStore {
             config,
@@ -129,6 +130,7 @@ impl MessageStore {
             put_lock: Mutex::new(PutState { last_store_timestamp, buf: BytesMut::new() }),
             listener: RwLock::new(None),
             flusher: Mutex::new(flusher),
+            prefaulter: Mutex::new(prefaulter),
             group_commit,
             durable,
             cleaner: Mutex::new(None),
