@@ -46,7 +46,7 @@ async fn transaction_ends_and_lookups_by_offset_need_a_permission_on_the_stored_
     let (orders, intruder) = (signed("ordersapp"), signed("intruder"));
 
     let mut half = send_request("Orders", 0, b"half", &[("TRAN_MSG", "true"), ("PGROUP", "TXG")]);
-    half.ext_fields.insert("f".into(), sys_flag::TRANSACTION_PREPARED.to_string());
+    half.ext_fields.insert("f", sys_flag::TRANSACTION_PREPARED.to_string());
     let resp = orders.invoke(&addr, half, TIMEOUT).await.expect("send half");
     assert_eq!(resp.response_code(), ResponseCode::Success, "{:?}", resp.remark);
     let h: SendMessageResponse = resp.header().expect("header");

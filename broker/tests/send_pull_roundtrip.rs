@@ -61,7 +61,7 @@ async fn sent_messages_are_pulled_back_and_survive_restart() {
             end_timestamp: i64::MAX,
         };
         let mut req = RemotingCommand::request(RequestCode::QueryMessage).with_header(&header);
-        req.ext_fields.insert("_UNIQUE_KEY_QUERY".into(), unique.to_string());
+        req.ext_fields.insert("_UNIQUE_KEY_QUERY", unique.to_string());
         req
     };
     let resp = client.invoke(&broker.addr(), query("k2", false), TIMEOUT).await.expect("query");

@@ -26,7 +26,7 @@ impl Handler for CheckCollector {
 
 fn half(body: &[u8]) -> RemotingCommand {
     let mut req = send_request("TxTopic", 0, body, &[("TRAN_MSG", "true"), ("PGROUP", "TXG")]);
-    req.ext_fields.insert("f".into(), sys_flag::TRANSACTION_PREPARED.to_string());
+    req.ext_fields.insert("f", sys_flag::TRANSACTION_PREPARED.to_string());
     req
 }
 

@@ -20,9 +20,9 @@ fn main() -> std::io::Result<()> {
     };
 
     let mut request = RemotingCommand::request(RequestCode::SendMessageV2).with_body(b"hello".to_vec());
-    request.ext_fields.insert("a".into(), "producer_group".into());
-    request.ext_fields.insert("b".into(), "TopicTest".into());
-    request.ext_fields.insert("e".into(), "UNIQ_KEY\u{1}ABC\u{2}".into());
+    request.ext_fields.insert("a", "producer_group");
+    request.ext_fields.insert("b", "TopicTest");
+    request.ext_fields.insert("e", "UNIQ_KEY\u{1}ABC\u{2}");
     for (name, kind) in [("json", SerializeType::Json), ("binary", SerializeType::RocketMq)] {
         let mut cmd = request.clone();
         cmd.serialize_type = kind;

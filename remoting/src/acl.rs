@@ -61,13 +61,13 @@ impl Credentials {
     /// Adds `AccessKey`, `SecurityToken` and `Signature` to `command` (whose custom header must
     /// already be in its ext fields).
     pub fn sign(&self, command: &mut RemotingCommand) {
-        command.ext_fields.insert(ACCESS_KEY.to_owned(), self.access_key.clone());
+        command.ext_fields.insert(ACCESS_KEY, self.access_key.clone());
         if let Some(token) = &self.security_token {
-            command.ext_fields.insert(SECURITY_TOKEN.to_owned(), token.clone());
+            command.ext_fields.insert(SECURITY_TOKEN, token.clone());
         }
         command.ext_fields.remove(SIGNATURE);
         let signature = signature(&self.secret_key, &command.ext_fields, &command.body, |_| false);
-        command.ext_fields.insert(SIGNATURE.to_owned(), signature);
+        command.ext_fields.insert(SIGNATURE, signature);
     }
 }
 
@@ -96,11 +96,11 @@ pub fn signature(secret_key: &str, fields: &ExtFields, body: &[u8], skip: impl F
 fn mac(secret_key: &str, fields: &ExtFields, body: &[u8], skip: impl Fn(&str) -> bool) -> HmacSha1 {
     // Java sorts the keys in a TreeMap (UTF-16 code-unit order). For keys below U+10000 that is
     // the order of their UTF-8 bytes, which is how `str` compares; header keys are ASCII.
-    let mut keys: Vec<&String> = fields.keys().filter(|k| k.as_str() != SIGNATURE && !skip(k)).collect();
-    keys.sort_unstable();
+    let mut signed: Vec<(&str, &str)> = fields.iter().filter(|(k, _)| *k != SIGNATURE && !skip(k)).collect();
+    signed.sort_unstable_by_key(|(k, _)| *k);
     let mut mac = HmacSha1::new_from_slice(secret_key.as_bytes()).expect("HMAC takes keys of any length");
-    for key in keys {
-        mac.update(fields[key].as_bytes());
+    for (_, value) in signed {
+        mac.update(value.as_bytes());
     }
     mac.update(body);
     mac
@@ -113,8 +113,8 @@ mod tests {
 
     fn request() -> RemotingCommand {
         let mut cmd = RemotingCommand::request(RequestCode::SendMessageV2);
-        cmd.ext_fields.insert("a".into(), "TopicTest".into());
-        cmd.ext_fields.insert("b".into(), "pg".into());
+        cmd.ext_fields.insert("a", "TopicTest");
+        cmd.ext_fields.insert("b", "pg");
         cmd.body = bytes::Bytes::from_static(b"hello");
         cmd
     }
@@ -126,8 +126,8 @@ mod tests {
         // `printf 'akTopicTestpghello' | openssl dgst -sha1 -hmac sk -binary | base64`.
         let mut cmd = request();
         Credentials::new("ak", "sk").sign(&mut cmd);
-        assert_eq!(cmd.ext_fields[ACCESS_KEY], "ak");
-        assert_eq!(cmd.ext_fields[SIGNATURE], "2/QoNKy/qT7iTp8cWL9LWlpwKgA=");
+        assert_eq!(cmd.ext_fields.get(ACCESS_KEY).expect("signed"), "ak");
+        assert_eq!(cmd.ext_fields.get(SIGNATURE).expect("signed"), "2/QoNKy/qT7iTp8cWL9LWlpwKgA=");
     }
 
     #[test]
@@ -143,7 +143,7 @@ mod tests {
         let mut cmd = request();
         Credentials::new("ak", "sk").with_security_token("tok").sign(&mut cmd);
         let mut tampered = cmd.clone();
-        tampered.ext_fields.insert("a".into(), "OtherTopic".into());
+        tampered.ext_fields.insert("a", "OtherTopic");
         assert!(!verify(&tampered, "sk"));
         let mut tampered = cmd.clone();
         tampered.body = bytes::Bytes::from_static(b"hellO");
@@ -157,7 +157,7 @@ mod tests {
     fn unique_key_query_is_unsigned_only_for_old_request_versions() {
         let mut cmd = request();
         Credentials::new("ak", "sk").sign(&mut cmd);
-        cmd.ext_fields.insert(UNIQUE_KEY_QUERY.into(), "true".into());
+        cmd.ext_fields.insert(UNIQUE_KEY_QUERY, "true");
         cmd.version = 399;
         assert!(verify(&cmd, "sk"));
         cmd.version = 400;
@@ -168,7 +168,7 @@ mod tests {
     fn a_missing_or_malformed_signature_does_not_verify() {
         let mut cmd = request();
         assert!(!verify(&cmd, "sk"));
-        cmd.ext_fields.insert(SIGNATURE.into(), "not base64 !!".into());
+        cmd.ext_fields.insert(SIGNATURE, "not base64 !!");
         assert!(!verify(&cmd, "sk"));
     }
 }

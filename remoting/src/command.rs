@@ -1,15 +1,12 @@
 //! `RemotingCommand`: the unit exchanged on a connection (code, language, version, opaque,
 //! flag, remark, extFields, body), and constructors for requests and responses.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use bytes::Bytes;
 
 use crate::code::{RequestCode, ResponseCode};
-
-/// Custom header fields: string keys (Java field names) to string values.
-pub type ExtFields = HashMap<String, String>;
+pub use crate::ext_fields::ExtFields;
 
 /// Flag bit 0: the command is a response.
 pub const FLAG_RESPONSE: i32 = 0x1;
@@ -220,6 +217,6 @@ impl RemotingCommand {
 
     /// One ext field by key.
     pub fn ext(&self, key: &str) -> Option<&str> {
-        self.ext_fields.get(key).map(String::as_str)
+        self.ext_fields.get(key)
     }
 }

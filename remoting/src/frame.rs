@@ -52,7 +52,7 @@ pub fn decode_frame(mut frame: BytesMut) -> Result<RemotingCommand, Error> {
     let header = frame.split_to(header_len);
     let body = frame.freeze();
     match SerializeType::from_byte(kind) {
-        Some(SerializeType::Json) => json::decode(&header, body),
+        Some(SerializeType::Json) => json::decode(header.freeze(), body),
         Some(SerializeType::RocketMq) => binary::decode(&header, body),
         None => Err(Error::Malformed(format!("unknown serialize type {kind}"))),
     }
@@ -84,19 +84,24 @@ impl Encoder<RemotingCommand> for FrameCodec {
     type Error = Error;
 
     fn encode(&mut self, cmd: RemotingCommand, dst: &mut BytesMut) -> Result<(), Error> {
-        let header = match cmd.serialize_type {
-            SerializeType::Json => json::encode(&cmd),
-            SerializeType::RocketMq => binary::encode(&cmd),
-        };
+        // The header goes straight into `dst`, after room for the two length words.
+        let start = dst.len();
+        dst.reserve(8 + 512 + cmd.body.len());
+        dst.put_bytes(0, 8);
+        match cmd.serialize_type {
+            SerializeType::Json => json::encode_into(&cmd, dst),
+            SerializeType::RocketMq => binary::encode_into(&cmd, dst),
+        }
+        let header_len = dst.len() - start - 8;
         // The header length has 24 bits and the frame length 31: larger would corrupt the stream.
-        let total = 4 + header.len() + cmd.body.len();
-        if header.len() > 0x00FF_FFFF || total > i32::MAX as usize {
+        let total = 4 + header_len + cmd.body.len();
+        if header_len > 0x00FF_FFFF || total > i32::MAX as usize {
+            dst.truncate(start);
             return Err(Error::FrameTooLarge { len: total, max: self.max_frame.min(i32::MAX as usize) });
         }
-        dst.reserve(4 + total);
-        dst.put_i32(total as i32);
-        dst.put_u32((u32::from(cmd.serialize_type.byte()) << 24) | (header.len() as u32 & 0x00FF_FFFF));
-        dst.put_slice(&header);
+        let kind = (u32::from(cmd.serialize_type.byte()) << 24) | (header_len as u32 & 0x00FF_FFFF);
+        dst[start..start + 4].copy_from_slice(&(total as i32).to_be_bytes());
+        dst[start + 4..start + 8].copy_from_slice(&kind.to_be_bytes());
         dst.put_slice(&cmd.body);
         Ok(())
     }
@@ -117,7 +122,7 @@ mod tests {
     fn roundtrip_in_both_serializations() {
         for kind in [SerializeType::Json, SerializeType::RocketMq] {
             let mut cmd = RemotingCommand::request(RequestCode::SendMessageV2).with_body(&b"hello"[..]);
-            cmd.ext_fields.insert("b".into(), "TopicTest".into());
+            cmd.ext_fields.insert("b", "TopicTest");
             cmd.serialize_type = kind;
             let mut buf = encoded(cmd.clone());
             let back = FrameCodec::default().decode(&mut buf).expect("ok").expect("whole frame");

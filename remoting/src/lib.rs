@@ -18,6 +18,7 @@ pub mod code;
 pub mod command;
 pub mod config;
 pub mod error;
+pub mod ext_fields;
 pub mod frame;
 pub mod header;
 pub mod message;

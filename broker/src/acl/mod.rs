@@ -152,19 +152,19 @@ impl Acl {
             return Ok(());
         }
         let access_key = req.ext_fields.get(ACCESS_KEY).ok_or(Refusal::NoAccessKey)?;
-        let account = rules.accounts.get(access_key).ok_or_else(|| Refusal::UnknownAccount(access_key.clone()))?;
+        let account = rules.accounts.get(access_key).ok_or_else(|| Refusal::UnknownAccount(access_key.to_owned()))?;
         if account.white_addresses.as_ref().is_some_and(|p| p.matches(peer)) {
             return Ok(());
         }
         if !verify(req, &account.secret_key) {
-            return Err(Refusal::BadSignature(access_key.clone()));
+            return Err(Refusal::BadSignature(access_key.to_owned()));
         }
         if account.admin {
             return Ok(());
         }
         let perms = match needs()? {
             Needs::Authenticated => return Ok(()),
-            Needs::Admin => return Err(Refusal::NotAdmin { access_key: access_key.clone(), code: req.code }),
+            Needs::Admin => return Err(Refusal::NotAdmin { access_key: access_key.to_owned(), code: req.code }),
             Needs::Perms(perms) => perms,
         };
         for (resource, needed) in perms {
@@ -174,7 +174,7 @@ impl Acl {
                 Resource::Group(g) => account.group_perms.get(g).copied().unwrap_or(account.default_group_perm),
             };
             if !held.grants(needed) {
-                return Err(Refusal::NoPermission { access_key: access_key.clone(), needed, resource, peer, held });
+                return Err(Refusal::NoPermission { access_key: access_key.to_owned(), needed, resource, peer, held });
             }
         }
         Ok(())

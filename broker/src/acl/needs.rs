@@ -52,7 +52,7 @@ pub enum Needs {
 /// The needs of `req`; an error when its body, which names the resources, does not decode.
 pub fn needs(req: &RemotingCommand) -> Result<Needs, String> {
     use RequestCode as C;
-    let field = |key: &str| req.ext_fields.get(key).map(String::as_str).filter(|v| !v.is_empty());
+    let field = |key: &str| req.ext_fields.get(key).filter(|v| !v.is_empty());
     let mut perms = Vec::new();
     let mut need = |needed: Option<(Resource, Perm)>| perms.extend(needed);
     let topic = |key: &str, perm: Perm| field(key).map(|t| (Resource::topic(t), perm));
@@ -126,7 +126,7 @@ mod tests {
     fn request(code: RequestCode, fields: &[(&str, &str)]) -> RemotingCommand {
         let mut req = RemotingCommand::request(code);
         for (k, v) in fields {
-            req.ext_fields.insert((*k).into(), (*v).into());
+            req.ext_fields.insert(*k, *v);
         }
         req
     }

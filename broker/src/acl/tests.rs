@@ -42,7 +42,7 @@ fn ip(s: &str) -> IpAddr {
 fn signed(code: RequestCode, fields: &[(&str, &str)], ak: &str, sk: &str) -> RemotingCommand {
     let mut req = RemotingCommand::request(code);
     for (k, v) in fields {
-        req.ext_fields.insert((*k).into(), (*v).into());
+        req.ext_fields.insert(*k, *v);
     }
     Credentials::new(ak, sk).sign(&mut req);
     req
@@ -69,7 +69,7 @@ fn a_signed_request_with_the_permission_passes() {
 fn an_unsigned_unknown_or_wrongly_signed_request_is_refused() {
     let acl = acl();
     let mut unsigned = RemotingCommand::request(RequestCode::SendMessageV2);
-    unsigned.ext_fields.insert("b".into(), "Orders".into());
+    unsigned.ext_fields.insert("b", "Orders");
     assert_eq!(acl.check(ip(PEER), &unsigned), Err(Refusal::NoAccessKey));
     assert_eq!(
         acl.check(ip(PEER), &send("Orders", "stranger", "producer-secret")),
@@ -137,7 +137,7 @@ fn whitelisted_addresses_pass_without_a_signature() {
     let unsigned = RemotingCommand::request(RequestCode::UpdateAndCreateTopic);
     assert_eq!(acl.check(ip("10.0.0.9"), &unsigned), Ok(()), "global whitelist");
     let mut named = unsigned.clone();
-    named.ext_fields.insert(ACCESS_KEY.into(), "trusted1".into());
+    named.ext_fields.insert(ACCESS_KEY, "trusted1");
     assert_eq!(acl.check(ip("192.168.7.20"), &named), Ok(()), "the account's whitelist");
     assert_eq!(acl.check(ip("192.168.8.20"), &named), Err(Refusal::BadSignature("trusted1".into())));
 }

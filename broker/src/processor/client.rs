@@ -59,8 +59,8 @@ pub async fn heartbeat(broker: &Broker, conn: &Connection, req: &RemotingCommand
         notify_consumer_ids_changed(broker, &group).await;
     }
     let mut resp = RemotingCommand::success(req);
-    resp.ext_fields.insert("IS_SUPPORT_HEART_BEAT_V2".into(), "true".into());
-    resp.ext_fields.insert("IS_SUB_CHANGE".into(), "true".into());
+    resp.ext_fields.insert("IS_SUPPORT_HEART_BEAT_V2", "true");
+    resp.ext_fields.insert("IS_SUB_CHANGE", "true");
     resp
 }
 

@@ -50,16 +50,16 @@ fn request_span(
         group = tracing::field::Empty
     );
     if !span.is_disabled() {
-        let named = req.ext_fields.get("clientId").or_else(|| req.ext_fields.get("clientID")).cloned();
+        let named = req.ext_fields.get("clientId").or_else(|| req.ext_fields.get("clientID")).map(str::to_owned);
         if let Some(id) = named.or_else(known_client_id) {
             span.record("client_id", id.as_str());
         }
         if let Some(topic) = req.ext_fields.get("topic") {
-            span.record("topic", topic.as_str());
+            span.record("topic", topic);
         }
-        let group = ["consumerGroup", "producerGroup", "group"].iter().find_map(|k| req.ext_fields.get(*k));
+        let group = ["consumerGroup", "producerGroup", "group"].iter().find_map(|k| req.ext_fields.get(k));
         if let Some(group) = group {
-            span.record("group", group.as_str());
+            span.record("group", group);
         }
     }
     span
@@ -126,7 +126,7 @@ fn timed_create(
     if req.request_code() == RequestCode::UpdateAndCreateSubscriptiongroup {
         broker.metrics.record_group_create(success, millis);
     } else {
-        broker.metrics.record_topic_create(req.ext_fields.get("topic").map_or("", String::as_str), success, millis);
+        broker.metrics.record_topic_create(req.ext_fields.get("topic").unwrap_or(""), success, millis);
     }
     response
 }
@@ -342,8 +342,8 @@ mod tests {
             .with_writer(move || sink.clone())
             .finish();
         let mut req = RemotingCommand::request(RequestCode::PullMessage);
-        req.ext_fields.insert("topic".into(), "Orders".into());
-        req.ext_fields.insert("consumerGroup".into(), "billing".into());
+        req.ext_fields.insert("topic", "Orders");
+        req.ext_fields.insert("consumerGroup", "billing");
         let peer: SocketAddr = "10.1.2.3:40000".parse().expect("addr");
         tracing::subscriber::with_default(subscriber, || {
             let _entered = request_span(peer, || Some("10.1.2.3@4242".to_owned()), &req).entered();

@@ -267,7 +267,7 @@ fn success(broker: &Broker, req: &RemotingCommand, ok: &PutOk, queue_id: i32, un
         batch_uniq_id: None,
     };
     let mut resp = RemotingCommand::success(req).with_header(&header);
-    resp.ext_fields.insert(keys::MSG_REGION.to_owned(), broker.config.policy.region_id.clone());
-    resp.ext_fields.insert(keys::TRACE_ON.to_owned(), broker.config.policy.trace_on.to_string());
+    resp.ext_fields.insert(keys::MSG_REGION, broker.config.policy.region_id.clone());
+    resp.ext_fields.insert(keys::TRACE_ON, broker.config.policy.trace_on.to_string());
     resp
 }

@@ -90,7 +90,7 @@ pub async fn every_kind_of_traffic(client: &RemotingClient, addr: &str) {
         .expect("commit"));
     for state in [sys_flag::TRANSACTION_COMMIT, sys_flag::TRANSACTION_ROLLBACK, -1] {
         let mut half = send_request("TxT", 0, b"tx", &[("TRAN_MSG", "true"), ("PGROUP", "TXG")]);
-        half.ext_fields.insert("f".into(), sys_flag::TRANSACTION_PREPARED.to_string());
+        half.ext_fields.insert("f", sys_flag::TRANSACTION_PREPARED.to_string());
         let resp = client.invoke(addr, half, TIMEOUT).await.expect("half");
         let h: SendMessageResponse = resp.header().expect("send header");
         let offset = decode_offset_msg_id(&h.msg_id).expect("offset id").1;
@@ -115,10 +115,10 @@ pub async fn every_kind_of_traffic(client: &RemotingClient, addr: &str) {
         .expect("send back"));
     let mut create = RemotingCommand::request(RequestCode::UpdateAndCreateTopic);
     for (k, v) in [("topic", "NewT"), ("defaultTopic", "TBW102"), ("readQueueNums", "4"), ("writeQueueNums", "4")] {
-        create.ext_fields.insert(k.into(), v.into());
+        create.ext_fields.insert(k, v);
     }
-    create.ext_fields.insert("perm".into(), "6".into());
-    create.ext_fields.insert("topicFilterType".into(), "SINGLE_TAG".into());
+    create.ext_fields.insert("perm", "6");
+    create.ext_fields.insert("topicFilterType", "SINGLE_TAG");
     ok(client.invoke(addr, create, TIMEOUT).await.expect("create topic"));
     let group = serde_json::json!({"groupName": "NewG", "consumeEnable": true, "retryQueueNums": 1});
     let create_group = RemotingCommand::request(RequestCode::UpdateAndCreateSubscriptiongroup)

@@ -249,7 +249,7 @@ impl Admin {
         };
         let calls = Self::route_brokers(&route).into_iter().map(|(name, addr)| {
             let mut request = RemotingCommand::request(RequestCode::QueryMessage).with_header(&header);
-            request.ext_fields.insert("_UNIQUE_KEY_QUERY".into(), unique.to_string());
+            request.ext_fields.insert("_UNIQUE_KEY_QUERY", unique.to_string());
             async move {
                 let resp = self.call(&addr, request).await?;
                 match resp.response_code() {

@@ -8,8 +8,9 @@
 
 use bytes::{Buf, BufMut, Bytes};
 
-use crate::command::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
+use crate::command::{LanguageCode, RemotingCommand, SerializeType};
 use crate::error::Error;
+use crate::ext_fields::ExtFields;
 
 fn malformed(what: &str) -> Error {
     Error::Malformed(format!("binary header: {what}"))
@@ -63,9 +64,10 @@ pub fn decode(header: &[u8], body: Bytes) -> Result<RemotingCommand, Error> {
         let val_len = non_negative(get_i32(&mut ext, "value length")?, "negative value length")?;
         let value = take_len(&mut ext, val_len, "value longer than ext fields")?;
         if !key.is_empty() && !value.is_empty() {
-            ext_fields.insert(key, value);
+            ext_fields.push_text(&key, &value);
         }
     }
+    ext_fields.dedup_arrived();
     Ok(RemotingCommand {
         code,
         language,
@@ -79,12 +81,11 @@ pub fn decode(header: &[u8], body: Bytes) -> Result<RemotingCommand, Error> {
     })
 }
 
-/// Encodes the header of `cmd` in the binary form. `code` and `version` are truncated to 16 bits,
-/// as Java does.
-pub fn encode(cmd: &RemotingCommand) -> Vec<u8> {
+/// Appends the header of `cmd` in the binary form to `out`. `code` and `version` are truncated
+/// to 16 bits, as Java does.
+pub fn encode_into(cmd: &RemotingCommand, out: &mut impl BufMut) {
     let remark = cmd.remark.as_deref().unwrap_or("").as_bytes();
     let ext_len: usize = cmd.ext_fields.iter().map(|(k, v)| 2 + k.len() + 4 + v.len()).sum();
-    let mut out = Vec::with_capacity(21 + remark.len() + ext_len);
     out.put_i16(cmd.code as i16);
     out.put_u8(cmd.language.code());
     out.put_i16(cmd.version as i16);
@@ -93,12 +94,18 @@ pub fn encode(cmd: &RemotingCommand) -> Vec<u8> {
     out.put_i32(remark.len() as i32);
     out.put_slice(remark);
     out.put_i32(ext_len as i32);
-    for (k, v) in &cmd.ext_fields {
+    for (k, v) in cmd.ext_fields.iter() {
         out.put_i16(k.len() as i16);
         out.put_slice(k.as_bytes());
         out.put_i32(v.len() as i32);
         out.put_slice(v.as_bytes());
     }
+}
+
+/// The header of `cmd` in the binary form.
+pub fn encode(cmd: &RemotingCommand) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_into(cmd, &mut out);
     out
 }
 
@@ -110,8 +117,8 @@ mod tests {
     #[test]
     fn roundtrip_keeps_every_field() {
         let mut cmd = RemotingCommand::request(RequestCode::PullMessage).with_remark("hi");
-        cmd.ext_fields.insert("topic".into(), "T".into());
-        cmd.ext_fields.insert("queueId".into(), "3".into());
+        cmd.ext_fields.insert("topic", "T");
+        cmd.ext_fields.insert("queueId", "3");
         cmd.serialize_type = SerializeType::RocketMq;
         let bytes = encode(&cmd);
         let back = decode(&bytes, Bytes::new()).expect("decodes");
@@ -121,7 +128,7 @@ mod tests {
     #[test]
     fn truncation_at_every_offset_is_an_error_not_a_panic() {
         let mut cmd = RemotingCommand::request(RequestCode::PullMessage).with_remark("remark");
-        cmd.ext_fields.insert("topic".into(), "TopicTest".into());
+        cmd.ext_fields.insert("topic", "TopicTest");
         let bytes = encode(&cmd);
         for cut in 0..bytes.len() {
             assert!(decode(&bytes[..cut], Bytes::new()).is_err(), "cut at {cut}");

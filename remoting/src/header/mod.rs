@@ -3,3 +3,4 @@
 
 pub mod binary;
 pub mod json;
+mod json_scan;

@@ -41,7 +41,11 @@ pub trait CommandHeader: Sized {
 /// One value type a header field can have.
 pub trait HeaderValue: Sized {
     /// Reads the field `key`.
-    fn read(ext: &ExtFields, key: &'static str) -> Result<Self, HeaderError>;
+    fn read(ext: &ExtFields, key: &'static str) -> Result<Self, HeaderError> {
+        Self::from_raw(ext.get(key), key)
+    }
+    /// Reads the field `key` from its text, `None` when absent.
+    fn from_raw(raw: Option<&str>, key: &'static str) -> Result<Self, HeaderError>;
     /// Writes the field `key` (absent optional values are not written).
     fn write(&self, ext: &mut ExtFields, key: &'static str);
 }
@@ -83,25 +87,25 @@ impl Scalar for bool {
 }
 
 impl<T: Scalar> HeaderValue for T {
-    fn read(ext: &ExtFields, key: &'static str) -> Result<Self, HeaderError> {
-        let raw = ext.get(key).ok_or(HeaderError::Missing(key))?;
-        T::parse(raw).ok_or_else(|| HeaderError::Invalid { key, value: raw.clone() })
+    fn from_raw(raw: Option<&str>, key: &'static str) -> Result<Self, HeaderError> {
+        let raw = raw.ok_or(HeaderError::Missing(key))?;
+        T::parse(raw).ok_or_else(|| HeaderError::Invalid { key, value: raw.to_owned() })
     }
     fn write(&self, ext: &mut ExtFields, key: &'static str) {
-        ext.insert(key.to_owned(), self.format());
+        ext.insert(key, self.format());
     }
 }
 
 impl<T: Scalar> HeaderValue for Option<T> {
-    fn read(ext: &ExtFields, key: &'static str) -> Result<Self, HeaderError> {
-        match ext.get(key) {
+    fn from_raw(raw: Option<&str>, key: &'static str) -> Result<Self, HeaderError> {
+        match raw {
             None => Ok(None),
-            Some(raw) => T::parse(raw).map(Some).ok_or_else(|| HeaderError::Invalid { key, value: raw.clone() }),
+            Some(raw) => T::parse(raw).map(Some).ok_or_else(|| HeaderError::Invalid { key, value: raw.to_owned() }),
         }
     }
     fn write(&self, ext: &mut ExtFields, key: &'static str) {
         if let Some(v) = self {
-            ext.insert(key.to_owned(), v.format());
+            ext.insert(key, v.format());
         }
     }
 }
@@ -125,7 +129,18 @@ macro_rules! command_header {
 
         impl $crate::protocol::CommandHeader for $name {
             fn decode(ext: &$crate::command::ExtFields) -> Result<Self, $crate::protocol::HeaderError> {
-                Ok(Self { $( $field: <$ty as $crate::protocol::HeaderValue>::read(ext, $key)?, )* })
+                // One pass over the fields, each key matched against the header's keys.
+                #[allow(non_snake_case)]
+                #[derive(Default)]
+                struct Raw<'a> { $( $field: Option<&'a str>, )* }
+                let mut raw = Raw::default();
+                for (key, value) in ext.iter() {
+                    match key {
+                        $( $key => raw.$field = Some(value), )*
+                        _ => {}
+                    }
+                }
+                Ok(Self { $( $field: <$ty as $crate::protocol::HeaderValue>::from_raw(raw.$field, $key)?, )* })
             }
             fn encode(&self, ext: &mut $crate::command::ExtFields) {
                 $( $crate::protocol::HeaderValue::write(&self.$field, ext, $key); )*
@@ -146,12 +161,12 @@ mod tests {
     #[test]
     fn required_fields_must_be_present_and_parse() {
         let mut ext = ExtFields::new();
-        ext.insert("topic".into(), "T".into());
+        ext.insert("topic", "T");
         assert_eq!(Sample::decode(&ext), Err(HeaderError::Missing("queueId")));
-        ext.insert("queueId".into(), "x".into());
+        ext.insert("queueId", "x");
         assert!(matches!(Sample::decode(&ext), Err(HeaderError::Invalid { key: "queueId", .. })));
-        ext.insert("queueId".into(), "3".into());
-        ext.insert("force".into(), "TRUE".into());
+        ext.insert("queueId", "3");
+        ext.insert("force", "TRUE");
         let h = Sample::decode(&ext).expect("decodes");
         assert_eq!(h, Sample { topic: "T".into(), queue_id: 3, force: Some(true) });
     }
