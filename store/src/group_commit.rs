@@ -4,6 +4,10 @@
 //!
 //! The store's appends happen before the request is registered, so the CommitLog end read just
 //! before a flush covers every request of the batch: a batch completes as a whole.
+//!
+//! Started inside a multi-thread tokio runtime, the thread hands each flushed batch to a task on that
+//! runtime, which completes the batch's puts there: one cross-thread wake-up per batch instead of
+//! one per put, so the runtime's worker does not wake, answer one put and sleep again for each.
 
 use std::future::Future;
 use std::mem;
@@ -12,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::commitlog::CommitLog;
 use crate::error::StoreError;
@@ -48,10 +52,17 @@ impl Future for Durable {
     }
 }
 
+type Completion = oneshot::Sender<Result<(), String>>;
+
+/// A flushed batch and its outcome, on its way to the completing task.
+type Flushed = (Vec<Completion>, Result<(), String>);
+
 #[derive(Debug, Default)]
 struct Waiting {
     /// Completion of each put waiting for the next flush.
-    requests: Vec<oneshot::Sender<Result<(), String>>>,
+    requests: Vec<Completion>,
+    /// Whether the thread sleeps on `wake` (only then does a new request need to wake it).
+    idle: bool,
     stopped: bool,
 }
 
@@ -80,9 +91,19 @@ impl GroupCommit {
     pub(crate) fn start(commit_log: Arc<CommitLog>) -> Result<GroupCommit, StoreError> {
         let shared = Arc::new(Shared::default());
         let (thread_shared, thread_log) = (Arc::clone(&shared), Arc::clone(&commit_log));
+        // Only a multi-thread runtime runs its tasks on its own: a current-thread one runs them
+        // only while something blocks on it.
+        let runtime = tokio::runtime::Handle::try_current()
+            .ok()
+            .filter(|runtime| runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let completer = runtime.map(|runtime| {
+            let (flushed, batches) = mpsc::unbounded_channel();
+            runtime.spawn(complete(batches));
+            flushed
+        });
         let handle = std::thread::Builder::new()
             .name("rmq-store-group-commit".into())
-            .spawn(move || run(&thread_shared, &thread_log))
+            .spawn(move || run(&thread_shared, &thread_log, completer.as_ref()))
             .map_err(|e| StoreError::io("rmq-store-group-commit", e))?;
         Ok(GroupCommit { shared, commit_log, handle: Mutex::new(Some(handle)) })
     }
@@ -100,8 +121,11 @@ impl GroupCommit {
         }
         let (done, wait) = oneshot::channel();
         waiting.requests.push(done);
+        let idle = mem::replace(&mut waiting.idle, false);
         drop(waiting);
-        self.shared.wake.notify_one();
+        if idle {
+            self.shared.wake.notify_one();
+        }
         Durable(Some(wait))
     }
 
@@ -124,14 +148,17 @@ impl Drop for GroupCommit {
     }
 }
 
-/// The thread: wait for requests, take all of them, flush once, complete them.
-fn run(shared: &Shared, commit_log: &CommitLog) {
+/// The thread: wait for requests, take all of them, flush once, complete them (through the
+/// runtime's completing task when there is one).
+fn run(shared: &Shared, commit_log: &CommitLog, completer: Option<&mpsc::UnboundedSender<Flushed>>) {
     loop {
         let batch = {
             let mut waiting = shared.lock();
             while waiting.requests.is_empty() && !waiting.stopped {
+                waiting.idle = true;
                 waiting = shared.wake.wait(waiting).unwrap_or_else(PoisonError::into_inner);
             }
+            waiting.idle = false;
             if waiting.requests.is_empty() {
                 return;
             }
@@ -142,10 +169,28 @@ fn run(shared: &Shared, commit_log: &CommitLog) {
             tracing::error!(error = %e, "group commit flush failed");
             e.to_string()
         });
-        for done in batch {
-            // A sender that gave up waiting dropped its receiver; nothing to tell it.
-            let _ = done.send(outcome.clone());
+        let unsent = match completer {
+            Some(completer) => completer.send((batch, outcome)).err().map(|e| e.0),
+            None => Some((batch, outcome)),
+        };
+        // No runtime, or it is gone: complete here.
+        if let Some((batch, outcome)) = unsent {
+            complete_batch(batch, &outcome);
         }
+    }
+}
+
+/// The completing task: answers each flushed batch's puts from inside the runtime.
+async fn complete(mut batches: mpsc::UnboundedReceiver<Flushed>) {
+    while let Some((batch, outcome)) = batches.recv().await {
+        complete_batch(batch, &outcome);
+    }
+}
+
+fn complete_batch(batch: Vec<Completion>, outcome: &Result<(), String>) {
+    for done in batch {
+        // A sender that gave up waiting dropped its receiver; nothing to tell it.
+        let _ = done.send(outcome.clone());
     }
 }
 
@@ -180,6 +225,28 @@ mod tests {
         }
         assert!(!commit_log.is_dirty(), "every waited-for byte is flushed");
         group.stop();
+        group.stop();
+    }
+
+    #[test]
+    fn inside_a_runtime_a_task_completes_the_flushed_puts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let commit_log = log(dir.path());
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().expect("runtime");
+        let group = runtime.block_on(async { GroupCommit::start(Arc::clone(&commit_log)) }).expect("start");
+        let waits: Vec<Durable> = (0..50)
+            .map(|_| {
+                commit_log.reserve(100).expect("room");
+                commit_log.append(&[3; 100]).expect("append");
+                group.request()
+            })
+            .collect();
+        runtime.block_on(async {
+            for wait in waits {
+                wait.await.expect("durable");
+            }
+        });
+        assert!(!commit_log.is_dirty(), "every waited-for byte is flushed");
         group.stop();
     }
 

@@ -23,6 +23,10 @@ const MAX_PULL_COUNT: usize = 32;
 const MAX_PULL_BYTES: usize = 256 * 1024;
 /// Longest hold accepted from a client, well below the clients' 30 s RPC timeout.
 const MAX_SUSPEND: Duration = Duration::from_secs(20);
+/// How long a held pull woken by an arrival lets more messages arrive before it reads, so one
+/// answer carries what arrived meanwhile rather than one message each. Apache's held pulls see
+/// arrivals through its `ReputMessageService`, which dispatches once per millisecond.
+const ARRIVAL_BATCH: Duration = Duration::from_millis(1);
 
 /// Handles a pull; `None` never happens today but keeps the door open for zero-copy writes.
 pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingCommand> {
@@ -139,7 +143,7 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
         crate::metrics::rpc::mark_long_polling();
         let _waiter = broker.metrics.long_poll_waiter();
         tokio::select! {
-            _ = &mut notified => {}
+            _ = &mut notified => tokio::time::sleep_until(deadline.min(Instant::now() + ARRIVAL_BATCH)).await,
             _ = tokio::time::sleep_until(deadline) => {}
         }
     }
