@@ -49,7 +49,7 @@ pub fn json_header(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let header = bytestring::ByteString::from(text);
         if let Some(fast) = json::decode_fast(&header, bytes::Bytes::new()) {
-            let slow = json::decode_serde(text, bytes::Bytes::new()).expect("serde reads what the scanner reads");
+            let slow = json::decode_serde(data, bytes::Bytes::new()).expect("serde reads what the scanner reads");
             assert_eq!(fast, slow, "the scanner and serde disagree");
         }
     }

@@ -131,7 +131,9 @@ impl ExtFields {
         self.get(key).is_some()
     }
 
-    /// Sets `key` to `value`, returning the value it replaces.
+    /// Sets `key` to `value`, returning the value it replaces. (A replaced value's text stays
+    /// in the owned text until the fields are dropped: headers are built once, not edited in
+    /// loops.)
     pub fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Option<String> {
         let (key, value) = (key.as_ref(), value.as_ref());
         let found = self.entries.iter().position(|(k, _)| self.is_key(*k, key));
@@ -174,7 +176,14 @@ impl ExtFields {
 /// Equal when they hold the same keys with the same values, in any order (a map's equality).
 impl PartialEq for ExtFields {
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+        if self.len() != other.len() {
+            return false;
+        }
+        if self.len() <= PAIRWISE_DEDUP_MAX {
+            return self.iter().all(|(k, v)| other.get(k) == Some(v));
+        }
+        let theirs: std::collections::HashMap<&str, &str> = other.iter().collect();
+        self.iter().all(|(k, v)| theirs.get(k) == Some(&v))
     }
 }
 

@@ -84,6 +84,9 @@ impl Encoder<RemotingCommand> for FrameCodec {
     type Error = Error;
 
     fn encode(&mut self, cmd: RemotingCommand, dst: &mut BytesMut) -> Result<(), Error> {
+        if cmd.body.len() > i32::MAX as usize {
+            return Err(Error::FrameTooLarge { len: cmd.body.len(), max: self.max_frame.min(i32::MAX as usize) });
+        }
         // The header goes straight into `dst`, after room for the two length words.
         let start = dst.len();
         dst.reserve(8 + 512 + cmd.body.len());

@@ -21,10 +21,13 @@ use crate::ext_fields::ExtFields;
 /// Decodes a JSON header; the body is attached by the caller. Ext fields stay ranges of
 /// `header`'s buffer.
 pub fn decode(header: Bytes, body: Bytes) -> Result<RemotingCommand, Error> {
-    let header = ByteString::try_from(header).map_err(|e| Error::Malformed(format!("json header: {e}")))?;
-    match decode_fast(&header, body.clone()) {
-        Some(cmd) => Ok(cmd),
-        None => decode_serde(&header, body),
+    match ByteString::try_from(header.clone()) {
+        Ok(text) => match decode_fast(&text, body.clone()) {
+            Some(cmd) => Ok(cmd),
+            None => decode_serde(text.as_bytes(), body),
+        },
+        // serde reads a header whose ignored parts are not UTF-8, as before.
+        Err(_) => decode_serde(&header, body),
     }
 }
 
@@ -48,8 +51,8 @@ pub fn decode_fast(header: &ByteString, body: Bytes) -> Option<RemotingCommand> 
 
 /// serde's reading of `header`.
 #[doc(hidden)]
-pub fn decode_serde(header: &str, body: Bytes) -> Result<RemotingCommand, Error> {
-    let wire: WireIn<'_> = serde_json::from_str(header).map_err(|e| Error::Malformed(format!("json header: {e}")))?;
+pub fn decode_serde(header: &[u8], body: Bytes) -> Result<RemotingCommand, Error> {
+    let wire: WireIn<'_> = serde_json::from_slice(header).map_err(|e| Error::Malformed(format!("json header: {e}")))?;
     let code = wire.code.ok_or_else(|| Error::Malformed("json header has no code".into()))?;
     let mut ext_fields = ExtFields::new();
     for (key, value) in &wire.ext_fields.0 {
@@ -238,6 +241,12 @@ mod tests {
     }
 
     #[test]
+    fn a_header_with_bytes_that_are_not_utf8_in_an_ignored_value_still_decodes() {
+        let cmd = decode(Bytes::from_static(b"{\"code\":1,\"x\":\"\xff\"}"), Bytes::new()).expect("decodes");
+        assert_eq!(cmd.code, 1);
+    }
+
+    #[test]
     fn header_without_code_is_malformed() {
         assert!(decode(Bytes::from_static(br#"{"opaque":1}"#), Bytes::new()).is_err());
         assert!(decode(Bytes::from_static(b"{not json"), Bytes::new()).is_err());
@@ -266,7 +275,7 @@ mod tests {
         for text in headers {
             let header = ByteString::from(text);
             let fast = decode_fast(&header, Bytes::new()).expect("the scanner reads it");
-            let slow = decode_serde(text, Bytes::new()).expect("serde reads it");
+            let slow = decode_serde(text.as_bytes(), Bytes::new()).expect("serde reads it");
             assert_eq!(fast, slow, "{text}");
         }
     }
