@@ -40,10 +40,6 @@ pub trait CommandHeader: Sized {
 
 /// One value type a header field can have.
 pub trait HeaderValue: Sized {
-    /// Reads the field `key`.
-    fn read(ext: &ExtFields, key: &'static str) -> Result<Self, HeaderError> {
-        Self::from_raw(ext.get(key), key)
-    }
     /// Reads the field `key` from its text, `None` when absent.
     fn from_raw(raw: Option<&str>, key: &'static str) -> Result<Self, HeaderError>;
     /// Writes the field `key` (absent optional values are not written).
