@@ -5,9 +5,10 @@
 //! The store's appends happen before the request is registered, so the CommitLog end read just
 //! before a flush covers every request of the batch: a batch completes as a whole.
 //!
-//! Started inside a multi-thread tokio runtime, the thread hands each flushed batch to a task on that
-//! runtime, which completes the batch's puts there: one cross-thread wake-up per batch instead of
-//! one per put, so the runtime's worker does not wake, answer one put and sleep again for each.
+//! Started inside a multi-thread tokio runtime, the thread hands each flushed batch to a task on
+//! that runtime, which completes the batch's puts there: one cross-thread wake-up per batch
+//! instead of one per put, so the runtime's worker does not wake, answer one put and sleep again
+//! for each.
 
 use std::future::Future;
 use std::mem;

@@ -261,7 +261,6 @@ impl Cursor<'_> {
 
     /// `extFields`: an object (values as text, nulls dropped) or null.
     fn ext_fields(&mut self, header: &ByteString) -> Option<ExtFields> {
-        let mut fields = ExtFields::over(header.clone(), 16);
         if self.peek()? == b'n' {
             return self.literal(b"null").map(|_| ExtFields::new());
         }
@@ -270,6 +269,7 @@ impl Cursor<'_> {
             self.pos += 1;
             return Some(ExtFields::new());
         }
+        let mut fields = ExtFields::over(header.clone(), 16);
         loop {
             let key = self.string()?;
             self.expect(b':')?;
