@@ -32,6 +32,10 @@ pub(crate) struct MappedFile {
     base: *mut u8,
     wrote: AtomicUsize,
     flushed: AtomicUsize,
+    /// End of the pages [`MappedFile::prefault`] has mapped ahead of the appends.
+    prefaulted: AtomicUsize,
+    /// End of the range [`MappedFile::prewrite`] has written out ahead of the appends.
+    prewritten: AtomicUsize,
     append_lock: Mutex<()>,
 }
 
@@ -63,7 +67,9 @@ impl MappedFile {
         allocate: bool,
     ) -> Result<MappedFile, StoreError> {
         let file = layer.create(path, size as u64, allocate).map_err(|e| StoreError::io(path, e))?;
-        Self::map(layer, path, file, start_offset, size, 0)
+        let mapped = Self::map(layer, path, file, start_offset, size, 0)?;
+        mapped.expect_appends();
+        Ok(mapped)
     }
 
     /// Maps an existing file, which must be exactly `size` bytes. The wrote position is set to
@@ -105,6 +111,8 @@ impl MappedFile {
             base,
             wrote: AtomicUsize::new(wrote),
             flushed: AtomicUsize::new(wrote),
+            prefaulted: AtomicUsize::new(wrote),
+            prewritten: AtomicUsize::new(wrote),
             append_lock: Mutex::new(()),
         })
     }
@@ -149,13 +157,61 @@ impl MappedFile {
     }
 
     /// Asks the kernel to map `[from, from + len)` for writing now (page-cache pages and page
-    /// tables; contents untouched), so a later append there does not fault. Best effort: an
-    /// older kernel's refusal is ignored.
+    /// tables; contents untouched), so a later append there does not fault. Only pages past the
+    /// ones mapped by an earlier call are asked for, and only once a quarter of `len` has
+    /// accumulated: asking again for mapped pages costs a page-table walk each. Best effort: an
+    /// older kernel's refusal is ignored. Meant for a single caller (the pre-fault thread).
     pub(crate) fn prefault(&self, from: usize, len: usize) {
-        let len = len.min(self.size.saturating_sub(from));
-        if len > 0 {
-            let _ = self.mmap.advise_range(memmap2::Advice::PopulateWrite, from, len);
+        let end = from.saturating_add(len).min(self.size);
+        let start = self.prefaulted.load(Ordering::Acquire).max(from);
+        if start >= end || (end - start < len / 4 && end < self.size) {
+            return;
         }
+        let _ = self.mmap.advise_range(memmap2::Advice::PopulateWrite, start, end - start);
+        self.prefaulted.fetch_max(end, Ordering::AcqRel);
+    }
+
+    /// Writes the still-zero pages of `[from, from + len)` out to disk once, in chunks of at
+    /// least `chunk` bytes, and maps them for writing again; returns whether it did. A
+    /// preallocated block is "unwritten" until data reaches it, and that first write changes
+    /// the file's extent tree, which every flush covering it must then sync too (two more disk
+    /// writes per flush). Done ahead, once per chunk, a sync flush writes only its own pages.
+    /// The zeros written are the file's contents already, so no reader or recovery can tell.
+    /// Best effort; meant for a single caller (the pre-fault thread).
+    pub(crate) fn prewrite(&self, from: usize, len: usize, chunk: usize) -> bool {
+        let end = from.saturating_add(len).min(self.size);
+        let start = self.prewritten.load(Ordering::Acquire).max(from);
+        // Near the end of the file a shorter last chunk is fine.
+        if start >= end || (end - start < chunk && end < self.size) {
+            return false;
+        }
+        let len = end - start;
+        let _ = self.mmap.advise_range(memmap2::Advice::PopulateWrite, start, len);
+        if self.mmap.flush_range(start, len).is_err() {
+            return false;
+        }
+        // Written out, the pages are clean and write-protected again: map them for writing.
+        let _ = self.mmap.advise_range(memmap2::Advice::PopulateWrite, start, len);
+        self.prewritten.store(end, Ordering::Release);
+        self.prefaulted.fetch_max(end, Ordering::AcqRel);
+        true
+    }
+
+    /// Tells the kernel that the unwritten rest of the file will be written, not read: no
+    /// read-around when a page there first faults. Read-around fills the page cache with large
+    /// folios (up to 2 MiB with an 8 MiB `read_ahead_kb`), and a written folio is dirtied and
+    /// written back whole: every flush of a few KiB would write 2 MiB. Best effort.
+    fn expect_appends(&self) {
+        let from = self.wrote();
+        if from < self.size {
+            let _ = self.mmap.advise_range(memmap2::Advice::Random, from, self.size - from);
+        }
+    }
+
+    /// Tells the kernel that the file is complete and only read from now on (undoing
+    /// [`MappedFile::expect_appends`]): a fault reads ahead again. Best effort.
+    pub(crate) fn expect_reads(&self) {
+        let _ = self.mmap.advise(memmap2::Advice::Normal);
     }
 
     /// Marks the file full without writing (after a BLANK record, the rest stays zero).
@@ -210,6 +266,9 @@ impl MappedFile {
         }
         *self.wrote.get_mut() = pos;
         *self.flushed.get_mut() = pos;
+        *self.prefaulted.get_mut() = pos;
+        *self.prewritten.get_mut() = pos;
+        self.expect_appends();
         Ok(())
     }
 
@@ -329,6 +388,59 @@ mod tests {
         let on_disk = std::fs::read(&path).expect("read");
         assert_eq!(&on_disk[..10], b"helloworld");
         assert!(on_disk[10..].iter().all(|&b| b == 0), "the pre-faulted pages stay zero");
+    }
+
+    /// The `VmFlags` of the mapping holding `addr`, from `/proc/self/smaps`.
+    fn vm_flags(addr: *const u8) -> String {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
+        let mut inside = false;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ').filter(|(r, _)| r.contains('-')) {
+                if let Some((lo, hi)) = range.split_once('-') {
+                    if let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16)) {
+                        inside = (lo..hi).contains(&(addr as usize));
+                        continue;
+                    }
+                }
+            }
+            if inside {
+                if let Some(flags) = line.strip_prefix("VmFlags:") {
+                    return flags.trim().to_string();
+                }
+            }
+        }
+        panic!("no mapping holds {addr:?}");
+    }
+
+    #[test]
+    fn the_unwritten_part_is_not_read_ahead_until_the_file_is_complete() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("00000000000000000000");
+        let file = MappedFile::create(&os(), &path, 0, 64 * 4096, true).expect("create");
+        let random = |f: &MappedFile| vm_flags(f.base).split(' ').any(|flag| flag == "rr");
+        assert!(random(&file), "a new file's pages are faulted one by one, never as large folios");
+        file.expect_reads();
+        assert!(!random(&file), "a complete file reads ahead again");
+    }
+
+    #[test]
+    fn prewriting_leaves_the_contents_and_goes_by_whole_chunks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("00000000000000000000");
+        let file = MappedFile::create(&os(), &path, 0, 16 * 4096, true).expect("create");
+        assert_eq!(file.append(b"hello"), Some(0));
+        assert!(file.prewrite(file.wrote(), 8 * 4096, 4 * 4096), "8 pages ahead, chunks of 4");
+        assert!(!file.prewrite(file.wrote(), 8 * 4096, 4 * 4096), "nothing new ahead yet");
+        assert_eq!(file.append(&[7u8; 4096 * 5]), Some(5));
+        assert!(file.prewrite(file.wrote(), 8 * 4096, 4 * 4096), "a chunk's worth of new pages ahead");
+        assert!(file.prewrite(file.wrote(), 1 << 20, 1 << 20), "the end of the file is a chunk of its own");
+        assert!(!file.prewrite(file.wrote(), 1 << 20, 1 << 20), "the whole file is written out");
+        assert_eq!(file.slice(0, 5), Some(&b"hello"[..]));
+        file.flush().expect("flush");
+        let on_disk = std::fs::read(&path).expect("read");
+        assert_eq!(&on_disk[..5], b"hello");
+        assert!(on_disk[5..5 + 4096 * 5].iter().all(|&b| b == 7));
+        assert!(on_disk[5 + 4096 * 5..].iter().all(|&b| b == 0), "the pages ahead stay zero");
     }
 
     #[test]

@@ -196,6 +196,9 @@ impl MappedQueue {
         fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
         let path = self.dir.join(file_name(start));
         let file = Arc::new(MappedFile::create(&self.layer, &path, start, self.file_size, self.allocate)?);
+        if let Some(full) = files.last() {
+            full.expect_reads();
+        }
         files.push(Arc::clone(&file));
         self.created.fetch_add(1, Ordering::AcqRel);
         Ok(file)

@@ -47,10 +47,15 @@ impl CommitLog {
         })
     }
 
-    /// Pre-faults the `len` bytes after the last file's write position ([`crate::prefault`]).
-    pub(crate) fn prefault_ahead(&self, len: usize) {
+    /// Pre-faults the `len` bytes after the last file's write position, with `prewrite` also
+    /// writing them out once in chunks of that size ([`crate::prefault`]).
+    pub(crate) fn prefault_ahead(&self, len: usize, prewrite: Option<usize>) {
         if let Some(file) = self.files.last() {
-            file.prefault(file.wrote(), len);
+            let from = file.wrote();
+            if let Some(chunk) = prewrite {
+                file.prewrite(from, len, chunk);
+            }
+            file.prefault(from, len);
         }
     }
 

@@ -120,7 +120,8 @@ impl MessageStore {
             FlushMode::Sync => (QUEUE_FLUSH_INTERVAL, Some(GroupCommit::start(Arc::clone(&commit_log))?)),
         };
         let flusher = Some(start_flusher(interval, Arc::clone(&durable))?);
-        let prefaulter = Some(crate::prefault::start(Arc::clone(&commit_log))?);
+        let prewrite = group_commit.is_some();
+        let prefaulter = Some(crate::prefault::start(Arc::clone(&commit_log), prewrite)?);
         let clean_interval = config.clean_resource_interval;
         let store = Arc::new(MessageStore {
             config,
