@@ -129,7 +129,7 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
                 result.status = ReadStatus::NoMatchedMessage;
             }
         }
-        let waiting = suspend && result.status == ReadStatus::OffsetOverflowOne && Instant::now() < deadline;
+        let waiting = suspend && held_while_empty(result.status, header.queue_offset) && Instant::now() < deadline;
         if !waiting {
             if result.status == ReadStatus::Found {
                 let bytes = result.records.iter().map(|r| r.len() as u64).sum();
@@ -146,6 +146,19 @@ pub async fn pull(broker: &Broker, req: &RemotingCommand) -> Option<RemotingComm
             _ = &mut notified => tokio::time::sleep_until(deadline.min(Instant::now() + ARRIVAL_BATCH)).await,
             _ = tokio::time::sleep_until(deadline) => {}
         }
+    }
+}
+
+/// Whether a pull that found `status` at `requested` waits for an arrival: whenever its answer
+/// would be PULL_NOT_FOUND, as Apache's `DefaultPullMessageResultHandler` suspends it. So a
+/// queue that does not exist yet (a consumer's empty retry topic) is held too, instead of being
+/// answered at once and pulled again in a busy loop. A missing ConsumeQueue file
+/// (`OffsetFoundNull`) is answered at once: holding it would only read the same gap again.
+fn held_while_empty(status: ReadStatus, requested: i64) -> bool {
+    match status {
+        ReadStatus::OffsetOverflowOne => true,
+        ReadStatus::NoMessageInQueue | ReadStatus::NoMatchedLogicQueue => requested == 0,
+        _ => false,
     }
 }
 
