@@ -67,9 +67,7 @@ impl MappedFile {
         allocate: bool,
     ) -> Result<MappedFile, StoreError> {
         let file = layer.create(path, size as u64, allocate).map_err(|e| StoreError::io(path, e))?;
-        let mapped = Self::map(layer, path, file, start_offset, size, 0)?;
-        mapped.expect_appends();
-        Ok(mapped)
+        Self::map(layer, path, file, start_offset, size, 0)
     }
 
     /// Maps an existing file, which must be exactly `size` bytes. The wrote position is set to
@@ -200,8 +198,9 @@ impl MappedFile {
     /// Tells the kernel that the unwritten rest of the file will be written, not read: no
     /// read-around when a page there first faults. Read-around fills the page cache with large
     /// folios (up to 2 MiB with an 8 MiB `read_ahead_kb`), and a written folio is dirtied and
-    /// written back whole: every flush of a few KiB would write 2 MiB. Best effort.
-    fn expect_appends(&self) {
+    /// written back whole: every flush of a few KiB would write 2 MiB. For files flushed a few
+    /// KiB at a time only: large flushes are cheaper in large folios. Best effort.
+    pub(crate) fn expect_appends(&self) {
         let from = self.wrote();
         if from < self.size {
             let _ = self.mmap.advise_range(memmap2::Advice::Random, from, self.size - from);
@@ -268,7 +267,6 @@ impl MappedFile {
         *self.flushed.get_mut() = pos;
         *self.prefaulted.get_mut() = pos;
         *self.prewritten.get_mut() = pos;
-        self.expect_appends();
         Ok(())
     }
 
@@ -413,12 +411,14 @@ mod tests {
     }
 
     #[test]
-    fn the_unwritten_part_is_not_read_ahead_until_the_file_is_complete() {
+    fn a_file_expecting_appends_is_not_read_ahead_until_it_is_complete() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("00000000000000000000");
         let file = MappedFile::create(&os(), &path, 0, 64 * 4096, true).expect("create");
         let random = |f: &MappedFile| vm_flags(f.base).split(' ').any(|flag| flag == "rr");
-        assert!(random(&file), "a new file's pages are faulted one by one, never as large folios");
+        assert!(!random(&file), "files read ahead unless told otherwise");
+        file.expect_appends();
+        assert!(random(&file), "the pages ahead are faulted one by one, never as large folios");
         file.expect_reads();
         assert!(!random(&file), "a complete file reads ahead again");
     }

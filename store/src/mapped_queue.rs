@@ -25,6 +25,10 @@ pub(crate) struct MappedQueue {
     file_size: usize,
     /// Whether new files get their disk blocks allocated up front (the CommitLog).
     allocate: bool,
+    /// Whether appends are flushed a few KiB at a time (the CommitLog under SYNC_FLUSH): the
+    /// files' unwritten parts are then mapped without read-around
+    /// ([`MappedFile::expect_appends`]).
+    small_flushes: bool,
     files: RwLock<Vec<Arc<MappedFile>>>,
     layer: Layer,
     /// Files created so far (by [`MappedQueue::roll`]).
@@ -41,6 +45,7 @@ impl MappedQueue {
             dir,
             file_size,
             allocate: false,
+            small_flushes: false,
             files: RwLock::new(files),
             layer: layer.clone(),
             created: AtomicU64::new(0),
@@ -142,6 +147,13 @@ impl MappedQueue {
         self
     }
 
+    /// Makes the files' unwritten parts mapped without read-around, for appends flushed a few
+    /// KiB at a time; the last file's part takes effect at recovery ([`MappedQueue::truncate`]).
+    pub(crate) fn with_small_flushes(mut self) -> MappedQueue {
+        self.small_flushes = true;
+        self
+    }
+
     fn read(&self) -> RwLockReadGuard<'_, Vec<Arc<MappedFile>>> {
         self.files.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -196,8 +208,11 @@ impl MappedQueue {
         fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
         let path = self.dir.join(file_name(start));
         let file = Arc::new(MappedFile::create(&self.layer, &path, start, self.file_size, self.allocate)?);
-        if let Some(full) = files.last() {
-            full.expect_reads();
+        if self.small_flushes {
+            if let Some(full) = files.last() {
+                full.expect_reads();
+            }
+            file.expect_appends();
         }
         files.push(Arc::clone(&file));
         self.created.fetch_add(1, Ordering::AcqRel);
@@ -281,6 +296,9 @@ impl MappedQueue {
                 reason: "file still in use while truncating".into(),
             })?;
             file.truncate_tail(pos)?;
+            if self.small_flushes {
+                file.expect_appends();
+            }
             if sync {
                 file.sync_metadata()?;
             }

@@ -36,6 +36,12 @@ impl CommitLog {
         Ok(CommitLog { files: MappedQueue::load(dir, file_size, layer)?.preallocated() })
     }
 
+    /// Tells the files that appends are flushed a few KiB at a time (SYNC_FLUSH), so their
+    /// unwritten parts are mapped without read-around ([`MappedQueue::with_small_flushes`]).
+    pub(crate) fn with_small_flushes(self) -> CommitLog {
+        CommitLog { files: self.files.with_small_flushes() }
+    }
+
     /// Offset of the oldest byte still stored.
     pub(crate) fn min_offset(&self) -> i64 {
         self.files.min_offset() as i64

@@ -56,6 +56,9 @@ impl MessageStore {
         let clean = !abort.exists();
         let checkpoint = Checkpoint::open(&config.root_dir.join("checkpoint"), &layer)?;
         let mut commit_log = CommitLog::load(&config.commit_log_dir, commit_log_size, &layer)?;
+        if matches!(config.flush, FlushMode::Sync) {
+            commit_log = commit_log.with_small_flushes();
+        }
         let mut loaded = load_queues(&config.consume_queue_dir(), queue_size, &layer)?;
         let min = commit_log.min_offset();
         let from = if clean {
